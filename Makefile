@@ -1,0 +1,47 @@
+# Two commands: `make run` (set up everything and serve the demo site) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format browser clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## run: install, create or upgrade the SQLite database, load demo data, serve with the scheduler
+run: $(STAMP)
+	$(BIN)/mediator-registry init
+	$(BIN)/mediator-registry demo
+	$(BIN)/mediator-registry serve --host $(HOST) --port $(PORT)
+
+## test: the whole suite, on SQLite and (when one answers, always under CI) PostgreSQL
+test: $(STAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+## browser: Debian's chromium for the browser tests (installed when missing and possible)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is not installed: browser tests will be skipped (apt-get install chromium)."; \
+	  fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .ruff_cache

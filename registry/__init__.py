@@ -1,0 +1,79 @@
+"""Mediator Registry: the application factory.
+
+``create_app`` is a list of configure/register steps. Each domain package exposes
+``init_app(app)`` (its blueprints, its jobs); adding a domain means adding it to ``DOMAINS``.
+"""
+
+import importlib
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from registry.config import load_config, resolve_secret_key
+
+# The packages whose blueprints and jobs make up the site, in registration order.
+DOMAINS = ("registry.main", "registry.accounts", "registry.events", "registry.mail")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask application; ``config`` overrides settings from the environment."""
+    app = Flask(
+        __name__,
+        template_folder=str(_templates_dir()),
+        instance_path=os.environ.get("REGISTRY_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+    configure_app(app, config)
+    configure_logging(app)
+    register_extensions(app)
+    register_domains(app)
+    register_web(app)
+    return app
+
+
+def _templates_dir() -> Path:
+    """Return the templates folder: inside the package when installed, else the source tree."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    instance = Path(app.instance_path)
+    app.config.update(load_config(instance))
+    app.config.update(overrides or {})
+    app.config["SECRET_KEY"] = resolve_secret_key(app.config, instance)
+    app.config["TESTING"] = app.config["REGISTRY_ENV"] == "testing"
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from registry.extensions import csrf, db, limiter, login_manager
+    from registry.scheduling import registry as jobs
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    jobs.init_app(app)
+
+
+def register_domains(app: Flask) -> None:
+    for name in DOMAINS:
+        importlib.import_module(name).init_app(app)
+
+
+def register_web(app: Flask) -> None:
+    from registry import web
+
+    web.init_app(app)

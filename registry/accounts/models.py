@@ -1,0 +1,126 @@
+"""Accounts and roles. One person may hold several roles."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.database import Base
+
+
+class Role(StrEnum):
+    """The roles of the product brief."""
+
+    MEDIATOR = "mediator"
+    ORGANISATION_ADMIN = "organisation_admin"
+    PEER_REVIEWER = "peer_reviewer"
+    APPRAISER = "appraiser"
+    SUPPORT = "support"
+    EXECUTIVE_DIRECTOR = "executive_director"
+    COMMITTEE_MEMBER = "committee_member"
+    BOARD_MEMBER = "board_member"
+    ADMINISTRATOR = "administrator"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.MEDIATOR: "Mediator / advocate",
+    Role.ORGANISATION_ADMIN: "Organisation admin",
+    Role.PEER_REVIEWER: "Peer reviewer",
+    Role.APPRAISER: "Appraiser",
+    Role.SUPPORT: "Support staff",
+    Role.EXECUTIVE_DIRECTOR: "Executive director",
+    Role.COMMITTEE_MEMBER: "Committee / taskforce member",
+    Role.BOARD_MEMBER: "Board member",
+    Role.ADMINISTRATOR: "Administrator",
+}
+
+# The registry's own staff: the people who handle payments, complaints and the event log.
+STAFF_ROLES = frozenset(
+    {
+        Role.SUPPORT,
+        Role.EXECUTIVE_DIRECTOR,
+        Role.COMMITTEE_MEMBER,
+        Role.BOARD_MEMBER,
+        Role.ADMINISTRATOR,
+    }
+)
+
+_ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored trimmed and lower-cased, so uniqueness is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of the login id kept in the session and the remember-me cookie; replaced on
+    # password change, which signs the person out everywhere.
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+    # Set when an administrator disables the account; a disabled account cannot sign in.
+    disabled_at: Mapped[datetime | None]
+
+    role_grants: Mapped[list["UserRole"]] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(Role(grant.role) for grant in self.role_grants)
+
+    def has_role(self, *roles: Role) -> bool:
+        """Return whether the person holds any of ``roles``."""
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.has_role(*STAFF_ROLES)
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (CheckConstraint(f"role IN ({_ROLE_VALUES})", name="known_role"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+    granted_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship(back_populates="role_grants")
+
+
+class PasswordResetToken(Base):
+    """A one-time password reset link. Only a hash of the secret is kept."""
+
+    __tablename__ = "password_reset_tokens"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="expires_after_created"),
+        CheckConstraint("used_at IS NULL OR used_at >= created_at", name="used_after_created"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

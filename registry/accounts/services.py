@@ -1,0 +1,308 @@
+"""Account operations: registration, sign-in, password changes and resets, roles.
+
+Each function takes the session and the clock, changes the data, writes the event log and
+queues any mail, and leaves the commit to the caller.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, render_template
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import PasswordResetToken, Role, User, UserRole
+from registry.events.services import record_event
+from registry.mail.services import queue_mail
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+# Stored for accounts created without a password (invitations): no password matches it.
+UNUSABLE_PASSWORD = "!"  # noqa: S105 (a marker, not a secret)
+
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+
+
+class AccountError(ValueError):
+    """A refused account operation; the message is shown to the person."""
+
+
+def normalise_email(email: str) -> str:
+    """Return ``email`` trimmed and lower-cased, the form it is stored and looked up in."""
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    """Return an Argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    """Raise AccountError if ``password`` is too short or too long."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def find_user(session: Session, email: str) -> User | None:
+    """Return the account with ``email``, if any."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    roles: Iterable[Role],
+    now: datetime,
+    actor: User | None = None,
+) -> User:
+    """Create an account with ``roles``; without a password it can only be claimed by reset."""
+    email = normalise_email(email)
+    if find_user(session, email) is not None:
+        raise AccountError("An account with this e-mail address already exists.")
+    if password is not None:
+        check_password_rules(password)
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password) if password is not None else UNUSABLE_PASSWORD,
+        session_token=secrets.token_hex(16),
+        created_at=now,
+    )
+    user.role_grants = [UserRole(role=role, granted_at=now) for role in sorted(set(roles))]
+    session.add(user)
+    session.flush()
+    record_event(
+        session,
+        action="account.created",
+        subject_type="user",
+        subject_id=user.id,
+        actor=actor,
+        now=now,
+        data={"roles": sorted(role.value for role in user.roles)},
+    )
+    return user
+
+
+def register_mediator(
+    session: Session, *, email: str, name: str, password: str, now: datetime
+) -> User:
+    """Create a mediator's own account and welcome them by e-mail."""
+    user = create_user(
+        session, email=email, name=name, password=password, roles=[Role.MEDIATOR], now=now
+    )
+    queue_mail(
+        session,
+        to=user.email,
+        subject="Welcome to the Mediator Registry",
+        body=render_template("mail/welcome.txt", user=user),
+        now=now,
+    )
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str, now: datetime) -> User | None:
+    """Return the active account matching ``email`` and ``password``, or None.
+
+    An unknown address costs the same hash check as a known one, so response times do not
+    tell which addresses have accounts.
+    """
+    user = find_user(session, email)
+    if user is None:
+        _verify(_dummy_hash(), password)
+        return None
+    if not _verify(user.password_hash, password) or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now
+    record_event(
+        session,
+        action="account.signed_in",
+        subject_type="user",
+        subject_id=user.id,
+        actor=user,
+        now=now,
+    )
+    return user
+
+
+def _set_password(user: User, password: str) -> None:
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    # A new token invalidates every existing session and remember-me cookie.
+    user.session_token = secrets.token_hex(16)
+
+
+def change_password(
+    session: Session, *, user: User, current_password: str, new_password: str, now: datetime
+) -> None:
+    """Change ``user``'s password after checking the current one; sign out other devices."""
+    if not _verify(user.password_hash, current_password):
+        raise AccountError("The current password is not correct.")
+    _set_password(user, new_password)
+    record_event(
+        session,
+        action="account.password_changed",
+        subject_type="user",
+        subject_id=user.id,
+        actor=user,
+        now=now,
+    )
+    _queue_password_notice(session, user, now)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(
+    session: Session, *, email: str, now: datetime, ttl: timedelta, invitation: bool = False
+) -> None:
+    """E-mail a one-time link to set a new password if ``email`` has an active account.
+
+    Unknown addresses are silently ignored, so the answer does not reveal who has an
+    account. An ``invitation`` is the same link, worded for a new account.
+    """
+    user = find_user(session, email)
+    if user is None or not user.is_active:
+        return
+    token = secrets.token_urlsafe(32)
+    session.add(
+        PasswordResetToken(
+            user=user, token_hash=_token_hash(token), created_at=now, expires_at=now + ttl
+        )
+    )
+    record_event(
+        session,
+        action="account.password_reset_requested",
+        subject_type="user",
+        subject_id=user.id,
+        now=now,
+    )
+    queue_mail(
+        session,
+        to=user.email,
+        subject="Choose your Mediator Registry password"
+        if invitation
+        else "Reset your Mediator Registry password",
+        body=render_template(
+            "mail/password_reset.txt",
+            user=user,
+            link=f"{current_app.config['PUBLIC_URL']}/password/reset/{token}",
+            minutes=int(ttl.total_seconds() // 60),
+            invitation=invitation,
+        ),
+        now=now,
+    )
+
+
+def find_reset_token(session: Session, token: str, now: datetime) -> PasswordResetToken:
+    """Return the unused, unexpired reset token for ``token`` or raise AccountError."""
+    found = session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token))
+    )
+    if (
+        found is None
+        or not hmac.compare_digest(found.token_hash, _token_hash(token))
+        or found.used_at is not None
+        or found.expires_at <= now
+        or not found.user.is_active
+    ):
+        raise AccountError(
+            "This password reset link is invalid, used or expired. Ask for a new one."
+        )
+    return found
+
+
+def reset_password(session: Session, *, token: str, new_password: str, now: datetime) -> User:
+    """Set a new password from a reset link, use up the link and any others outstanding."""
+    reset = find_reset_token(session, token, now)
+    user = reset.user
+    _set_password(user, new_password)
+    session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    record_event(
+        session,
+        action="account.password_reset",
+        subject_type="user",
+        subject_id=user.id,
+        actor=user,
+        now=now,
+    )
+    _queue_password_notice(session, user, now)
+    return user
+
+
+def _queue_password_notice(session: Session, user: User, now: datetime) -> None:
+    queue_mail(
+        session,
+        to=user.email,
+        subject="Your Mediator Registry password was changed",
+        body=render_template("mail/password_changed.txt", user=user),
+        now=now,
+    )
+
+
+def grant_role(
+    session: Session, *, user: User, role: Role, actor: User | None, reason: str, now: datetime
+) -> None:
+    """Give ``user`` the ``role``; refuse if they hold it already."""
+    if role in user.roles:
+        raise AccountError(f"{user.email} already holds the role {role.label}.")
+    user.role_grants.append(UserRole(role=role, granted_at=now))
+    record_event(
+        session,
+        action="account.role_granted",
+        subject_type="user",
+        subject_id=user.id,
+        actor=actor,
+        reason=reason,
+        now=now,
+        data={"role": role.value},
+    )
+
+
+def revoke_role(
+    session: Session, *, user: User, role: Role, actor: User | None, reason: str, now: datetime
+) -> None:
+    """Take ``role`` from ``user``; refuse if they do not hold it."""
+    grant = next((g for g in user.role_grants if g.role == role), None)
+    if grant is None:
+        raise AccountError(f"{user.email} does not hold the role {role.label}.")
+    user.role_grants.remove(grant)
+    record_event(
+        session,
+        action="account.role_revoked",
+        subject_type="user",
+        subject_id=user.id,
+        actor=actor,
+        reason=reason,
+        now=now,
+        data={"role": role.value},
+    )

@@ -1,0 +1,156 @@
+"""Sign-in, registration, password reset and the account page."""
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from registry.accounts import services
+from registry.accounts.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+)
+from registry.accounts.permissions import public, signed_in
+from registry.database import utcnow
+from registry.extensions import db, limiter
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Return ``target`` if it is a path on this site, else the account page."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+            return target
+    return url_for("accounts.account")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+@public
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(
+            db.session, email=form.email.data, password=form.password.data, now=utcnow()
+        )
+        if user is None:
+            flash("The e-mail address or password is not correct.", "error")
+        else:
+            db.session.commit()
+            login_user(user, remember=form.remember.data)
+            flash(f"Signed in as {user.name}.", "success")
+            return redirect(_safe_next(request.args.get("next")), 303)
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout() -> Response:
+    logout_user()
+    flash("You are signed out.", "success")
+    return redirect(url_for("main.home"), 303)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+@public
+def register() -> Response | str:
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_mediator(
+                db.session,
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                now=utcnow(),
+            )
+        except services.AccountError as error:
+            form.email.errors.append(str(error))
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Welcome! Your mediator account is ready.", "success")
+            return redirect(url_for("accounts.account"), 303)
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+@public
+def forgot_password() -> Response | str:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        minutes = current_app.config["PASSWORD_RESET_TTL_MINUTES"]
+        services.request_password_reset(
+            db.session,
+            email=form.email.data,
+            now=utcnow(),
+            ttl=timedelta(minutes=minutes),
+        )
+        db.session.commit()
+        flash(
+            "If an account uses that address, a reset link is on its way. "
+            f"It works once, within {minutes} minutes.",
+            "success",
+        )
+        return redirect(url_for("accounts.login"), 303)
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_rate_limit, methods=["POST"])
+@public
+def reset_password(token: str) -> Response | str:
+    try:
+        services.find_reset_token(db.session, token, utcnow())
+    except services.AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("accounts.forgot_password"), 303)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(
+            db.session, token=token, new_password=form.password.data, now=utcnow()
+        )
+        db.session.commit()
+        logout_user()
+        flash("Your password is changed. Sign in with the new one.", "success")
+        return redirect(url_for("accounts.login"), 303)
+    return render_template("accounts/reset_password.html", form=form)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@signed_in
+def account() -> Response | str:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                db.session,
+                user=current_user,
+                current_password=form.current_password.data,
+                new_password=form.password.data,
+                now=utcnow(),
+            )
+        except services.AccountError as error:
+            form.current_password.errors.append(str(error))
+        else:
+            db.session.commit()
+            # The session token changed: sign in again here, other devices are signed out.
+            login_user(current_user._get_current_object())
+            flash("Your password is changed. Other devices are signed out.", "success")
+            return redirect(url_for("accounts.account"), 303)
+    return render_template("accounts/account.html", form=form)

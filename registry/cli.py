@@ -1,0 +1,222 @@
+"""The ``mediator-registry`` command: set-up, serving, the scheduler, jobs and accounts."""
+
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from functools import wraps
+from typing import Any
+
+import click
+from flask import Flask
+
+from registry import create_app
+from registry.accounts.models import Role
+from registry.config import ConfigError
+
+INVITATION_TTL = timedelta(days=7)
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``command`` inside an application context, passing the app first."""
+
+    @wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        app = _app()
+        with app.app_context():
+            return command(app, *args, **kwargs)
+
+    return wrapped
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Mediator Registry: accreditation and quality-assurance registry."""
+
+
+@main.command()
+@with_app
+def init(app: Flask) -> None:
+    """Create the database schema or upgrade it to the newest revision (safe to repeat)."""
+    from registry.extensions import db
+    from registry.migrate import upgrade_to_head
+
+    before, after = upgrade_to_head(db.engine)
+    if before == after:
+        click.echo(f"Database already at the newest revision ({after}).")
+    else:
+        click.echo(f"Database upgraded from {before or 'empty'} to revision {after}.")
+
+
+@main.command()
+@with_app
+def demo(app: Flask) -> None:
+    """Load demo data (only into an empty or development database)."""
+    from registry.demo import DemoRefused, load_demo
+
+    try:
+        summary = load_demo(app)
+    except DemoRefused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(summary)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--no-scheduler", is_flag=True, help="Serve only; run the scheduler on one other node."
+)
+@with_app
+def serve(app: Flask, host: str, port: int, workers: int, threads: int, no_scheduler: bool) -> None:
+    """Serve the site with gunicorn (gthread) and run the scheduler beside it."""
+    from registry.serving import check_schema_ready, supervise
+
+    problem = check_schema_ready()
+    if problem:
+        raise click.ClickException(problem)
+    sys.exit(supervise(host, port, workers, threads, with_scheduler=not no_scheduler))
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler alone, in this process, until stopped."""
+    from registry.scheduling.process import run_scheduler
+
+    run_scheduler(_app())
+
+
+@main.group()
+def jobs() -> None:
+    """Scheduled jobs."""
+
+
+@jobs.command("list")
+@with_app
+def jobs_list(app: Flask) -> None:
+    """List the registered jobs."""
+    from registry.scheduling.registry import get_jobs
+
+    registry = get_jobs()
+    for job in registry.daily.values():
+        click.echo(f"{job.name:24} daily at {app.config['DAILY_JOBS_AT']}  {job.description}")
+    for task in registry.interval.values():
+        every = int(task.every.total_seconds())
+        click.echo(f"{task.name:24} every {every} s{'':7}  {task.description}")
+
+
+@jobs.command("run")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date to run the daily jobs for (YYYY-MM-DD); today by default.",
+)
+@with_app
+def jobs_run(app: Flask, as_of: datetime | None) -> None:
+    """Run every scheduled job once (daily jobs for one date, each at most once per date)."""
+    from registry.clock import local_today
+    from registry.scheduling.registry import run_all_jobs
+
+    day: date = as_of.date() if as_of else local_today()
+    for name, summary in run_all_jobs(day).items():
+        if summary is None:
+            click.echo(f"{name}: already done for {day}; skipped")
+        else:
+            click.echo(f"{name}: {summary}")
+
+
+@main.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", help="Full name; the part of the e-mail before @ by default.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice([role.value for role in Role]),
+    help="A role to give; repeat for several.",
+)
+@click.option(
+    "--invite",
+    is_flag=True,
+    help="Set no password; e-mail a link to choose one instead of asking here.",
+)
+@with_app
+def users_create(
+    app: Flask, email: str, name: str | None, roles: tuple[str, ...], invite: bool
+) -> None:
+    """Create an account (staff, appraisers, organisation admins...)."""
+    from registry.accounts.services import AccountError, create_user, request_password_reset
+    from registry.database import utcnow
+    from registry.extensions import db
+
+    password = None if invite else _ask_password()
+    now = utcnow()
+    try:
+        with db.transaction() as session:
+            user = create_user(
+                session,
+                email=email,
+                name=name or email.split("@")[0],
+                password=password,
+                roles=[Role(role) for role in roles],
+                now=now,
+            )
+            if invite:
+                request_password_reset(
+                    session, email=user.email, now=now, ttl=INVITATION_TTL, invitation=True
+                )
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {user.email} with roles: {', '.join(sorted(roles))}.")
+
+
+def _ask_password() -> str:
+    from registry.accounts.services import AccountError, check_password_rules
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            raise click.ClickException("The passwords do not match.")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        check_password_rules(password)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    return password
+
+
+@main.group()
+def db() -> None:
+    """Schema migrations (for developers)."""
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate/--empty", default=True, show_default=True)
+@with_app
+def db_revision(app: Flask, message: str, autogenerate: bool) -> None:
+    """Write a new migration, compared against the models."""
+    from registry.extensions import db as database
+    from registry.migrate import new_revision
+
+    new_revision(database.engine, message, autogenerate=autogenerate)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Configuration read from environment variables, with documented defaults.
+
+Every setting is listed in README.md ("Configuration"). ``load_config`` returns a plain dict
+that ``create_app`` applies; tests pass their own overrides on top.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+# Values that must never protect a production deployment.
+WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (for example a default secret in production)."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"not a yes/no value: {value!r}")
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def load_config(instance_path: Path) -> dict:
+    """Return the settings from the environment, filling in defaults."""
+    env = os.environ.get("REGISTRY_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"REGISTRY_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+    is_production = env == "production"
+    return {
+        "REGISTRY_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        "DATABASE_URL": os.environ.get("DATABASE_URL")
+        or f"sqlite:///{instance_path / 'registry.sqlite3'}",
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        "REGISTRY_TIMEZONE": os.environ.get("REGISTRY_TIMEZONE", "Europe/Amsterdam"),
+        # Mail: "outbox" keeps messages on the staff outbox page, "smtp" sends them.
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "smtp" if is_production else "outbox"),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Mediator Registry <registry@localhost>"),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "localhost"),
+        "SMTP_PORT": _int("SMTP_PORT", 25),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool(os.environ.get("SMTP_STARTTLS", "false")),
+        "SMTP_TIMEOUT_SECONDS": _int("SMTP_TIMEOUT_SECONDS", 30),
+        # Accounts.
+        "PASSWORD_RESET_TTL_MINUTES": _int("PASSWORD_RESET_TTL_MINUTES", 60),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=_int("REMEMBER_DAYS", 7)),
+        "REMEMBER_COOKIE_SECURE": True,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_REFRESH_EACH_REQUEST": False,
+        "SESSION_COOKIE_SECURE": is_production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # flask-limiter: memory storage is per process, so production uses Redis.
+        "RATELIMIT_STORAGE_URI": os.environ.get(
+            "RATELIMIT_STORAGE_URI",
+            "redis://127.0.0.1:6379/0" if is_production else "memory://",
+        ),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": 3600 * 4,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Scheduler: daily sweeps run at this local time (REGISTRY_TIMEZONE).
+        "DAILY_JOBS_AT": os.environ.get("DAILY_JOBS_AT", "02:00"),
+        "MAIL_SEND_INTERVAL_SECONDS": _int("MAIL_SEND_INTERVAL_SECONDS", 30),
+    }
+
+
+def resolve_secret_key(config: dict, instance_path: Path) -> str:
+    """Return the secret key, generating and keeping one in the instance folder if none given.
+
+    Production refuses both a missing and a weak secret: a generated file secret is not
+    shared between hosts, and a guessable one lets anyone forge sessions.
+    """
+    given = config.get("SECRET_KEY")
+    if config["REGISTRY_ENV"] == "production":
+        if not given or given.lower() in WEAK_SECRETS or len(given) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                "REGISTRY_ENV=production needs SECRET_KEY set to a random value of at least "
+                f"{MIN_SECRET_LENGTH} characters (python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        return given
+    if given:
+        return given
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key)
+    return key

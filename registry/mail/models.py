@@ -1,0 +1,37 @@
+"""Queued e-mail. A row is written in the same transaction as the change it reports."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.database import Base
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"  # claimed by a sender; reclaimed if it stays so too long
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last attempt
+
+
+class OutboxMessage(Base):
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="known_status"),
+        CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_iff_sent_at"),
+        CheckConstraint("status <> 'sending' OR claimed_at IS NOT NULL", name="sending_has_claim"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=MailStatus.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,124 @@
+"""Queueing and sending e-mail.
+
+``queue_mail`` adds a row in the caller's transaction, so a message exists exactly when the
+change that caused it was committed. ``send_queued_mail`` is the interval job: it claims a
+batch (and commits the claim), sends over SMTP outside any transaction, then marks each
+message sent, or queued again, or failed after the last attempt. With MAIL_BACKEND=outbox
+nothing is sent: staff read the messages on the outbox page.
+"""
+
+import logging
+import smtplib
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from registry.database import get_db
+from registry.mail.models import MailStatus, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+MAX_ATTEMPTS = 5
+# A message claimed longer ago than this was left by a sender that died; claim it again.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+def queue_mail(
+    session: Session, *, to: str, subject: str, body: str, now: datetime
+) -> OutboxMessage:
+    """Queue a plain-text message to ``to`` in the caller's transaction."""
+    message = OutboxMessage(
+        created_at=now, to_address=to, subject=subject, body_text=body, status=MailStatus.QUEUED
+    )
+    session.add(message)
+    return message
+
+
+def send_queued_mail(now: datetime) -> dict[str, int | str]:
+    """Send one batch of queued messages over SMTP (the mail job)."""
+    if current_app.config["MAIL_BACKEND"] != "smtp":
+        return {"backend": current_app.config["MAIL_BACKEND"]}
+    claimed = _claim_batch(now)
+    if not claimed:
+        return {"sent": 0, "failed": 0}
+    try:
+        connection = _connect()
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("SMTP server unreachable: %s", error)
+        for message in claimed:
+            _finish(message.id, now, error=f"cannot connect: {error}")
+        return {"sent": 0, "failed": 0, "deferred": len(claimed)}
+    sent = failed = 0
+    with connection:
+        for message in claimed:
+            try:
+                connection.send_message(_build(message))
+            except (OSError, smtplib.SMTPException) as error:
+                failed += 1
+                _finish(message.id, now, error=str(error))
+            else:
+                sent += 1
+                _finish(message.id, now)
+    return {"sent": sent, "failed": failed}
+
+
+def _claim_batch(now: datetime) -> list[OutboxMessage]:
+    with get_db().transaction() as session:
+        due = or_(
+            OutboxMessage.status == MailStatus.QUEUED,
+            (OutboxMessage.status == MailStatus.SENDING)
+            & (OutboxMessage.claimed_at < now - CLAIM_TIMEOUT),
+        )
+        query = (
+            select(OutboxMessage)
+            .where(due)
+            .order_by(OutboxMessage.id)
+            .limit(BATCH_SIZE)
+            .with_for_update(skip_locked=True)
+        )
+        messages = list(session.scalars(query))
+        for message in messages:
+            message.status = MailStatus.SENDING
+            message.claimed_at = now
+            message.attempts += 1
+    return messages
+
+
+def _finish(message_id: int, now: datetime, error: str | None = None) -> None:
+    with get_db().transaction() as session:
+        message = session.get(OutboxMessage, message_id)
+        message.last_error = error
+        if error is None:
+            message.status, message.sent_at = MailStatus.SENT, now
+        elif message.attempts >= MAX_ATTEMPTS:
+            message.status = MailStatus.FAILED
+        else:
+            message.status = MailStatus.QUEUED
+
+
+def _connect() -> smtplib.SMTP:
+    config = current_app.config
+    connection = smtplib.SMTP(
+        config["SMTP_HOST"], config["SMTP_PORT"], timeout=config["SMTP_TIMEOUT_SECONDS"]
+    )
+    if config["SMTP_STARTTLS"]:
+        connection.starttls()
+    if config["SMTP_USERNAME"]:
+        connection.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+    return connection
+
+
+def _build(message: OutboxMessage) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = current_app.config["MAIL_FROM"]
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at)
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+    email.set_content(message.body_text)
+    return email

@@ -1,0 +1,73 @@
+"""What every page shares: error pages, security headers, template helpers."""
+
+from datetime import datetime
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from registry.accounts.models import STAFF_ROLES, Role
+from registry.clock import registry_zone
+
+ERROR_TEXTS = {
+    400: ("Bad request", "The request could not be understood. Check what you entered."),
+    403: ("Not allowed", "Your account does not give access to this page."),
+    404: ("Page not found", "There is no page at this address."),
+    405: ("Method not allowed", "This page cannot be used that way."),
+    413: ("Too large", "What you sent is larger than this site accepts."),
+    429: ("Too many attempts", "Please wait a minute before trying again."),
+    500: ("Something went wrong", "The error is logged. Please try again later."),
+}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.after_request(_security_headers)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(Role=Role, STAFF_ROLES=STAFF_ROLES)
+    app.jinja_env.filters["localtime"] = _localtime
+
+
+def _localtime(value: datetime) -> str:
+    """Format an aware datetime in the registry's time zone, e.g. "21 Nov 2026, 18:40 CET"."""
+    return value.astimezone(registry_zone()).strftime("%-d %b %Y, %H:%M %Z")
+
+
+def render_error(code: int, message: str | None = None) -> ResponseReturnValue:
+    """Render the error page for ``code`` (never a stack trace)."""
+    title, default_message = ERROR_TEXTS.get(code, (f"Error {code}", "The request failed."))
+    context = {"code": code, "title": title, "message": message or default_message}
+    return render_template("errors/error.html", **context), code
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    # Unhandled exceptions arrive here as a 500 after Flask has logged them.
+    if error.code is None or error.code < 400:
+        return error
+    return render_error(error.code)
+
+
+def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
+    return render_error(
+        400, "The form had expired or was sent from elsewhere. Go back, reload it and try again."
+    )
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/password/reset/"):
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["Cache-Control"] = "no-store"
+    return response

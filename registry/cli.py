@@ -31,7 +31,10 @@ def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         app = _app()
         with app.app_context():
-            return command(app, *args, **kwargs)
+            try:
+                return command(app, *args, **kwargs)
+            finally:
+                app.extensions["db"].engine.dispose()
 
     return wrapped
 

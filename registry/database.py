@@ -12,6 +12,7 @@ commands use ``db.transaction()``. Services never commit: the request or the job
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -98,39 +99,54 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-class Database:
-    """The application's engines and session factories (``app.extensions["db"]``)."""
+@dataclass
+class _Bound:
+    """One application's engine and session factories."""
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
+    engine: Engine | Connection
+    reader: sessionmaker[Session]
+    writer: sessionmaker[Session]
+
+
+class Database:
+    """Access to the current application's database (state in ``app.extensions["db"]``)."""
 
     def init_app(self, app: Flask) -> None:
-        url = app.config["DATABASE_URL"]
-        self.bind(make_engine(url))
-        app.extensions["db"] = self
+        app.extensions["db"] = self._bound(make_engine(app.config["DATABASE_URL"]))
         app.teardown_appcontext(self._close_session)
 
-    def bind(self, engine: Engine | Connection, **session_options: Any) -> None:
-        """Point the session factories at ``engine`` (tests bind them to one connection)."""
-        self.engine = engine
+    @staticmethod
+    def _bound(engine: Engine | Connection, **session_options: Any) -> _Bound:
         options = {"expire_on_commit": False, **session_options}
         writer = engine.execution_options(sqlite_begin="IMMEDIATE")
-        self.reader = sessionmaker(bind=engine, **options)
-        self.writer = sessionmaker(bind=writer, **options)
+        return _Bound(
+            engine, sessionmaker(bind=engine, **options), sessionmaker(bind=writer, **options)
+        )
+
+    def bind(self, app: Flask, engine: Engine | Connection, **session_options: Any) -> None:
+        """Point ``app``'s sessions at ``engine`` (tests bind them to one connection)."""
+        app.extensions["db"] = self._bound(engine, **session_options)
+
+    @property
+    def _state(self) -> _Bound:
+        return current_app.extensions["db"]
+
+    @property
+    def engine(self) -> Engine | Connection:
+        return self._state.engine
 
     @property
     def session(self) -> Session:
         """The session of the current request or app context, opened on first use."""
         if "db_session" not in g:
-            unsafe = has_request_context() and request.method not in {"GET", "HEAD", "OPTIONS"}
-            factory = self.reader if has_request_context() and not unsafe else self.writer
-            g.db_session = factory()
+            safe = has_request_context() and request.method in {"GET", "HEAD", "OPTIONS"}
+            g.db_session = (self._state.reader if safe else self._state.writer)()
         return g.db_session
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Open a write transaction that commits on success and rolls back on error."""
-        with self.writer() as session, session.begin():
+        with self._state.writer() as session, session.begin():
             yield session
 
     @staticmethod
@@ -140,6 +156,4 @@ class Database:
             session.close()
 
 
-def get_db() -> Database:
-    """Return the current application's database."""
-    return current_app.extensions["db"]
+db = Database()

@@ -32,10 +32,43 @@ STAFF = [
 ]
 
 GIVEN_NAMES = [
-    "Łukasz", "Zoë", "José", "Ana", "Björn", "Chloé", "Dmitri", "Émile", "Fatima", "Giulia",
-    "Hiroshi", "Ingrid", "Jürgen", "Kwame", "Leïla", "Mateus", "Nguyễn Thị", "Oğuz", "Priya",
-    "Rúben", "Siobhán", "Tomás", "Ulrike", "Václav", "Wanjiru", "Xóchitl", "Yusuf", "Zsófia",
-    "Amara", "Bartosz", "Camille", "Dagný", "Eero", "François", "Grégoire", "Hana", "Işıl",
+    "Łukasz",
+    "Zoë",
+    "José",
+    "Ana",
+    "Björn",
+    "Chloé",
+    "Dmitri",
+    "Émile",
+    "Fatima",
+    "Giulia",
+    "Hiroshi",
+    "Ingrid",
+    "Jürgen",
+    "Kwame",
+    "Leïla",
+    "Mateus",
+    "Nguyễn Thị",
+    "Oğuz",
+    "Priya",
+    "Rúben",
+    "Siobhán",
+    "Tomás",
+    "Ulrike",
+    "Václav",
+    "Wanjiru",
+    "Xóchitl",
+    "Yusuf",
+    "Zsófia",
+    "Amara",
+    "Bartosz",
+    "Camille",
+    "Dagný",
+    "Eero",
+    "François",
+    "Grégoire",
+    "Hana",
+    "Işıl",
 ]
 FAMILY_NAMES = [
     "Müller", "Mueller", "Nowak", "García", "Dubois", "Rossi", "Tanaka", "Ólafsdóttir", "Nguyễn",
@@ -66,7 +99,7 @@ def load_demo(app: Flask) -> str:
         shared_hash = hash_password(DEMO_PASSWORD)
         for local, name, roles in STAFF:
             _demo_user(session, f"{local}@{DEMO_DOMAIN}", name, roles, shared_hash, now)
-        rng = random.Random(2026)
+        rng = random.Random(2026)  # noqa: S311 (repeatable demo names, not secrets)
         for number in range(1, MEDIATOR_COUNT + 1):
             name = f"{rng.choice(GIVEN_NAMES)} {rng.choice(FAMILY_NAMES)}"
             email = f"mediator{number:03}@{DEMO_DOMAIN}"

@@ -5,9 +5,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-from registry.database import Database
+from registry.database import db
 
-db = Database()
+__all__ = ["csrf", "db", "limiter", "login_manager"]
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 # Limits are declared on the routes that need them; nothing is limited by default.

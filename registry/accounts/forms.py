@@ -31,9 +31,14 @@ def _confirmation() -> PasswordField:
     )
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
 def _email_field() -> EmailField:
     return EmailField(
         "E-mail address",
+        filters=[_strip],
         validators=[
             DataRequired(),
             Email(message="Enter a valid e-mail address."),

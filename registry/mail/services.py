@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from registry.database import get_db
+from registry.database import db
 from registry.mail.models import MailStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def send_queued_mail(now: datetime) -> dict[str, int | str]:
 
 
 def _claim_batch(now: datetime) -> list[OutboxMessage]:
-    with get_db().transaction() as session:
+    with db.transaction() as session:
         due = or_(
             OutboxMessage.status == MailStatus.QUEUED,
             (OutboxMessage.status == MailStatus.SENDING)
@@ -90,7 +90,7 @@ def _claim_batch(now: datetime) -> list[OutboxMessage]:
 
 
 def _finish(message_id: int, now: datetime, error: str | None = None) -> None:
-    with get_db().transaction() as session:
+    with db.transaction() as session:
         message = session.get(OutboxMessage, message_id)
         message.last_error = error
         if error is None:

@@ -31,9 +31,9 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         zone = registry_zone()
         jobs = get_jobs()
         hour, minute = (int(part) for part in app.config["DAILY_JOBS_AT"].split(":"))
-    scheduler = BackgroundScheduler(
-        timezone=zone, job_defaults={"coalesce": True, "max_instances": 1}
-    )
+    scheduler = BackgroundScheduler(timezone=zone)
+    # Runs missed while busy collapse into one, and a job never overlaps itself.
+    once = {"coalesce": True, "max_instances": 1}
     for job in jobs.daily.values():
         scheduler.add_job(
             _run_daily,
@@ -43,6 +43,7 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
             name=job.description,
             misfire_grace_time=DAILY_MISFIRE_GRACE_SECONDS,
             next_run_time=datetime.now(zone),
+            **once,
         )
     for task in jobs.interval.values():
         scheduler.add_job(
@@ -52,6 +53,7 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
             id=task.name,
             name=task.description,
             misfire_grace_time=int(task.every.total_seconds()),
+            **once,
         )
     return scheduler
 

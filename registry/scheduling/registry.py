@@ -21,7 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry.database import get_db, utcnow
+from registry.database import db, utcnow
 from registry.scheduling.models import JobRun
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def get_jobs() -> JobRegistry:
 def run_daily_job(job: DailyJob, as_of: date, now: datetime | None = None) -> Summary | None:
     """Run ``job`` for ``as_of`` unless it already ran; return its summary, or None if skipped."""
     now = now or utcnow()
-    with get_db().transaction() as session:
+    with db.transaction() as session:
         if not _claim(session, job.name, as_of, now):
             log.info("job %s for %s already done; skipped", job.name, as_of)
             return None

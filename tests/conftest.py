@@ -1,0 +1,194 @@
+"""Fixtures: the suite runs once on SQLite and once on PostgreSQL (when one answers).
+
+The schema is created once per database by the real migrations; each test runs inside a
+transaction that is rolled back at the end. Tests that need real commits (concurrent job
+runners, ``init``) ask for ``fresh_database_url`` and get a database of their own.
+"""
+
+import os
+import re
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+from registry import create_app
+from registry.accounts import services as account_services
+from registry.database import db
+from registry.extensions import limiter
+from registry.migrate import upgrade_to_head
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault(
+        "REGISTRY_INSTANCE_PATH", str(config.rootpath / ".pytest_cache" / "instance")
+    )
+    os.environ["REGISTRY_ENV"] = "testing"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    """Argon2id with tiny costs: the tests check behaviour, not hashing strength."""
+    original = account_services._hasher
+    account_services._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    account_services._hasher = original
+
+
+def _postgres_available() -> str | None:
+    """Return why PostgreSQL cannot be used, or None."""
+    engine = sa.create_engine(POSTGRES_ADMIN_URL)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as error:
+        return f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable: {error}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def create_database(kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Create an empty database of ``kind`` and return its URL."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite')}/registry.sqlite3"
+    problem = _postgres_available()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"{problem} (CI=true: PostgreSQL is required)")
+        pytest.skip(problem)
+    name = f"registry_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by ``create_database`` (SQLite files go with tmp_path)."""
+    if url.startswith("postgresql"):
+        name = url.rsplit("/", 1)[1]
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def make_test_app(database_url: str, **overrides: object) -> Flask:
+    """Build an app for tests on ``database_url``."""
+    config = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET,
+        "PUBLIC_URL": "http://registry.test",
+        "MAIL_BACKEND": "outbox",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "10 per minute",
+        **overrides,
+    }
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    url = create_database(database_kind, tmp_path_factory)
+    application = make_test_app(url)
+    engine = application.extensions["db"].engine
+    upgrade_to_head(engine)
+    yield application
+    engine.dispose()
+    drop_database(url)
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[sa.orm.Session]:
+    """The test's session; everything it and the app write is rolled back afterwards.
+
+    No app context is held open during the test: the test client must push a fresh one per
+    request, as in production (a shared one would carry ``g`` from request to request).
+    """
+    engine = app.extensions["db"].engine
+    connection = engine.connect()
+    outer = connection.begin()
+    db.bind(app, connection, join_transaction_mode="create_savepoint")
+    limiter.reset()
+    test_session = app.extensions["db"].writer()
+    try:
+        yield test_session
+    finally:
+        test_session.close()
+        db.bind(app, engine)
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def ctx(app: Flask, session: sa.orm.Session) -> Iterator[None]:
+    """An app context for calling services and jobs directly (not with the test client)."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def client(app: Flask, session: sa.orm.Session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def fresh_database_url(
+    database_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """An empty database of the current kind, for tests that commit."""
+    url = create_database(database_kind, tmp_path_factory)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def fresh_app(fresh_database_url: str) -> Iterator[Flask]:
+    """An app on a fresh, migrated database whose commits are real."""
+    application = make_test_app(fresh_database_url)
+    with application.app_context():
+        upgrade_to_head(db.engine)
+        yield application
+        db.engine.dispose()
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """GET ``url`` and return the CSRF token of its form."""
+    response = client.get(url)
+    match = CSRF_PATTERN.search(response.get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, url: str, data: dict, *, form_url: str | None = None):
+    """POST ``data`` to ``url`` with a CSRF token taken from ``form_url`` (default ``url``)."""
+    token = csrf_token(client, form_url or url)
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

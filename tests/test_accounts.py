@@ -1,0 +1,255 @@
+"""Accounts through the web: sign-in, registration, CSRF, rate limit, resets, remember-me."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from registry.accounts.models import PasswordResetToken, Role, User
+from registry.database import utcnow
+from registry.events.models import Event
+from registry.mail.models import OutboxMessage
+from tests.conftest import csrf_token, post_form
+from tests.factories import PASSWORD, make_user
+
+
+def sign_in(client, email="person@example.org", password=PASSWORD, **extra):
+    return post_form(client, "/login", {"email": email, "password": password, **extra})
+
+
+def test_sign_in_and_out(client, session):
+    make_user(session)
+    response = sign_in(client)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/account"
+    page = client.get("/account").get_data(as_text=True)
+    assert "person@example.org" in page
+    assert "Mediator / advocate" in page
+
+    response = post_form(client, "/logout", {}, form_url="/account")
+    assert response.status_code == 303
+    assert client.get("/account").status_code == 302  # back to sign-in
+
+
+def test_sign_in_records_the_event(client, session):
+    user = make_user(session)
+    sign_in(client)
+    actions = session.scalars(select(Event.action).where(Event.subject_id == str(user.id)))
+    assert "account.signed_in" in list(actions)
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("person@example.org", "wrong password!"), ("nobody@example.org", PASSWORD)],
+)
+def test_wrong_credentials_get_one_answer(client, session, email, password):
+    make_user(session)
+    response = sign_in(client, email=email, password=password)
+    assert response.status_code == 200
+    assert "The e-mail address or password is not correct." in response.get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+
+
+def test_disabled_account_cannot_sign_in(client, session):
+    user = make_user(session)
+    user.disabled_at = utcnow()
+    session.flush()
+    assert "not correct" in sign_in(client).get_data(as_text=True)
+
+
+def test_sign_in_is_rate_limited(client, session):
+    make_user(session)
+    token = csrf_token(client, "/login")
+    codes = [
+        client.post(
+            "/login",
+            data={"csrf_token": token, "email": "x@example.org", "password": "guess-guess"},
+        ).status_code
+        for _ in range(11)
+    ]
+    assert codes[:10] == [200] * 10
+    assert codes[10] == 429
+    page = client.post("/login", data={"csrf_token": token}).get_data(as_text=True)
+    assert "Too many attempts" in page
+    # The limit holds for the right password too, and GET stays open.
+    assert sign_in(client).status_code == 429
+    assert client.get("/login").status_code == 200
+
+
+def test_post_without_csrf_token_is_refused(client, session):
+    make_user(session)
+    response = client.post("/login", data={"email": "person@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "form had expired" in response.get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+    assert sign_in(client).status_code == 303
+
+
+def test_post_with_a_forged_csrf_token_is_refused(client, session):
+    make_user(session)
+    response = client.post(
+        "/login", data={"csrf_token": "forged", "email": "person@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 400
+
+
+def test_register_a_mediator(client, session):
+    response = post_form(
+        client,
+        "/register",
+        {
+            "name": "Łukasz Nowak",
+            "email": " Lukasz@Example.org ",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+        },
+    )
+    assert response.status_code == 303
+    user = session.scalar(select(User).where(User.email == "lukasz@example.org"))
+    assert user.roles == {Role.MEDIATOR}
+    assert user.password_hash.startswith("$argon2id$")
+    welcome = session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == user.email))
+    assert welcome.subject == "Welcome to the Mediator Registry"
+    assert client.get("/account").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "", "email": "a@example.org"}, "This field is required."),
+        ({"email": "not-an-address"}, "Enter a valid e-mail address."),
+        ({"password": "short", "confirm": "short"}, "Use between 10 and 256 characters."),
+        ({"confirm": "something else entirely"}, "The passwords do not match."),
+        ({"email": "taken@example.org"}, "already exists"),
+    ],
+)
+def test_registration_refuses_bad_input(client, session, data, message):
+    make_user(session, email="taken@example.org")
+    before = session.query(User).count()
+    form = {
+        "name": "Ana",
+        "email": "ana@example.org",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+        **data,
+    }
+    response = post_form(client, "/register", form)
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert session.query(User).count() == before
+
+
+def reset_link(session, email):
+    message = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.to_address == email)
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    return re.search(r"http://registry\.test(/password/reset/\S+)", message.body_text).group(1)
+
+
+def test_password_reset_link_works_once(client, session):
+    make_user(session)
+    response = post_form(client, "/password/forgot", {"email": "Person@example.org"})
+    assert response.status_code == 303
+    link = reset_link(session, "person@example.org")
+    new = "a brand new passphrase"
+    assert post_form(client, link, {"password": new, "confirm": new}).status_code == 303
+    assert "not correct" in sign_in(client).get_data(as_text=True)
+    assert sign_in(client, password=new).status_code == 303
+    post_form(client, "/logout", {}, form_url="/account")
+
+    again = client.get(link, follow_redirects=True)
+    assert "invalid, used or expired" in again.get_data(as_text=True)
+    token = csrf_token(client, "/login")
+    reused = client.post(
+        link,
+        data={"csrf_token": token, "password": "another one here!", "confirm": "another one here!"},
+    )
+    assert reused.status_code == 303
+    assert sign_in(client, password="another one here!").status_code == 200
+
+
+def test_password_reset_link_expires(client, session):
+    make_user(session)
+    post_form(client, "/password/forgot", {"email": "person@example.org"})
+    link = reset_link(session, "person@example.org")
+    token = session.scalar(select(PasswordResetToken))
+    token.created_at = utcnow() - timedelta(hours=2)
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    session.flush()
+    response = client.get(link, follow_redirects=True)
+    assert "invalid, used or expired" in response.get_data(as_text=True)
+
+
+def test_password_reset_for_unknown_address_sends_nothing(client, session):
+    response = post_form(client, "/password/forgot", {"email": "nobody@example.org"})
+    assert response.status_code == 303
+    assert session.query(OutboxMessage).count() == 0
+    assert session.query(PasswordResetToken).count() == 0
+
+
+def test_reset_page_leaks_no_referrer(client, session):
+    make_user(session)
+    post_form(client, "/password/forgot", {"email": "person@example.org"})
+    response = client.get(reset_link(session, "person@example.org"))
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def remember_cookie(client):
+    return client.get_cookie("remember_token")
+
+
+def test_remember_me_cookie_is_hardened(client, session, app):
+    make_user(session)
+    response = sign_in(client, remember="y")
+    header = next(h for h in response.headers.getlist("Set-Cookie") if "remember_token" in h)
+    assert "Secure" in header
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+    assert app.config["REMEMBER_COOKIE_DURATION"] <= timedelta(days=14)
+
+
+def test_remember_me_is_revoked_by_a_password_change(client, session, app):
+    make_user(session)
+    sign_in(client, remember="y")
+    client.delete_cookie("session")
+    assert client.get("/account").status_code == 200  # restored from the remember cookie
+
+    other_device = app.test_client()
+    sign_in(other_device)
+    new = "a different passphrase"
+    response = post_form(
+        other_device, "/account", {"current_password": PASSWORD, "password": new, "confirm": new}
+    )
+    assert response.status_code == 303
+    assert other_device.get("/account").status_code == 200  # this device stays signed in
+
+    client.delete_cookie("session")
+    assert client.get("/account").status_code == 302
+    actions = list(session.scalars(select(Event.action)))
+    assert "account.password_changed" in actions
+
+
+def test_change_password_needs_the_current_one(client, session):
+    make_user(session)
+    sign_in(client)
+    new = "a different passphrase"
+    response = post_form(
+        client, "/account", {"current_password": "not it at all", "password": new, "confirm": new}
+    )
+    assert "The current password is not correct." in response.get_data(as_text=True)
+    post_form(client, "/logout", {}, form_url="/account")
+    assert sign_in(client).status_code == 303
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+def test_sign_in_never_redirects_off_site(client, session, target):
+    make_user(session)
+    token = csrf_token(client, "/login")
+    response = client.post(
+        f"/login?next={target}",
+        data={"csrf_token": token, "email": "person@example.org", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/account"

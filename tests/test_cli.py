@@ -1,0 +1,161 @@
+"""Set-up commands: configuration checks, users create, demo data."""
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from registry import create_app
+from registry.accounts.models import Role, User
+from registry.cli import main
+from registry.config import ConfigError
+from registry.database import db
+from registry.demo import DEMO_PASSWORD, MEDIATOR_COUNT, STAFF
+from registry.mail.models import OutboxMessage
+
+
+@pytest.mark.parametrize("secret", [None, "dev", "short-but-not-default"])
+def test_production_refuses_a_default_or_weak_secret(monkeypatch, secret):
+    monkeypatch.setenv("REGISTRY_ENV", "production")
+    config = {"SECRET_KEY": secret} if secret else {}
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(config)
+
+
+def test_production_starts_with_a_real_secret(monkeypatch, tmp_path):
+    monkeypatch.setenv("REGISTRY_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite3")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["MAIL_BACKEND"] == "smtp"
+
+
+def test_development_keeps_a_generated_secret(monkeypatch, tmp_path):
+    monkeypatch.setenv("REGISTRY_ENV", "development")
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = create_app().config["SECRET_KEY"]
+    assert len(first) >= 32
+    assert create_app().config["SECRET_KEY"] == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def run(url, *args, input=None, env=None):
+    return CliRunner().invoke(
+        main, list(args), input=input, env={"DATABASE_URL": url, **(env or {})}
+    )
+
+
+def test_users_create_with_roles(fresh_app, fresh_database_url):
+    result = run(
+        fresh_database_url,
+        "users",
+        "create",
+        "--email",
+        "Chair@Example.org",
+        "--role",
+        "committee_member",
+        "--role",
+        "appraiser",
+        input="a long enough passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.email == "chair@example.org"))
+        assert user.roles == {Role.COMMITTEE_MEMBER, Role.APPRAISER}
+
+    again = run(
+        fresh_database_url,
+        "users",
+        "create",
+        "--email",
+        "chair@example.org",
+        "--role",
+        "support",
+        input="a long enough passphrase\n",
+    )
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+
+
+def test_users_create_refuses_bad_input(fresh_app, fresh_database_url):
+    short = run(
+        fresh_database_url,
+        "users",
+        "create",
+        "--email",
+        "x@example.org",
+        "--role",
+        "support",
+        input="short\n",
+    )
+    assert short.exit_code == 1
+    assert "at least 10 characters" in short.output
+    unknown = run(
+        fresh_database_url,
+        "users",
+        "create",
+        "--email",
+        "x@example.org",
+        "--role",
+        "wizard",
+        input="a long enough passphrase\n",
+    )
+    assert unknown.exit_code == 2
+    with db.transaction() as session:
+        assert session.scalar(select(func.count(User.id))) == 0
+
+
+def test_users_create_invitation_mails_a_link(fresh_app, fresh_database_url):
+    result = run(
+        fresh_database_url,
+        "users",
+        "create",
+        "--email",
+        "new@example.org",
+        "--role",
+        "support",
+        "--invite",
+    )
+    assert result.exit_code == 0, result.output
+    with db.transaction() as session:
+        mail = session.scalar(select(OutboxMessage))
+        assert mail.subject == "Choose your Mediator Registry password"
+        assert "/password/reset/" in mail.body_text
+
+
+def test_demo_loads_once_with_every_role(fresh_app, fresh_database_url):
+    result = run(fresh_database_url, "demo")
+    assert result.exit_code == 0, result.output
+    assert DEMO_PASSWORD in result.output
+    assert "already loaded" in run(fresh_database_url, "demo").output
+    with db.transaction() as session:
+        assert session.scalar(select(func.count(User.id))) == len(STAFF) + MEDIATOR_COUNT
+        held = set().union(*(user.roles for user in session.scalars(select(User))))
+        assert held == set(Role)
+
+
+def test_demo_refuses_a_production_database_with_data(fresh_app, fresh_database_url):
+    run(
+        fresh_database_url,
+        "users",
+        "create",
+        "--email",
+        "real@example.org",
+        "--role",
+        "administrator",
+        input="a long enough passphrase\n",
+    )
+    env = {"REGISTRY_ENV": "production", "SECRET_KEY": "p" * 48}
+    result = run(fresh_database_url, "demo", env=env)
+    assert result.exit_code == 1
+    assert "only into an empty or development database" in result.output
+    with db.transaction() as session:
+        assert session.scalar(select(func.count(User.id))) == 1
+
+
+def test_serve_refuses_an_uninitialised_database(fresh_database_url):
+    result = run(fresh_database_url, "serve", "--no-scheduler")
+    assert result.exit_code == 1
+    assert "mediator-registry init" in result.output

@@ -1,0 +1,61 @@
+"""The single authorisation mechanism, checked for every role on every staff page."""
+
+import pytest
+
+from registry.accounts.models import STAFF_ROLES, Role
+from registry.accounts.permissions import PUBLIC, SIGNED_IN
+from tests.conftest import post_form
+from tests.factories import PASSWORD, make_user
+
+STAFF_PAGES = {
+    "/staff/events": STAFF_ROLES,
+    "/staff/outbox": {Role.ADMINISTRATOR},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("page", list(STAFF_PAGES))
+def test_staff_pages_let_in_only_their_roles(client, session, role, page):
+    make_user(session, email="someone@example.org", roles=[role])
+    post_form(client, "/login", {"email": "someone@example.org", "password": PASSWORD})
+    response = client.get(page)
+    if role in STAFF_PAGES[page]:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403
+        text = response.get_data(as_text=True)
+        assert "Not allowed" in text
+        assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("page", list(STAFF_PAGES))
+def test_staff_pages_send_strangers_to_sign_in(client, session, page):
+    response = client.get(page)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_one_person_may_hold_several_roles(client, session):
+    make_user(session, email="both@example.org", roles=[Role.MEDIATOR, Role.ADMINISTRATOR])
+    post_form(client, "/login", {"email": "both@example.org", "password": PASSWORD})
+    assert client.get("/staff/outbox").status_code == 200
+
+
+def test_every_route_declares_who_may_use_it(app):
+    undeclared = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        and getattr(app.view_functions[rule.endpoint], "access", None) is None
+    ]
+    assert undeclared == []
+
+
+def test_access_rules_are_known_values(app):
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static":
+            continue
+        access = view.access
+        assert access in (PUBLIC, SIGNED_IN) or (
+            isinstance(access, frozenset) and access <= set(Role)
+        ), endpoint

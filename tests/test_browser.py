@@ -1,0 +1,123 @@
+"""A person in headless Chromium: register, sign in as staff, read the event log and outbox.
+
+Uses Debian's /usr/bin/chromium (never a downloaded browser). Screenshots go to
+test-artifacts/ for a human to look at.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI, free_port
+from tests.test_packaging import wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing (CI=true: browser tests are required)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The site served by `mediator-registry serve` on a fresh SQLite database with demo data."""
+    workdir = tmp_path_factory.mktemp("live")
+    env = {k: v for k, v in os.environ.items() if k not in {"REGISTRY_ENV", "DATABASE_URL"}}
+    env.update(REGISTRY_INSTANCE_PATH=str(workdir), DATABASE_URL=f"sqlite:///{workdir}/r.sqlite3")
+    command = [sys.executable, "-m", "registry.cli"]
+    subprocess.run([*command, "init"], env=env, check=True, capture_output=True)
+    subprocess.run([*command, "demo"], env=env, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--workers", "1", "--no-scheduler"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz")
+    yield base
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=40)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_register_with_a_mistake_then_correctly(page, live_server):
+    page.goto(f"{live_server}/register")
+    page.get_by_label("Full name").fill("Zoë Müller")
+    page.get_by_label("E-mail address").fill("zoe@example.org")
+    page.get_by_label("Password", exact=True).fill("a good long passphrase")
+    page.get_by_label("Repeat the password").fill("a different passphrase")
+    page.get_by_role("button", name="Create account").click()
+    assert page.get_by_text("The passwords do not match.").is_visible()
+    shot(page, "register-error")
+
+    page.get_by_label("Password", exact=True).fill("a good long passphrase")
+    page.get_by_label("Repeat the password").fill("a good long passphrase")
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url(f"{live_server}/account")
+    assert page.get_by_text("Welcome! Your mediator account is ready.").is_visible()
+    assert page.get_by_text("Mediator / advocate").is_visible()
+    shot(page, "account")
+
+
+def test_staff_sign_in_and_read_the_event_log_and_outbox(page, live_server):
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail address").fill("admin@demo.registry.example")
+    page.get_by_label("Password").fill("registry-demo-2026")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/account")
+
+    page.get_by_role("link", name="Event log").click()
+    assert page.get_by_role("heading", name="Event log").is_visible()
+    page.get_by_label("Action").select_option("account.signed_in")
+    page.get_by_role("button", name="Filter").click()
+    assert page.get_by_text("1 entry").is_visible()
+    shot(page, "event-log")
+
+    page.get_by_role("link", name="Outbox").click()
+    assert page.get_by_text("Mail is not sent in this environment").is_visible()
+    shot(page, "outbox")
+
+
+def test_phone_layout_keeps_the_navigation_usable(browser, live_server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(f"{live_server}/")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the page scrolls sideways on a phone"
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.textContent") == "Skip to content"
+    shot(phone, "home-phone")
+    context.close()

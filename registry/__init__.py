@@ -55,6 +55,8 @@ def configure_logging(app: Flask) -> None:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every run of the 30-second mail job; keep its warnings and errors.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

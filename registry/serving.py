@@ -4,6 +4,7 @@ The parent starts both, stops both on SIGINT or SIGTERM, and stops the survivor 
 dies, so a supervisor (systemd, a container runtime) sees one process that lives or fails.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -50,14 +51,18 @@ def _commands(host: str, port: int, workers: int, threads: int, with_scheduler: 
 def supervise(host: str, port: int, workers: int, threads: int, *, with_scheduler: bool) -> int:
     """Run the web server (and the scheduler) until a signal or a child's death; return a code."""
     stopping = threading.Event()
+    # Links in e-mail must point where the site really is, unless PUBLIC_URL says otherwise.
+    os.environ.setdefault("PUBLIC_URL", f"http://{host}:{port}")
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # Own process groups: Ctrl-C reaches only this parent, which then stops the children
+    # gracefully with SIGTERM instead of gunicorn's quick shutdown on SIGINT.
     children = {
-        name: subprocess.Popen(command)
+        name: subprocess.Popen(command, start_new_session=True)
         for name, command in _commands(host, port, workers, threads, with_scheduler).items()
     }
     click.echo(f"Mediator Registry is serving at http://{host}:{port}/  (Ctrl-C stops it)")

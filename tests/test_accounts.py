@@ -112,6 +112,16 @@ def test_register_a_mediator(client, session):
     welcome = session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == user.email))
     assert welcome.subject == "Welcome to the Mediator Registry"
     assert client.get("/account").status_code == 200
+    registered = session.scalar(select(Event).where(Event.action == "account.registered"))
+    assert registered.actor_id == user.id
+
+
+def test_register_while_signed_in_goes_to_the_account(client, session):
+    make_user(session)
+    sign_in(client)
+    response = client.get("/register")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account"
 
 
 @pytest.mark.parametrize(

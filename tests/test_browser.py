@@ -52,7 +52,9 @@ def live_server(tmp_path_factory):
     port = free_port()
     server = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--workers", "1", "--no-scheduler"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/healthz")

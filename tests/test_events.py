@@ -106,9 +106,29 @@ def test_a_filter_with_the_end_before_the_start_is_refused(client, session):
     assert "The end date is before the start date." in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("query", ["since=yesterday", "page=0", "page=abc", "action=no.such"])
-def test_bad_filters_get_a_clear_400(client, session, query):
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("since=yesterday", "Not a valid date value."),
+        ("page=0", "No such page."),
+        ("page=abc", "Not a valid integer value."),
+    ],
+)
+def test_bad_filters_get_a_clear_400(client, session, query, message):
     sign_in_staff(client, session)
     response = client.get(f"/staff/events?{query}")
     assert response.status_code == 400
-    assert "Traceback" not in response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True)
+
+
+def test_an_action_not_seen_yet_finds_nothing(client, session):
+    sign_in_staff(client, session)
+    response = client.get("/staff/events?action=no.such")
+    assert response.status_code == 200
+    assert "No entries match these filters." in response.get_data(as_text=True)
+
+
+def test_a_page_past_the_end_says_so(client, session):
+    sign_in_staff(client, session)
+    text = client.get("/staff/events?page=99").get_data(as_text=True)
+    assert "There is no page 99; the last is page 1." in text

@@ -22,15 +22,34 @@ def installed_wheel(tmp_path_factory) -> Path:
     """Build the wheel and install it (without dependencies) into a folder of its own."""
     build = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(build), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(build),
+            str(ROOT),
+        ],
         check=True,
     )
     wheel = next(build.glob("mediator_registry-*.whl"))
     site = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
         check=True,
     )
     return site
@@ -71,7 +90,11 @@ def test_the_installed_wheel_serves_pages_outside_the_source_tree(installed_whee
     command = [sys.executable, "-m", "registry.cli"]
     where = subprocess.run(
         [sys.executable, "-c", "import registry; print(registry.__file__)"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert where.stdout.startswith(str(installed_wheel))
     subprocess.run([*command, "init"], cwd=tmp_path, env=env, check=True)
@@ -79,7 +102,11 @@ def test_the_installed_wheel_serves_pages_outside_the_source_tree(installed_whee
     port = free_port()
     server = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--workers", "1", "--no-scheduler"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         page = wait_for(f"http://127.0.0.1:{port}/login")
@@ -99,7 +126,11 @@ def test_serve_runs_and_stops_the_scheduler_too(installed_wheel, tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--workers", "1"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")

@@ -79,6 +79,28 @@ def create_user(
     actor: User | None = None,
 ) -> User:
     """Create an account with ``roles``; without a password it can only be claimed by reset."""
+    user = _new_user(session, email=email, name=name, password=password, roles=roles, now=now)
+    record_event(
+        session,
+        action="account.created",
+        subject_type="user",
+        subject_id=user.id,
+        actor=actor,
+        now=now,
+        data={"roles": sorted(role.value for role in user.roles)},
+    )
+    return user
+
+
+def _new_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    roles: Iterable[Role],
+    now: datetime,
+) -> User:
     email = normalise_email(email)
     if find_user(session, email) is not None:
         raise AccountError("An account with this e-mail address already exists.")
@@ -94,15 +116,6 @@ def create_user(
     user.role_grants = [UserRole(role=role, granted_at=now) for role in sorted(set(roles))]
     session.add(user)
     session.flush()
-    record_event(
-        session,
-        action="account.created",
-        subject_type="user",
-        subject_id=user.id,
-        actor=actor,
-        now=now,
-        data={"roles": sorted(role.value for role in user.roles)},
-    )
     return user
 
 
@@ -110,8 +123,16 @@ def register_mediator(
     session: Session, *, email: str, name: str, password: str, now: datetime
 ) -> User:
     """Create a mediator's own account and welcome them by e-mail."""
-    user = create_user(
+    user = _new_user(
         session, email=email, name=name, password=password, roles=[Role.MEDIATOR], now=now
+    )
+    record_event(
+        session,
+        action="account.registered",
+        subject_type="user",
+        subject_id=user.id,
+        actor=user,
+        now=now,
     )
     queue_mail(
         session,

@@ -68,6 +68,9 @@ def logout() -> Response:
 @limiter.limit(_login_rate_limit, methods=["POST"])
 @public
 def register() -> Response | str:
+    if current_user.is_authenticated:
+        flash("You are signed in already. Sign out first to register another account.", "info")
+        return redirect(url_for("accounts.account"))
     form = RegistrationForm()
     if form.validate_on_submit():
         try:

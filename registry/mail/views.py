@@ -20,15 +20,15 @@ PAGE_SIZE = 50
 @role_required(Role.ADMINISTRATOR)
 def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
-    page = request.args.get("page", 1, type=int)
-    if status not in {"", *MailStatus} or page < 1:
+    page = request.args.get("page", "1")
+    if status not in {"", *MailStatus} or not page.isdigit() or int(page) < 1:
         return render_error(400, "Unknown status or page number.")
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status:
         query = query.where(OutboxMessage.status == status)
     return render_template(
         "staff/outbox.html",
-        result=paginate(db.session, query, page, PAGE_SIZE),
+        result=paginate(db.session, query, int(page), PAGE_SIZE),
         status=status,
         statuses=list(MailStatus),
         # Bodies hold one-time links; show them only where the outbox replaces sending.

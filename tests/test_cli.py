@@ -92,6 +92,18 @@ def test_users_create_refuses_bad_input(fresh_app, fresh_database_url):
     )
     assert short.exit_code == 1
     assert "at least 10 characters" in short.output
+    bad_email = run(
+        fresh_database_url,
+        "users",
+        "create",
+        "--email",
+        "not-an-address",
+        "--role",
+        "support",
+        input="a long enough passphrase\n",
+    )
+    assert bad_email.exit_code == 1
+    assert "not a valid e-mail address" in bad_email.output
     unknown = run(
         fresh_database_url,
         "users",

@@ -13,6 +13,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -102,6 +103,12 @@ def _new_user(
     now: datetime,
 ) -> User:
     email = normalise_email(email)
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise AccountError(f"{email!r} is not a valid e-mail address: {error}") from None
+    if not name.strip():
+        raise AccountError("A name is required.")
     if find_user(session, email) is not None:
         raise AccountError("An account with this e-mail address already exists.")
     if password is not None:

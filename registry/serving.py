@@ -40,6 +40,8 @@ def _commands(host: str, port: int, workers: int, threads: int, with_scheduler: 
         "--bind", f"{host}:{port}",
         "--access-logfile", "-",
         "--graceful-timeout", str(STOP_TIMEOUT_SECONDS - 5),
+        # The default control socket is one path per user: two servers would fight over it.
+        "--no-control-socket",
         "registry.wsgi:app",
     ]  # fmt: skip
     commands = {"web": web}

@@ -47,88 +47,45 @@ def run(url, *args, input=None, env=None):
     )
 
 
+PASSPHRASE = "a long enough passphrase\n"
+
+
+def create_account(url, email, *roles, password=PASSPHRASE, options=()):
+    """Run `users create` for ``email`` with ``roles``, typing ``password``."""
+    role_options = [part for role in roles for part in ("--role", role)]
+    return run(url, "users", "create", "--email", email, *role_options, *options, input=password)
+
+
 def test_users_create_with_roles(fresh_app, fresh_database_url):
-    result = run(
-        fresh_database_url,
-        "users",
-        "create",
-        "--email",
-        "Chair@Example.org",
-        "--role",
-        "committee_member",
-        "--role",
-        "appraiser",
-        input="a long enough passphrase\n",
+    result = create_account(
+        fresh_database_url, "Chair@Example.org", "committee_member", "appraiser"
     )
     assert result.exit_code == 0, result.output
     with db.transaction() as session:
         user = session.scalar(select(User).where(User.email == "chair@example.org"))
         assert user.roles == {Role.COMMITTEE_MEMBER, Role.APPRAISER}
 
-    again = run(
-        fresh_database_url,
-        "users",
-        "create",
-        "--email",
-        "chair@example.org",
-        "--role",
-        "support",
-        input="a long enough passphrase\n",
-    )
+    again = create_account(fresh_database_url, "chair@example.org", "support")
     assert again.exit_code == 1
     assert "already exists" in again.output
 
 
 def test_users_create_refuses_bad_input(fresh_app, fresh_database_url):
-    short = run(
-        fresh_database_url,
-        "users",
-        "create",
-        "--email",
-        "x@example.org",
-        "--role",
-        "support",
-        input="short\n",
-    )
+    short = create_account(fresh_database_url, "x@example.org", "support", password="short\n")
     assert short.exit_code == 1
     assert "at least 10 characters" in short.output
-    bad_email = run(
-        fresh_database_url,
-        "users",
-        "create",
-        "--email",
-        "not-an-address",
-        "--role",
-        "support",
-        input="a long enough passphrase\n",
-    )
+    bad_email = create_account(fresh_database_url, "not-an-address", "support")
     assert bad_email.exit_code == 1
     assert "not a valid e-mail address" in bad_email.output
-    unknown = run(
-        fresh_database_url,
-        "users",
-        "create",
-        "--email",
-        "x@example.org",
-        "--role",
-        "wizard",
-        input="a long enough passphrase\n",
-    )
+    unknown = create_account(fresh_database_url, "x@example.org", "wizard")
     assert unknown.exit_code == 2
     with db.transaction() as session:
         assert session.scalar(select(func.count(User.id))) == 0
 
 
 def test_users_create_invitation_mails_a_link(fresh_app, fresh_database_url):
-    result = run(
-        fresh_database_url,
-        "users",
-        "create",
-        "--email",
-        "new@example.org",
-        "--role",
-        "support",
-        "--invite",
+    result = create_account(
+        fresh_database_url, "new@example.org", "support", password=None, options=["--invite"]
     )
     assert result.exit_code == 0, result.output
     with db.transaction() as session:
@@ -149,16 +106,7 @@ def test_demo_loads_once_with_every_role(fresh_app, fresh_database_url):
 
 
 def test_demo_refuses_a_production_database_with_data(fresh_app, fresh_database_url):
-    run(
-        fresh_database_url,
-        "users",
-        "create",
-        "--email",
-        "real@example.org",
-        "--role",
-        "administrator",
-        input="a long enough passphrase\n",
-    )
+    create_account(fresh_database_url, "real@example.org", "administrator")
     env = {"REGISTRY_ENV": "production", "SECRET_KEY": "p" * 48}
     result = run(fresh_database_url, "demo", env=env)
     assert result.exit_code == 1

@@ -85,6 +85,17 @@ def wait_for(url: str, seconds: float = 30) -> str:
             time.sleep(0.2)
 
 
+def start_serve(workdir: Path, env: dict[str, str], *options: str):
+    """Start `mediator-registry serve` with one worker on a free port; return (process, port)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers", "1",
+         *options],
+        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    return server, port
+
+
 def test_the_installed_wheel_serves_pages_outside_the_source_tree(installed_wheel, tmp_path):
     env = outside_env(installed_wheel, tmp_path)
     command = [sys.executable, "-m", "registry.cli"]
@@ -99,15 +110,7 @@ def test_the_installed_wheel_serves_pages_outside_the_source_tree(installed_whee
     assert where.stdout.startswith(str(installed_wheel))
     subprocess.run([*command, "init"], cwd=tmp_path, env=env, check=True)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [*command, "serve", "--port", str(port), "--workers", "1", "--no-scheduler"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server, port = start_serve(tmp_path, env, "--no-scheduler")
     try:
         page = wait_for(f"http://127.0.0.1:{port}/login")
         assert "<h1>Sign in</h1>" in page
@@ -123,15 +126,7 @@ def test_serve_runs_and_stops_the_scheduler_too(installed_wheel, tmp_path):
     env = outside_env(installed_wheel, tmp_path)
     command = [sys.executable, "-m", "registry.cli"]
     subprocess.run([*command, "init"], cwd=tmp_path, env=env, check=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [*command, "serve", "--port", str(port), "--workers", "1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server, port = start_serve(tmp_path, env)
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")
         time.sleep(2)  # the scheduler runs the daily jobs once at start-up

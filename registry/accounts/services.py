@@ -69,6 +69,28 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
+def record_account_event(
+    session: Session,
+    action: str,
+    user: User,
+    now: datetime,
+    actor: User | None = None,
+    reason: str | None = None,
+    data: dict | None = None,
+) -> None:
+    """Append ``account.<action>`` about ``user`` to the event log."""
+    record_event(
+        session,
+        action=f"account.{action}",
+        subject_type="user",
+        subject_id=user.id,
+        actor=actor,
+        reason=reason,
+        now=now,
+        data=data,
+    )
+
+
 def create_user(
     session: Session,
     *,
@@ -81,11 +103,10 @@ def create_user(
 ) -> User:
     """Create an account with ``roles``; without a password it can only be claimed by reset."""
     user = _new_user(session, email=email, name=name, password=password, roles=roles, now=now)
-    record_event(
+    record_account_event(
         session,
-        action="account.created",
-        subject_type="user",
-        subject_id=user.id,
+        "created",
+        user,
         actor=actor,
         now=now,
         data={"roles": sorted(role.value for role in user.roles)},
@@ -133,14 +154,7 @@ def register_mediator(
     user = _new_user(
         session, email=email, name=name, password=password, roles=[Role.MEDIATOR], now=now
     )
-    record_event(
-        session,
-        action="account.registered",
-        subject_type="user",
-        subject_id=user.id,
-        actor=user,
-        now=now,
-    )
+    record_account_event(session, "registered", user, actor=user, now=now)
     queue_mail(
         session,
         to=user.email,
@@ -166,14 +180,7 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime) 
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
-    record_event(
-        session,
-        action="account.signed_in",
-        subject_type="user",
-        subject_id=user.id,
-        actor=user,
-        now=now,
-    )
+    record_account_event(session, "signed_in", user, actor=user, now=now)
     return user
 
 
@@ -191,14 +198,7 @@ def change_password(
     if not _verify(user.password_hash, current_password):
         raise AccountError("The current password is not correct.")
     _set_password(user, new_password)
-    record_event(
-        session,
-        action="account.password_changed",
-        subject_type="user",
-        subject_id=user.id,
-        actor=user,
-        now=now,
-    )
+    record_account_event(session, "password_changed", user, actor=user, now=now)
     _queue_password_notice(session, user, now)
 
 
@@ -223,13 +223,7 @@ def request_password_reset(
             user=user, token_hash=_token_hash(token), created_at=now, expires_at=now + ttl
         )
     )
-    record_event(
-        session,
-        action="account.password_reset_requested",
-        subject_type="user",
-        subject_id=user.id,
-        now=now,
-    )
+    record_account_event(session, "password_reset_requested", user, now=now)
     queue_mail(
         session,
         to=user.email,
@@ -275,14 +269,7 @@ def reset_password(session: Session, *, token: str, new_password: str, now: date
         .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
         .values(used_at=now)
     )
-    record_event(
-        session,
-        action="account.password_reset",
-        subject_type="user",
-        subject_id=user.id,
-        actor=user,
-        now=now,
-    )
+    record_account_event(session, "password_reset", user, actor=user, now=now)
     _queue_password_notice(session, user, now)
     return user
 
@@ -304,11 +291,10 @@ def grant_role(
     if role in user.roles:
         raise AccountError(f"{user.email} already holds the role {role.label}.")
     user.role_grants.append(UserRole(role=role, granted_at=now))
-    record_event(
+    record_account_event(
         session,
-        action="account.role_granted",
-        subject_type="user",
-        subject_id=user.id,
+        "role_granted",
+        user,
         actor=actor,
         reason=reason,
         now=now,
@@ -324,11 +310,10 @@ def revoke_role(
     if grant is None:
         raise AccountError(f"{user.email} does not hold the role {role.label}.")
     user.role_grants.remove(grant)
-    record_event(
+    record_account_event(
         session,
-        action="account.role_revoked",
-        subject_type="user",
-        subject_id=user.id,
+        "role_revoked",
+        user,
         actor=actor,
         reason=reason,
         now=now,

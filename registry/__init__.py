@@ -16,7 +16,15 @@ from flask import Flask
 from registry.config import load_config, resolve_secret_key
 
 # The packages whose blueprints and jobs make up the site, in registration order.
-DOMAINS = ("registry.main", "registry.accounts", "registry.events", "registry.mail")
+DOMAINS = (
+    "registry.main",
+    "registry.accounts",
+    "registry.events",
+    "registry.mail",
+    "registry.organisations",
+    "registry.mediators",
+    "registry.contributions",
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

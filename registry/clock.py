@@ -14,3 +14,11 @@ def registry_zone() -> ZoneInfo:
 def local_today() -> date:
     """Return today's date in the registry's time zone."""
     return datetime.now(registry_zone()).date()
+
+
+def add_years(day: date, years: int) -> date:
+    """Return the same day ``years`` later; 29 February becomes 28 February in common years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)

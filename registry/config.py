@@ -84,6 +84,16 @@ def load_config(instance_path: Path) -> dict:
         # Scheduler: daily sweeps run at this local time (REGISTRY_TIMEZONE).
         "DAILY_JOBS_AT": os.environ.get("DAILY_JOBS_AT", "02:00"),
         "MAIL_SEND_INTERVAL_SECONDS": _int("MAIL_SEND_INTERVAL_SECONDS", 30),
+        # Certification policy (product brief section 1).
+        "GRACE_PERIOD_DAYS": _int("GRACE_PERIOD_DAYS", 365),
+        "PERIOD_END_REMINDER_DAYS": _int("PERIOD_END_REMINDER_DAYS", 30),
+        "STRIKE_WARNING_DAYS": _int("STRIKE_WARNING_DAYS", 30),
+        "DIGEST_REQUIRED": _bool(os.environ.get("DIGEST_REQUIRED", "true")),
+        "DIGEST_VALID_DAYS": _int("DIGEST_VALID_DAYS", 730),
+        # Payment provider webhook: HMAC-SHA256 secret (empty turns the webhook off) and how
+        # far a signature's timestamp may be from now.
+        "PAYMENT_WEBHOOK_SECRET": os.environ.get("PAYMENT_WEBHOOK_SECRET", ""),
+        "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": _int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300),
     }
 
 

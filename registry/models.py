@@ -1,11 +1,23 @@
 """Every model module, imported so that ``Base.metadata`` knows every table (for Alembic)."""
 
 from registry.accounts import models as accounts_models
+from registry.contributions import models as contributions_models
 from registry.database import Base
 from registry.events import models as events_models
 from registry.mail import models as mail_models
+from registry.mediators import models as mediators_models
+from registry.organisations import models as organisations_models
 from registry.scheduling import models as scheduling_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "events_models", "mail_models", "metadata", "scheduling_models"]
+__all__ = [
+    "accounts_models",
+    "contributions_models",
+    "events_models",
+    "mail_models",
+    "mediators_models",
+    "metadata",
+    "organisations_models",
+    "scheduling_models",
+]

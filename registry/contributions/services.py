@@ -1,0 +1,378 @@
+"""Fee schedule, invoices, payments and waivers: one function per change."""
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import User
+from registry.clock import add_years
+from registry.contributions.models import (
+    CountryTier,
+    FeeRate,
+    Invoice,
+    Payment,
+    PaymentSource,
+    Tier,
+    Waiver,
+    WaiverStatus,
+)
+from registry.events.services import record_event
+from registry.mediators.models import Certification, Status
+from registry.mediators.status import certification_standing
+from registry.mediators.transitions import Change, remember_status
+from registry.reference import COUNTRIES, CURRENCIES, format_money
+
+# Statuses whose invoices can no longer be paid: only a new grant helps after these.
+CLOSED_STATUSES = frozenset({Status.STRUCK, Status.REVOKED})
+
+
+class ContributionError(ValueError):
+    """A fee, invoice, payment or waiver change that the rules do not allow."""
+
+
+def _check_amount(amount: object, *, positive: bool) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ContributionError("Amounts are whole numbers of minor units (cents).")
+    if amount < 0 or (positive and amount == 0):
+        raise ContributionError(
+            "The amount must be more than zero." if positive else "The amount cannot be negative."
+        )
+    return amount
+
+
+def _check_currency(currency: str) -> str:
+    code = (currency or "").strip().upper()
+    if code not in CURRENCIES:
+        raise ContributionError(f"Unknown currency {currency!r}; use an ISO 4217 code like EUR.")
+    return code
+
+
+def set_fee_rate(
+    session: Session,
+    *,
+    year: int,
+    amount_minor: int,
+    currency: str,
+    actor: User,
+    now: datetime,
+) -> FeeRate:
+    """Set the full yearly contribution for listing periods starting in ``year``."""
+    if not 2000 <= year <= 2200:
+        raise ContributionError("The year must be between 2000 and 2200.")
+    amount_minor = _check_amount(amount_minor, positive=False)
+    currency = _check_currency(currency)
+    rate = session.get(FeeRate, year)
+    before = (rate.amount_minor, rate.currency) if rate else None
+    if rate is None:
+        rate = FeeRate(year=year, amount_minor=amount_minor, currency=currency, updated_at=now)
+        session.add(rate)
+    rate.amount_minor, rate.currency, rate.updated_at = amount_minor, currency, now
+    record_event(
+        session,
+        action="fee_rate.set",
+        subject_type="fee_rate",
+        subject_id=year,
+        now=now,
+        actor=actor,
+        data={"amount_minor": amount_minor, "currency": currency, "before": before},
+    )
+    session.flush()
+    return rate
+
+
+def set_country_tier(
+    session: Session, *, country: str, tier: Tier, actor: User, now: datetime
+) -> None:
+    """Put ``country`` in a fee tier (the full tier removes any reduction)."""
+    code = (country or "").strip().upper()
+    if code not in COUNTRIES:
+        raise ContributionError(f"Unknown country code {country!r}.")
+    row = session.get(CountryTier, code)
+    before = row.tier if row else Tier.FULL.value
+    if tier is Tier.FULL:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(CountryTier(country=code, tier=tier.value))
+    else:
+        row.tier = tier.value
+    record_event(
+        session,
+        action="country_tier.set",
+        subject_type="country",
+        subject_id=code,
+        now=now,
+        actor=actor,
+        data={"tier": tier.value, "before": before},
+    )
+    session.flush()
+
+
+def tier_of(session: Session, country: str | None) -> Tier:
+    """Return the fee tier of ``country`` (full when unknown or not listed)."""
+    row = session.get(CountryTier, country) if country else None
+    return Tier(row.tier) if row else Tier.FULL
+
+
+def issue_invoice(
+    session: Session,
+    certification: Certification,
+    *,
+    period_start: date,
+    today: date,
+    now: datetime,
+) -> Invoice:
+    """Invoice the listing period of ``certification`` that starts on ``period_start``."""
+    rate = session.get(FeeRate, period_start.year)
+    if rate is None:
+        raise ContributionError(
+            f"There is no fee schedule for {period_start.year}; an administrator sets it first."
+        )
+    tier = tier_of(session, certification.mediator.country)
+    invoice = Invoice(
+        certification=certification,
+        period_start=period_start,
+        period_end=add_years(period_start, 1) - timedelta(days=1),
+        amount_minor=rate.amount_for(tier),
+        currency=rate.currency,
+        tier=tier.value,
+        issued_on=today,
+    )
+    session.add(invoice)
+    session.flush()
+    refresh_settlement(invoice)
+    record_event(
+        session,
+        action="invoice.issued",
+        subject_type="invoice",
+        subject_id=invoice.number,
+        now=now,
+        data=_invoice_data(invoice),
+    )
+    return invoice
+
+
+def _invoice_data(invoice: Invoice) -> dict[str, object]:
+    return {
+        "certificate_number": invoice.certification.certificate_number,
+        "period": f"{invoice.period_start.isoformat()}/{invoice.period_end.isoformat()}",
+        "amount": format_money(invoice.amount_minor, invoice.currency),
+        "balance_minor": invoice.balance_minor,
+    }
+
+
+def refresh_settlement(invoice: Invoice) -> None:
+    """Recompute the day the invoice's payments and granted waiver first reached its amount."""
+    credits = [(payment.received_on, payment.amount_minor) for payment in invoice.payments]
+    waiver = invoice.granted_waiver
+    if waiver is not None:
+        credits.append((waiver.decided_on, waiver.waived_minor))
+    if invoice.amount_minor == 0:
+        invoice.settled_on = invoice.issued_on
+        return
+    total = 0
+    invoice.settled_on = None
+    for day, amount in sorted(credits):
+        total += amount
+        if total >= invoice.amount_minor:
+            invoice.settled_on = day
+            return
+
+
+def _check_open(session: Session, invoice: Invoice, on: date) -> None:
+    """Refuse a credit to ``invoice`` on ``on`` if the rules no longer let it count."""
+    certification = invoice.certification
+    if on < certification.granted_on:
+        raise ContributionError(
+            f"The date {on.isoformat()} is before the grant ({certification.granted_on})."
+        )
+    standing = certification_standing(session, certification, on)
+    if standing.status in CLOSED_STATUSES:
+        raise ContributionError(
+            f"Certificate {certification.certificate_number} was {standing.status.value} on "
+            f"{standing.since.isoformat()}; only a new grant can certify this person again."
+        )
+    earlier = session.scalar(
+        select(Invoice)
+        .where(
+            Invoice.certification_id == certification.id,
+            Invoice.period_start < invoice.period_start,
+            Invoice.settled_on.is_(None),
+        )
+        .order_by(Invoice.period_start)
+        .limit(1)
+    )
+    if earlier is not None:
+        raise ContributionError(
+            f"Invoice {earlier.number} for an earlier period is still open; settle it first."
+        )
+
+
+def record_payment(
+    session: Session,
+    invoice: Invoice,
+    *,
+    amount_minor: int,
+    currency: str,
+    received_on: date,
+    today: date,
+    now: datetime,
+    actor: User | None,
+    source: PaymentSource = PaymentSource.STAFF,
+    provider_reference: str | None = None,
+    note: str = "",
+) -> tuple[Payment, Change]:
+    """Record money received for ``invoice``; a payment inside grace restores certification."""
+    amount_minor = _check_amount(amount_minor, positive=True)
+    currency = _check_currency(currency)
+    if currency != invoice.currency:
+        raise ContributionError(
+            f"Invoice {invoice.number} is in {invoice.currency}, not {currency}."
+        )
+    if received_on > today:
+        raise ContributionError("A payment cannot be received in the future.")
+    _check_open(session, invoice, received_on)
+    payment = Payment(
+        invoice=invoice,
+        amount_minor=amount_minor,
+        currency=currency,
+        received_on=received_on,
+        source=source.value,
+        provider_reference=provider_reference,
+        note=note.strip(),
+        recorded_by=actor,
+        recorded_at=now,
+    )
+    session.add(payment)
+    session.flush()
+    refresh_settlement(invoice)
+    change = remember_status(session, invoice.certification, today)
+    record_event(
+        session,
+        action="payment.recorded",
+        subject_type="invoice",
+        subject_id=invoice.number,
+        now=now,
+        actor=actor,
+        data={
+            **_invoice_data(invoice),
+            "paid": format_money(amount_minor, currency),
+            "received_on": received_on.isoformat(),
+            "source": source.value,
+            "provider_reference": provider_reference,
+            **change.as_data(),
+        },
+    )
+    return payment, change
+
+
+def _check_waiver_terms(invoice: Invoice, percent: object, reason: str) -> int:
+    if isinstance(percent, bool) or not isinstance(percent, int):
+        raise ContributionError("The waiver is a whole percentage.")
+    if not 1 <= percent <= 100:
+        raise ContributionError("A waiver is between 1% and 100% of the contribution.")
+    if not reason.strip():
+        raise ContributionError("A waiver needs a reason.")
+    if invoice.granted_waiver is not None:
+        raise ContributionError(f"Invoice {invoice.number} already has a waiver.")
+    if invoice.settled_on is not None:
+        raise ContributionError(f"Invoice {invoice.number} is settled; nothing is left to waive.")
+    return percent
+
+
+def request_waiver(
+    session: Session,
+    invoice: Invoice,
+    *,
+    percent: int,
+    reason: str,
+    actor: User,
+    now: datetime,
+) -> Waiver:
+    """Ask for ``percent`` of ``invoice`` to be waived; staff decide."""
+    percent = _check_waiver_terms(invoice, percent, reason)
+    if any(waiver.status == WaiverStatus.REQUESTED for waiver in invoice.waivers):
+        raise ContributionError(f"A waiver of invoice {invoice.number} is already asked for.")
+    waiver = Waiver(
+        invoice=invoice,
+        percent=percent,
+        reason=reason.strip(),
+        status=WaiverStatus.REQUESTED.value,
+        requested_by=actor,
+        requested_at=now,
+    )
+    session.add(waiver)
+    session.flush()
+    record_event(
+        session,
+        action="waiver.requested",
+        subject_type="invoice",
+        subject_id=invoice.number,
+        now=now,
+        actor=actor,
+        reason=waiver.reason,
+        data={"percent": percent, "waiver_id": waiver.id},
+    )
+    return waiver
+
+
+def decide_waiver(
+    session: Session,
+    waiver: Waiver,
+    *,
+    grant: bool,
+    note: str,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> Change | None:
+    """Grant or refuse a requested waiver; a granted one counts from ``today``."""
+    if waiver.status != WaiverStatus.REQUESTED:
+        raise ContributionError("This waiver request has been decided already.")
+    invoice = waiver.invoice
+    if grant:
+        _check_waiver_terms(invoice, waiver.percent, waiver.reason)
+        _check_open(session, invoice, today)
+    elif not note.strip():
+        raise ContributionError("Say why the waiver is refused; the mediator will see it.")
+    waiver.status = (WaiverStatus.GRANTED if grant else WaiverStatus.REFUSED).value
+    waiver.decided_by, waiver.decided_on, waiver.decision_note = actor, today, note.strip()
+    session.flush()
+    change = None
+    if grant:
+        refresh_settlement(invoice)
+        change = remember_status(session, invoice.certification, today)
+    record_event(
+        session,
+        action="waiver.granted" if grant else "waiver.refused",
+        subject_type="invoice",
+        subject_id=invoice.number,
+        now=now,
+        actor=actor,
+        reason=note.strip() or waiver.reason,
+        data={
+            "percent": waiver.percent,
+            "waiver_id": waiver.id,
+            **_invoice_data(invoice),
+            **(change.as_data() if change else {}),
+        },
+    )
+    return change
+
+
+def grant_waiver(
+    session: Session,
+    invoice: Invoice,
+    *,
+    percent: int,
+    reason: str,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> Change | None:
+    """Waive ``percent`` of ``invoice`` directly (staff), with a reason."""
+    waiver = request_waiver(session, invoice, percent=percent, reason=reason, actor=actor, now=now)
+    return decide_waiver(
+        session, waiver, grant=True, note=reason, today=today, now=now, actor=actor
+    )

@@ -1,0 +1,260 @@
+"""The daily lifecycle sweep: invoice coming periods, log transitions, send reminders.
+
+Set-based and in bounded memory: certifications are processed in ranges of ids; within each
+range one query (``status.status_rows``) finds what is due, and Python only touches the rows
+that are due (new invoices, changed statuses, reminders not sent yet). Every step looks at
+everything due as of the date, so a missed day is caught up, and each step leaves a mark
+(the invoice, ``recorded_status``, the reminder row) so that running it again does nothing.
+"""
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, and_, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from registry.clock import add_years
+from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier
+from registry.events.models import Event
+from registry.events.services import record_event
+from registry.mail.models import MailStatus, OutboxMessage
+from registry.mediators.models import (
+    Certification,
+    LifecycleReminder,
+    Mediator,
+    ReminderKind,
+    Status,
+)
+from registry.mediators.status import last_covered_day, since, status_rows
+from registry.mediators.transitions import TRANSITION_ACTIONS
+
+CHUNK = 20_000
+
+
+def run_lifecycle(session: Session, as_of: date, now: datetime) -> dict[str, Any]:
+    """Run the three lifecycle steps for ``as_of`` over every certification."""
+    config = current_app.config
+    grace = config["GRACE_PERIOD_DAYS"]
+    summary: dict[str, Any] = {"invoices": 0, "transitions": 0, "reminders": 0}
+    missing_rates: set[int] = set()
+    rates = {rate.year: rate for rate in session.scalars(select(FeeRate))}
+    tiers = {row.country: Tier(row.tier) for row in session.scalars(select(CountryTier))}
+    mailer = _Reminders(session, as_of, now, grace)
+    for ids in _id_ranges(session):
+        rows = status_rows(as_of, grace, ids)
+        summary["invoices"] += _issue_invoices(session, rows, as_of, rates, tiers, missing_rates)
+        summary["transitions"] += _record_transitions(session, rows, as_of, now, grace)
+        summary["reminders"] += mailer.send(rows)
+    if summary["invoices"]:
+        record_event(
+            session,
+            action="invoices.issued",
+            subject_type="job",
+            subject_id="lifecycle",
+            now=now,
+            data={"as_of": as_of.isoformat(), "count": summary["invoices"]},
+        )
+    if missing_rates:
+        summary["no_fee_schedule_for"] = sorted(missing_rates)
+    return summary
+
+
+def _id_ranges(session: Session) -> Iterator[tuple[int, int]]:
+    low, high = session.execute(
+        select(func.min(Certification.id), func.max(Certification.id))
+    ).one()
+    if low is None:
+        return
+    for start in range(low, high + 1, CHUNK):
+        yield start, start + CHUNK - 1
+
+
+def _issue_invoices(
+    session: Session,
+    rows: Select,
+    as_of: date,
+    rates: dict[int, FeeRate],
+    tiers: dict[str, Tier],
+    missing_rates: set[int],
+) -> int:
+    """Invoice the next period of every live certification within the reminder window."""
+    window_end = as_of + timedelta(days=current_app.config["PERIOD_END_REMINDER_DAYS"])
+    status = rows.subquery()
+    covered = status.c.covered_until
+    already = exists().where(
+        Invoice.certification_id == status.c.certification_id,
+        or_(covered.is_(None), Invoice.period_end > covered),
+    )
+    due = session.execute(
+        select(
+            status.c.certification_id, status.c.covered_until, status.c.granted_on, Mediator.country
+        )
+        .join(Mediator, Mediator.id == status.c.mediator_id)
+        .where(
+            status.c.status.in_([Status.CERTIFIED.value, Status.LAPSED.value]),
+            or_(covered.is_(None), covered <= window_end),
+            ~already,
+        )
+    ).all()
+    invoices = []
+    for row in due:
+        start = last_covered_day(row) + timedelta(days=1)
+        rate = rates.get(start.year)
+        if rate is None:
+            missing_rates.add(start.year)
+            continue
+        tier = tiers.get(row.country or "", Tier.FULL)
+        amount = rate.amount_for(tier)
+        invoices.append(
+            {
+                "certification_id": row.certification_id,
+                "period_start": start,
+                "period_end": add_years(start, 1) - timedelta(days=1),
+                "amount_minor": amount,
+                "currency": rate.currency,
+                "tier": tier.value,
+                "issued_on": as_of,
+                # A free period (a zero fee) is settled the day it is issued.
+                "settled_on": as_of if amount == 0 else None,
+            }
+        )
+    if invoices:
+        session.execute(insert(Invoice), invoices)
+    return len(invoices)
+
+
+def _record_transitions(
+    session: Session, rows: Select, as_of: date, now: datetime, grace: int
+) -> int:
+    """Log each status change that time made (lapse, strike) once, and remember it."""
+    status = rows.add_columns(Certification.certificate_number, Certification.recorded_since)
+    changed = session.execute(
+        status.where(
+            Certification.recorded_status != status.selected_columns.status,
+            Certification.recorded_since <= as_of,
+        )
+    ).all()
+    if not changed:
+        return 0
+    updates, events = [], []
+    for row in changed:
+        began = since(row, grace)
+        updates.append(
+            {"id": row.certification_id, "recorded_status": row.status, "recorded_since": began}
+        )
+        events.append(
+            {
+                "occurred_at": now,
+                "actor_id": None,
+                "action": TRANSITION_ACTIONS[Status(row.status)],
+                "subject_type": "certification",
+                "subject_id": row.certificate_number,
+                "reason": None,
+                "data": {
+                    "status": row.status,
+                    "status_since": began.isoformat(),
+                    "as_of": as_of.isoformat(),
+                },
+            }
+        )
+    session.execute(update(Certification), updates)
+    session.execute(insert(Event), events)
+    return len(changed)
+
+
+class _Reminders:
+    """Queue each reminder e-mail once per certification, kind and coverage."""
+
+    def __init__(self, session: Session, as_of: date, now: datetime, grace: int) -> None:
+        config = current_app.config
+        self.session, self.as_of, self.now = session, as_of, now
+        self.grace = grace
+        self.period_window_end = as_of + timedelta(days=config["PERIOD_END_REMINDER_DAYS"])
+        # Warn when the last day of grace (C + grace) is at most STRIKE_WARNING_DAYS away.
+        self.warn_cutoff = as_of - timedelta(days=grace - config["STRIKE_WARNING_DAYS"])
+        self.templates = {
+            kind: current_app.jinja_env.get_template(f"mail/lifecycle_{kind.value}.txt")
+            for kind in ReminderKind
+        }
+
+    def _due(self, status: Any, kind: ReminderKind) -> Any:
+        covered = status.c.covered_until
+        if kind is ReminderKind.PERIOD_ENDING:
+            return and_(
+                status.c.status == Status.CERTIFIED.value, covered <= self.period_window_end
+            )
+        lapsed = status.c.status == Status.LAPSED.value
+        if kind is ReminderKind.LAPSED:
+            return lapsed
+        never_covered_cutoff = self.warn_cutoff + timedelta(days=1)
+        return and_(
+            lapsed,
+            or_(
+                covered <= self.warn_cutoff,
+                and_(covered.is_(None), status.c.granted_on <= never_covered_cutoff),
+            ),
+        )
+
+    def send(self, rows: Select) -> int:
+        """Queue the reminders due among ``rows``; return how many."""
+        status = rows.subquery()
+        key = func.coalesce(status.c.covered_until, status.c.granted_on)
+        sent = 0
+        for kind in ReminderKind:
+            already = exists().where(
+                LifecycleReminder.certification_id == status.c.certification_id,
+                LifecycleReminder.kind == kind.value,
+                LifecycleReminder.coverage_key == key,
+            )
+            due = self.session.execute(
+                select(
+                    status,
+                    key.label("coverage_key"),
+                    Mediator.name,
+                    Mediator.email,
+                    Certification.certificate_number,
+                )
+                .join(Mediator, Mediator.id == status.c.mediator_id)
+                .join(Certification, Certification.id == status.c.certification_id)
+                .where(self._due(status, kind), ~already)
+            ).all()
+            if due:
+                self._queue(kind, due)
+                sent += len(due)
+        return sent
+
+    def _queue(self, kind: ReminderKind, due: list[Any]) -> None:
+        template = self.templates[kind]
+        messages, marks = [], []
+        for row in due:
+            covered = last_covered_day(row)
+            body = template.render(
+                row=row,
+                covered_until=covered,
+                lapsed_on=covered + timedelta(days=1),
+                grace_ends_on=covered + timedelta(days=self.grace),
+                config=current_app.config,
+            )
+            subject, _, text = body.partition("\n\n")
+            messages.append(
+                {
+                    "created_at": self.now,
+                    "to_address": row.email,
+                    "subject": subject.removeprefix("Subject: ").strip(),
+                    "body_text": text,
+                    "status": MailStatus.QUEUED.value,
+                    "attempts": 0,
+                }
+            )
+            marks.append(
+                {
+                    "certification_id": row.certification_id,
+                    "kind": kind.value,
+                    "coverage_key": row.coverage_key,
+                    "sent_on": self.as_of,
+                }
+            )
+        self.session.execute(insert(LifecycleReminder), marks)
+        self.session.execute(insert(OutboxMessage), messages)

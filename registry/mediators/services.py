@@ -1,0 +1,535 @@
+"""Profiles and credentials: one function per change, each logged in the event log."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import User
+from registry.accounts.services import normalise_email
+from registry.contributions.services import issue_invoice
+from registry.events.services import record_event
+from registry.mediators.models import (
+    Assessment,
+    Certification,
+    CertificationType,
+    Mediator,
+    Qualification,
+    Specialisation,
+    Status,
+)
+from registry.mediators.status import certification_standing
+from registry.mediators.transitions import Change, remember_status
+from registry.organisations.models import ASSESSMENT_TYPES, Program, ProgramType
+from registry.reference import COUNTRIES, LANGUAGES
+
+# A new grant is possible only when the person holds no live certification.
+REGRANTABLE = frozenset({Status.STRUCK, Status.REVOKED})
+PROFILE_FIELDS = (
+    "name",
+    "country",
+    "languages",
+    "specialisations",
+    "biography",
+    "contact",
+    "practice_areas",
+)
+MIN_BIOGRAPHY = 50
+
+
+class MediatorError(ValueError):
+    """A profile or credential change that the rules do not allow."""
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    label: str
+    is_done: bool
+    # What to do next when not done (shown to the mediator and to staff).
+    hint: str = ""
+
+
+def profile_checklist(mediator: Mediator) -> list[ChecklistItem]:
+    """Return the profile's completeness, item by item (computed, never stored)."""
+    return [
+        ChecklistItem("Name", bool(mediator.name.strip()), "Give your full name."),
+        ChecklistItem("Country", bool(mediator.country), "Choose the country you practise in."),
+        ChecklistItem("Languages", bool(mediator.languages), "List the languages you mediate in."),
+        ChecklistItem(
+            "Biography",
+            len(mediator.biography.strip()) >= MIN_BIOGRAPHY,
+            f"Write a biography of at least {MIN_BIOGRAPHY} characters.",
+        ),
+        ChecklistItem("Contact", bool(mediator.contact.strip()), "Publish how clients reach you."),
+        ChecklistItem(
+            "Practice areas", bool(mediator.practice_areas.strip()), "Describe your practice."
+        ),
+    ]
+
+
+def is_profile_complete(mediator: Mediator) -> bool:
+    return all(item.is_done for item in profile_checklist(mediator))
+
+
+def certification_prerequisites(mediator: Mediator, on: date) -> list[ChecklistItem]:
+    """Return what must be true on ``on`` before certification can be granted."""
+    missing = [item.label.lower() for item in profile_checklist(mediator) if not item.is_done]
+    items = [
+        ChecklistItem(
+            "Complete profile",
+            not missing,
+            f"Missing: {', '.join(missing)}." if missing else "",
+        ),
+        ChecklistItem(
+            "Assessment by a QAP",
+            any(a.assessed_on <= on for a in mediator.assessments),
+            "A recognised assessment program records a successful assessment.",
+        ),
+    ]
+    if current_app.config["DIGEST_REQUIRED"]:
+        valid = timedelta(days=current_app.config["DIGEST_VALID_DAYS"])
+        digest = mediator.feedback_digest_on
+        items.append(
+            ChecklistItem(
+                "Current Feedback Digest",
+                digest is not None and digest <= on < digest + valid,
+                "Ask parties of past mediations for feedback; a reviewer compiles the digest."
+                if digest is None
+                else f"The digest of {digest.isoformat()} is out of date; a new one is needed.",
+            )
+        )
+    return items
+
+
+def _clean_profile(session: Session, values: dict[str, object]) -> dict[str, object]:
+    """Validate profile values and return them normalised; raise MediatorError on bad input."""
+    clean = dict(values)
+    name = str(values.get("name") or "").strip()
+    if not name:
+        raise MediatorError("A name is required.")
+    if len(name) > 200:
+        raise MediatorError("The name is longer than 200 characters.")
+    clean["name"] = name
+    country = str(values.get("country") or "").strip().upper() or None
+    if country is not None and country not in COUNTRIES:
+        raise MediatorError(f"Unknown country code {country!r}.")
+    clean["country"] = country
+    languages = list(dict.fromkeys(values.get("languages") or []))  # type: ignore[call-overload]
+    unknown = [code for code in languages if code not in LANGUAGES]
+    if unknown:
+        raise MediatorError(f"Unknown language code(s): {', '.join(unknown)}.")
+    clean["languages"] = languages
+    codes = list(dict.fromkeys(values.get("specialisations") or []))  # type: ignore[call-overload]
+    found = session.scalars(select(Specialisation).where(Specialisation.code.in_(codes))).all()
+    if len(found) != len(codes):
+        known = {s.code for s in found}
+        raise MediatorError(
+            f"Unknown specialisation(s): {', '.join(c for c in codes if c not in known)}."
+        )
+    clean["specialisations"] = sorted(found, key=lambda s: s.name)
+    for key, limit in (("biography", 5000), ("contact", 500), ("practice_areas", 500)):
+        text = str(values.get(key) or "").strip()
+        if len(text) > limit:
+            raise MediatorError(f"The {key.replace('_', ' ')} is longer than {limit} characters.")
+        clean[key] = text
+    return clean
+
+
+def create_profile(
+    session: Session,
+    *,
+    name: str,
+    email: str,
+    now: datetime,
+    actor: User | None,
+    user: User | None = None,
+    **values: object,
+) -> Mediator:
+    """Create a mediator profile (an applicant until certification is granted)."""
+    email = normalise_email(email)
+    if session.scalar(select(Mediator.id).where(Mediator.email == email)) is not None:
+        raise MediatorError(f"A mediator profile with the e-mail address {email} exists already.")
+    clean = _clean_profile(session, {"name": name, **values})
+    mediator = Mediator(email=email, user=user, created_at=now, updated_at=now, **clean)
+    session.add(mediator)
+    session.flush()
+    record_event(
+        session,
+        action="mediator.created",
+        subject_type="mediator",
+        subject_id=mediator.public_id,
+        now=now,
+        actor=actor,
+        data={"name": mediator.name},
+    )
+    return mediator
+
+
+def _profile_values(mediator: Mediator) -> dict[str, object]:
+    values = {key: getattr(mediator, key) for key in PROFILE_FIELDS}
+    values["specialisations"] = [s.code for s in mediator.specialisations]
+    return values
+
+
+def update_profile(
+    session: Session, mediator: Mediator, *, now: datetime, actor: User, **values: object
+) -> list[str]:
+    """Change profile fields; return the names of the fields that changed."""
+    before = _profile_values(mediator)
+    clean = _clean_profile(session, {**before, **values})
+    for key, value in clean.items():
+        setattr(mediator, key, value)
+    after = _profile_values(mediator)
+    changed = [key for key in PROFILE_FIELDS if before[key] != after[key]]
+    if changed:
+        mediator.updated_at = now
+        record_event(
+            session,
+            action="mediator.profile_changed",
+            subject_type="mediator",
+            subject_id=mediator.public_id,
+            now=now,
+            actor=actor,
+            data={"fields": changed},
+        )
+    session.flush()
+    return changed
+
+
+def next_certificate_number(session: Session, year: int) -> str:
+    """Return the next free certificate number of ``year`` ("MR-2026-000042")."""
+    prefix = f"MR-{year}-"
+    last = session.scalar(
+        select(func.max(Certification.certificate_number)).where(
+            Certification.certificate_number.like(f"{prefix}%")
+        )
+    )
+    number = int(last.removeprefix(prefix)) + 1 if last else 1
+    return f"{prefix}{number:06d}"
+
+
+def _check_number(session: Session, number: str) -> str:
+    number = number.strip().upper()
+    if not number or len(number) > 32 or not all(c.isalnum() or c in "-/." for c in number):
+        raise MediatorError(
+            "A certificate number is 1 to 32 letters, digits, dashes, dots or slashes."
+        )
+    if session.scalar(select(Certification.id).where(Certification.certificate_number == number)):
+        raise MediatorError(
+            f"Certificate number {number} is in use already; numbers are never reused."
+        )
+    return number
+
+
+def _check_regrantable(session: Session, mediator: Mediator, on: date) -> None:
+    current = mediator.current_certification
+    if current is None:
+        return
+    if current.granted_on > on:
+        raise MediatorError("A later grant exists already; grants go forward in time.")
+    standing = certification_standing(session, current, on)
+    if standing.status not in REGRANTABLE:
+        raise MediatorError(
+            f"{mediator.name} holds certificate {current.certificate_number} "
+            f"({standing.status.value}); a new grant is possible only after striking or "
+            "revocation."
+        )
+
+
+def grant_certification(
+    session: Session,
+    mediator: Mediator,
+    *,
+    certification_type: CertificationType,
+    granted_on: date,
+    today: date,
+    now: datetime,
+    actor: User | None,
+    certificate_number: str | None = None,
+    check_prerequisites: bool = True,
+) -> Certification:
+    """Grant certification, invoice its first listing period, and log the grant."""
+    if granted_on > today:
+        raise MediatorError("A grant cannot be dated in the future.")
+    if check_prerequisites:
+        missing = [
+            i.label for i in certification_prerequisites(mediator, granted_on) if not i.is_done
+        ]
+        if missing:
+            raise MediatorError(f"Not yet eligible: {', '.join(missing).lower()} missing.")
+    _check_regrantable(session, mediator, granted_on)
+    number = _check_number(
+        session, certificate_number or next_certificate_number(session, granted_on.year)
+    )
+    certification = Certification(
+        mediator=mediator,
+        certificate_number=number,
+        certification_type=certification_type.value,
+        granted_on=granted_on,
+        granted_by=actor,
+        recorded_status=Status.APPLICANT.value,
+        recorded_since=granted_on,
+    )
+    session.add(certification)
+    session.flush()
+    issue_invoice(session, certification, period_start=granted_on, today=today, now=now)
+    change = remember_status(session, certification, today)
+    record_event(
+        session,
+        action="certification.granted",
+        subject_type="certification",
+        subject_id=number,
+        now=now,
+        actor=actor,
+        data={
+            "mediator": mediator.public_id,
+            "type": certification_type.value,
+            "granted_on": granted_on.isoformat(),
+            **change.as_data(),
+        },
+    )
+    return certification
+
+
+def _require_reason(reason: str) -> str:
+    if not reason.strip():
+        raise MediatorError("A reason is required; it is shown on the public profile.")
+    return reason.strip()
+
+
+def _check_action_date(certification: Certification, on: date, today: date) -> None:
+    if on > today:
+        raise MediatorError("The date cannot be in the future.")
+    if on < certification.granted_on:
+        raise MediatorError(f"The date is before the grant ({certification.granted_on}).")
+
+
+def _log_conduct(
+    session: Session,
+    certification: Certification,
+    action: str,
+    change: Change,
+    *,
+    now: datetime,
+    actor: User,
+    reason: str | None,
+) -> Change:
+    record_event(
+        session,
+        action=action,
+        subject_type="certification",
+        subject_id=certification.certificate_number,
+        now=now,
+        actor=actor,
+        reason=reason,
+        data={"mediator": certification.mediator.public_id, **change.as_data()},
+    )
+    return change
+
+
+def suspend_certification(
+    session: Session,
+    certification: Certification,
+    *,
+    on: date,
+    reason: str,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> Change:
+    """Suspend a certification from ``on`` (a conduct outcome), with a public reason."""
+    reason = _require_reason(reason)
+    _check_action_date(certification, on, today)
+    status = certification_standing(session, certification, on).status
+    if status not in {Status.CERTIFIED, Status.LAPSED}:
+        raise MediatorError(
+            f"Only a certified or lapsed certification can be suspended, not {status}."
+        )
+    if certification.suspended_on is not None:
+        raise MediatorError("This certification was suspended before; revoke it instead.")
+    certification.suspended_on, certification.suspension_reason = on, reason
+    change = remember_status(session, certification, today)
+    return _log_conduct(
+        session,
+        certification,
+        "certification.suspended",
+        change,
+        now=now,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def lift_suspension(
+    session: Session,
+    certification: Certification,
+    *,
+    on: date,
+    reason: str,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> Change:
+    """End a suspension from ``on``; the status then follows the listing contributions."""
+    reason = _require_reason(reason)
+    _check_action_date(certification, on, today)
+    if certification_standing(session, certification, on).status is not Status.SUSPENDED:
+        raise MediatorError("This certification is not suspended on that date.")
+    if on <= certification.suspended_on:  # type: ignore[operator]
+        raise MediatorError("A suspension ends after the day it began.")
+    certification.suspension_lifted_on = on
+    change = remember_status(session, certification, today)
+    return _log_conduct(
+        session,
+        certification,
+        "certification.suspension_lifted",
+        change,
+        now=now,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def revoke_certification(
+    session: Session,
+    certification: Certification,
+    *,
+    on: date,
+    reason: str,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> Change:
+    """Revoke a certification from ``on`` (a conduct outcome), with a public reason."""
+    reason = _require_reason(reason)
+    _check_action_date(certification, on, today)
+    status = certification_standing(session, certification, on).status
+    if status in REGRANTABLE:
+        raise MediatorError(f"This certification is {status.value} already.")
+    certification.revoked_on, certification.revocation_reason = on, reason
+    change = remember_status(session, certification, today)
+    return _log_conduct(
+        session, certification, "certification.revoked", change, now=now, actor=actor, reason=reason
+    )
+
+
+def record_digest(
+    session: Session,
+    mediator: Mediator,
+    *,
+    digest_on: date,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> None:
+    """Record the date of the mediator's current Feedback Digest (staff, until digests exist)."""
+    if digest_on > today:
+        raise MediatorError("A digest cannot be dated in the future.")
+    mediator.feedback_digest_on = digest_on
+    _log_record(session, mediator, "mediator.digest_recorded", now, actor, on=digest_on)
+
+
+def _program(session: Session, program_id: int, types: frozenset[ProgramType]) -> Program:
+    program = session.get(Program, program_id)
+    if program is None or ProgramType(program.program_type) not in types:
+        kinds = ", ".join(sorted(types))
+        raise MediatorError(f"Choose a recognised program of type {kinds}.")
+    return program
+
+
+def record_assessment(
+    session: Session,
+    mediator: Mediator,
+    *,
+    program_id: int,
+    assessed_on: date,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> Assessment:
+    """Record a successful assessment of ``mediator`` by an assessment program (a QAP)."""
+    program = _program(session, program_id, ASSESSMENT_TYPES)
+    if assessed_on > today:
+        raise MediatorError("An assessment cannot be dated in the future.")
+    if any(
+        a.program_id == program.id and a.assessed_on == assessed_on for a in mediator.assessments
+    ):
+        raise MediatorError("This assessment is recorded already.")
+    assessment = Assessment(
+        mediator=mediator,
+        program=program,
+        assessed_on=assessed_on,
+        recorded_by_id=actor.id,
+        recorded_at=now,
+    )
+    session.add(assessment)
+    _log_record(
+        session,
+        mediator,
+        "mediator.assessment_recorded",
+        now,
+        actor,
+        on=assessed_on,
+        program=program.title,
+    )
+    return assessment
+
+
+def record_qualification(
+    session: Session,
+    mediator: Mediator,
+    *,
+    program_id: int,
+    completed_on: date,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> Qualification:
+    """Record that ``mediator`` completed a recognised training program ("Qualified")."""
+    program = _program(session, program_id, frozenset({ProgramType.CMTP}))
+    if completed_on > today:
+        raise MediatorError("Training cannot be completed in the future.")
+    if any(q.program_id == program.id for q in mediator.qualifications):
+        raise MediatorError("This training is recorded already.")
+    qualification = Qualification(
+        mediator=mediator,
+        program=program,
+        completed_on=completed_on,
+        recorded_by_id=actor.id,
+        recorded_at=now,
+    )
+    session.add(qualification)
+    _log_record(
+        session,
+        mediator,
+        "mediator.training_recorded",
+        now,
+        actor,
+        on=completed_on,
+        program=program.title,
+    )
+    return qualification
+
+
+def _log_record(
+    session: Session,
+    mediator: Mediator,
+    action: str,
+    now: datetime,
+    actor: User,
+    *,
+    on: date,
+    **data: str,
+) -> None:
+    session.flush()
+    record_event(
+        session,
+        action=action,
+        subject_type="mediator",
+        subject_id=mediator.public_id,
+        now=now,
+        actor=actor,
+        data={"on": on.isoformat(), **data},
+    )

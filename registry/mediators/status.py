@@ -1,0 +1,164 @@
+"""A certification's status as of any date, computed in one place: ``status_rows``.
+
+The rules (product brief §1), with C the last day covered by settled invoices as of the date
+(the day before the grant when nothing is covered) and G the grace length:
+
+* revoked from the revocation date; suspended from the suspension until it is lifted;
+* otherwise ``certified`` while the date is on or before C;
+* ``lapsed`` from C + 1 through C + G (the grace period);
+* ``struck`` from C + G + 1. Services refuse to settle an invoice of a struck certification,
+  so once struck, only a new grant (a new certification) makes the person certified again.
+
+``status_rows`` is one SQL query, so the daily job classifies every certification in one
+statement and a single lookup uses the same rules; ``since`` derives when the status began.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from registry.contributions.models import Invoice
+from registry.mediators.models import Certification, Mediator, Status
+
+
+def grace_days() -> int:
+    """Return the configured length of the grace period in days."""
+    return current_app.config["GRACE_PERIOD_DAYS"]
+
+
+def status_rows(as_of: date, grace: int, ids: tuple[int, int] | None = None) -> Select:
+    """Select every certification granted on or before ``as_of`` with its status columns.
+
+    ``ids`` limits the query to an inclusive range of certification ids (the daily job works
+    through the table range by range, each range reading only its own invoices).
+
+    Columns: ``certification_id``, ``mediator_id``, ``status``, ``covered_until`` (None when
+    nothing is covered), ``restored_on`` (last day a late settlement made it certified again),
+    and the certification's own dates, which ``since`` needs.
+    """
+    coverage = (
+        select(
+            Invoice.certification_id,
+            func.max(Invoice.period_end).label("covered_until"),
+            func.max(case((Invoice.settled_on > Invoice.period_start, Invoice.settled_on))).label(
+                "restored_on"
+            ),
+        )
+        .where(Invoice.settled_on <= as_of)
+        .group_by(Invoice.certification_id)
+    )
+    query_filter = []
+    if ids is not None:
+        coverage = coverage.where(Invoice.certification_id.between(*ids))
+        query_filter.append(Certification.id.between(*ids))
+    coverage = coverage.subquery("coverage")
+    covered = coverage.c.covered_until
+    strike_cutoff = as_of - timedelta(days=grace)
+    status = case(
+        (
+            and_(Certification.revoked_on.is_not(None), Certification.revoked_on <= as_of),
+            literal(Status.REVOKED.value),
+        ),
+        (
+            and_(
+                Certification.suspended_on.is_not(None),
+                Certification.suspended_on <= as_of,
+                or_(
+                    Certification.suspension_lifted_on.is_(None),
+                    Certification.suspension_lifted_on > as_of,
+                ),
+            ),
+            literal(Status.SUSPENDED.value),
+        ),
+        (covered >= as_of, literal(Status.CERTIFIED.value)),
+        (
+            or_(
+                covered >= strike_cutoff,
+                and_(covered.is_(None), Certification.granted_on > strike_cutoff),
+            ),
+            literal(Status.LAPSED.value),
+        ),
+        else_=literal(Status.STRUCK.value),
+    )
+    return (
+        select(
+            Certification.id.label("certification_id"),
+            Certification.mediator_id,
+            status.label("status"),
+            covered.label("covered_until"),
+            coverage.c.restored_on,
+            Certification.granted_on,
+            Certification.suspended_on,
+            Certification.suspension_lifted_on,
+            Certification.revoked_on,
+        )
+        .outerjoin(coverage, coverage.c.certification_id == Certification.id)
+        .where(Certification.granted_on <= as_of, *query_filter)
+    )
+
+
+def last_covered_day(row: object) -> date:
+    """Return C for a status row: the last covered day, or the day before the grant."""
+    covered = row.covered_until  # type: ignore[attr-defined]
+    return covered if covered is not None else row.granted_on - timedelta(days=1)  # type: ignore[attr-defined]
+
+
+def since(row: object, grace: int) -> date:
+    """Return the day the status of a ``status_rows`` row began."""
+    status = Status(row.status)  # type: ignore[attr-defined]
+    if status is Status.REVOKED:
+        return row.revoked_on  # type: ignore[attr-defined]
+    if status is Status.SUSPENDED:
+        return row.suspended_on  # type: ignore[attr-defined]
+    covered = last_covered_day(row)
+    if status is Status.LAPSED:
+        return covered + timedelta(days=1)
+    if status is Status.STRUCK:
+        return covered + timedelta(days=grace + 1)
+    starts = [row.granted_on, row.restored_on, row.suspension_lifted_on]  # type: ignore[attr-defined]
+    return max(day for day in starts if day is not None)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a mediator stands on a date."""
+
+    status: Status
+    since: date
+    certification: Certification | None
+    # The last covered day (None for applicants and when nothing was ever covered).
+    covered_until: date | None
+    # The last day of grace for a lapsed certification, the day striking happens after.
+    grace_ends_on: date | None
+
+    @property
+    def is_listed(self) -> bool:
+        return self.status.is_listed
+
+
+def certification_standing(
+    session: Session, certification: Certification, as_of: date, grace: int | None = None
+) -> Standing:
+    """Return the status of ``certification`` on ``as_of``."""
+    grace = grace_days() if grace is None else grace
+    query = status_rows(as_of, grace).where(Certification.id == certification.id)
+    row = session.execute(query).one_or_none()
+    if row is None:
+        return Standing(Status.APPLICANT, as_of, certification, None, None)
+    status = Status(row.status)
+    grace_ends = last_covered_day(row) + timedelta(days=grace) if status is Status.LAPSED else None
+    return Standing(status, since(row, grace), certification, row.covered_until, grace_ends)
+
+
+def mediator_standing(
+    session: Session, mediator: Mediator, as_of: date, grace: int | None = None
+) -> Standing:
+    """Return the status of ``mediator`` on ``as_of``: that of their latest grant by then."""
+    granted = [c for c in mediator.certifications if c.granted_on <= as_of]
+    if not granted:
+        created_on = mediator.created_at.date()
+        return Standing(Status.APPLICANT, min(created_on, as_of), None, None, None)
+    return certification_standing(session, granted[-1], as_of, grace)

@@ -1,0 +1,51 @@
+"""Keeping ``Certification.recorded_status`` in step with the computed status.
+
+Services that change a fact (a payment, a suspension) call ``remember_status`` and describe the
+change in their own event-log entry; the daily job finds the changes that time alone made
+(lapse, strike) and logs each once (``registry.mediators.jobs``).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from registry.mediators.models import Certification, Status
+from registry.mediators.status import Standing, certification_standing
+
+# The event-log action for a certification arriving at each status.
+TRANSITION_ACTIONS = {
+    Status.CERTIFIED: "certification.restored",
+    Status.LAPSED: "certification.lapsed",
+    Status.STRUCK: "certification.struck",
+    Status.SUSPENDED: "certification.suspended",
+    Status.REVOKED: "certification.revoked",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    before: Status
+    after: Standing
+
+    @property
+    def changed(self) -> bool:
+        return self.before is not self.after.status
+
+    def as_data(self) -> dict[str, str]:
+        """Return the change as event-log data."""
+        return {
+            "status_before": self.before.value,
+            "status": self.after.status.value,
+            "status_since": self.after.since.isoformat(),
+        }
+
+
+def remember_status(session: Session, certification: Certification, today: date) -> Change:
+    """Recompute the status of ``certification`` for ``today`` and remember it."""
+    session.flush()
+    before = Status(certification.recorded_status)
+    standing = certification_standing(session, certification, today)
+    certification.recorded_status = standing.status.value
+    certification.recorded_since = standing.since
+    return Change(before, standing)

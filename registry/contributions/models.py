@@ -87,7 +87,7 @@ class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("certification_id", "period_start"),
-        CheckConstraint("period_end > period_start", name="period_in_order"),
+        CheckConstraint("period_end >= period_start", name="period_in_order"),
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint(f"tier IN ({_values(Tier)})", name="known_tier"),

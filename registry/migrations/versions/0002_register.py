@@ -285,7 +285,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("amount_minor >= 0", name=op.f("ck_invoices_amount_not_negative")),
         sa.CheckConstraint("length(currency) = 3", name=op.f("ck_invoices_currency_code")),
-        sa.CheckConstraint("period_end > period_start", name=op.f("ck_invoices_period_in_order")),
+        sa.CheckConstraint("period_end >= period_start", name=op.f("ck_invoices_period_in_order")),
         sa.ForeignKeyConstraint(
             ["certification_id"],
             ["certifications.id"],

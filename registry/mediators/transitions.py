@@ -48,4 +48,5 @@ def remember_status(session: Session, certification: Certification, today: date)
     standing = certification_standing(session, certification, today)
     certification.recorded_status = standing.status.value
     certification.recorded_since = standing.since
+    session.flush()
     return Change(before, standing)

@@ -1,4 +1,4 @@
-"""Demo data: staff of every role and a few hundred mediator accounts.
+"""Demo data: staff of every role and a few hundred mediators in every lifecycle status.
 
 Every demo account signs in with DEMO_PASSWORD (see README.md). Loading is refused on a
 production database that already holds data, and done at most once.
@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from registry.accounts.models import Role, User
 from registry.accounts.services import create_user, find_user, hash_password
+from registry.clock import local_today
 from registry.database import utcnow
+from registry.demo_register import load_register
 from registry.extensions import db
 
 DEMO_PASSWORD = "registry-demo-2026"  # noqa: S105 (documented demo credential)
@@ -100,12 +102,23 @@ def load_demo(app: Flask) -> str:
         for local, name, roles in STAFF:
             _demo_user(session, f"{local}@{DEMO_DOMAIN}", name, roles, shared_hash, now)
         rng = random.Random(2026)  # noqa: S311 (repeatable demo names, not secrets)
+        mediators = []
         for number in range(1, MEDIATOR_COUNT + 1):
             name = f"{rng.choice(GIVEN_NAMES)} {rng.choice(FAMILY_NAMES)}"
             email = f"mediator{number:03}@{DEMO_DOMAIN}"
-            _demo_user(session, email, name, [Role.MEDIATOR], shared_hash, now)
+            mediators.append(_demo_user(session, email, name, [Role.MEDIATOR], shared_hash, now))
+        counts = load_register(
+            session,
+            staff=find_user(session, f"support@{DEMO_DOMAIN}"),
+            mediators=mediators,
+            marta=find_user(session, f"mediator@{DEMO_DOMAIN}"),
+            today=local_today(),
+            now=now,
+        )
+    states = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
     return (
-        f"Loaded {len(STAFF)} demo staff and {MEDIATOR_COUNT} demo mediator accounts. "
+        f"Loaded {len(STAFF)} demo staff and {MEDIATOR_COUNT} demo mediators ({states}), "
+        f"with organisations, programs and a fee schedule. "
         f"Sign in as admin@{DEMO_DOMAIN} with the password {DEMO_PASSWORD}."
     )
 

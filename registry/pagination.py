@@ -29,8 +29,14 @@ class Page(Generic[T]):
         return self.number < self.pages
 
 
-def paginate(session: Session, query: Select, number: int, size: int) -> Page:
-    """Return page ``number`` (from 1) of ``query``, which must already be ordered."""
+def paginate(
+    session: Session, query: Select, number: int, size: int, *, rows: bool = False
+) -> Page:
+    """Return page ``number`` (from 1) of ``query``, which must already be ordered.
+
+    Items are the first column's values, or whole rows with ``rows=True``.
+    """
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = session.scalars(query.offset((number - 1) * size).limit(size))
+    window = query.offset((number - 1) * size).limit(size)
+    items = session.execute(window).all() if rows else session.scalars(window)
     return Page(items=list(items), total=total or 0, number=number, size=size)

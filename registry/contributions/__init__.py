@@ -3,6 +3,7 @@
 from flask import Flask
 
 from registry.extensions import csrf
+from registry.reference import format_money
 
 
 def init_app(app: Flask) -> None:
@@ -11,5 +12,6 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(webhook_bp)
+    app.add_template_filter(format_money, "money")
     # The provider signs its requests with an HMAC instead of a CSRF token.
     csrf.exempt(webhook_bp)

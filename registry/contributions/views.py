@@ -1,3 +1,261 @@
-from flask import Blueprint
+"""Staff pages for payments, waivers and the fee schedule; the mediator's waiver request."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from registry.accounts.models import Role
+from registry.accounts.permissions import role_required
+from registry.clock import local_today
+from registry.contributions import services
+from registry.contributions.forms import (
+    CountryTierForm,
+    FeeRateForm,
+    PaymentForm,
+    WaiverDecisionForm,
+    WaiverForm,
+)
+from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier, Waiver, WaiverStatus
+from registry.database import utcnow
+from registry.extensions import db
+from registry.mediators.queries import profile_of
+from registry.reference import format_money
 
 bp = Blueprint("contributions", __name__)
+
+# Staff who record money: support staff and administrators (product brief, "Who uses it").
+PAYMENT_STAFF = (Role.SUPPORT, Role.ADMINISTRATOR)
+
+
+def _invoice_or_404(invoice_id: int) -> Invoice:
+    invoice = db.session.get(Invoice, invoice_id)
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+def _back_to(invoice: Invoice) -> Response:
+    public_id = invoice.certification.mediator.public_id
+    return redirect(url_for("mediators.staff_detail", public_id=public_id), 303)
+
+
+def _form_errors(form: PaymentForm | WaiverForm) -> None:
+    for field in form:
+        for error in field.errors:
+            flash(f"{field.label.text}: {error}", "error")
+
+
+@bp.route("/staff/invoices/<int:invoice_id>/payments", methods=["POST"])
+@role_required(*PAYMENT_STAFF)
+def record_payment(invoice_id: int) -> Response:
+    invoice = _invoice_or_404(invoice_id)
+    form = PaymentForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back_to(invoice)
+    try:
+        payment, change = services.record_payment(
+            db.session,
+            invoice,
+            amount_minor=form.amount.minor,
+            currency=form.currency.data,
+            received_on=form.received_on.data,
+            note=form.note.data or "",
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+    except services.ContributionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back_to(invoice)
+    db.session.commit()
+    flash(_payment_message(invoice, payment.amount_minor, change.changed), "success")
+    return _back_to(invoice)
+
+
+def _payment_message(invoice: Invoice, amount: int, restored: bool) -> str:
+    message = f"{format_money(amount, invoice.currency)} recorded on {invoice.number}."
+    if invoice.balance_minor > 0:
+        message += f" Still owed: {format_money(invoice.balance_minor, invoice.currency)}."
+    elif invoice.balance_minor < 0:
+        credit = format_money(-invoice.balance_minor, invoice.currency)
+        message += f" Overpaid by {credit}: refund it or note it for the next period."
+    if restored:
+        message += " The status changed: see above."
+    return message
+
+
+@bp.route("/staff/invoices/<int:invoice_id>/waiver", methods=["POST"])
+@role_required(*PAYMENT_STAFF)
+def grant_waiver(invoice_id: int) -> Response:
+    invoice = _invoice_or_404(invoice_id)
+    form = WaiverForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return _back_to(invoice)
+    try:
+        services.grant_waiver(
+            db.session,
+            invoice,
+            percent=form.percent.data,
+            reason=form.reason.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+    except services.ContributionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back_to(invoice)
+    db.session.commit()
+    flash(f"{form.percent.data}% of {invoice.number} waived.", "success")
+    return _back_to(invoice)
+
+
+@bp.route("/my/invoices/<int:invoice_id>/waiver", methods=["POST"])
+@role_required(Role.MEDIATOR)
+def request_waiver(invoice_id: int) -> Response:
+    invoice = _invoice_or_404(invoice_id)
+    mediator = profile_of(db.session, current_user)
+    if mediator is None or invoice.certification.mediator_id != mediator.id:
+        abort(404)
+    form = WaiverForm()
+    back = redirect(url_for("mediators.my_certification"), 303)
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return back
+    try:
+        mediator.user = current_user
+        services.request_waiver(
+            db.session,
+            invoice,
+            percent=form.percent.data,
+            reason=form.reason.data,
+            actor=current_user,
+            now=utcnow(),
+        )
+    except services.ContributionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back
+    db.session.commit()
+    flash(
+        "Your waiver request is sent. Staff will decide and you will see the answer here.",
+        "success",
+    )
+    return back
+
+
+@bp.route("/staff/waivers")
+@role_required(*PAYMENT_STAFF)
+def waivers() -> str:
+    pending = db.session.scalars(
+        select(Waiver)
+        .where(Waiver.status == WaiverStatus.REQUESTED.value)
+        .order_by(Waiver.requested_at)
+    ).all()
+    return render_template("contributions/waivers.html", pending=pending, form=WaiverDecisionForm())
+
+
+@bp.route("/staff/waivers/<int:waiver_id>", methods=["POST"])
+@role_required(*PAYMENT_STAFF)
+def decide_waiver(waiver_id: int) -> Response:
+    waiver = db.session.get(Waiver, waiver_id)
+    if waiver is None:
+        abort(404)
+    form = WaiverDecisionForm()
+    back = redirect(url_for("contributions.waivers"), 303)
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return back
+    grant = form.decision.data == "grant"
+    try:
+        services.decide_waiver(
+            db.session,
+            waiver,
+            grant=grant,
+            note=form.note.data or "",
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+    except services.ContributionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back
+    db.session.commit()
+    flash(f"Waiver of {waiver.invoice.number} {'granted' if grant else 'refused'}.", "success")
+    return back
+
+
+def _fees_page(rate_form: FeeRateForm, tier_form: CountryTierForm, status: int = 200):
+    rates = db.session.scalars(select(FeeRate).order_by(FeeRate.year.desc())).all()
+    tiers = db.session.scalars(select(CountryTier).order_by(CountryTier.country)).all()
+    page = render_template(
+        "contributions/fees.html",
+        rates=rates,
+        tiers=tiers,
+        Tier=Tier,
+        rate_form=rate_form,
+        tier_form=tier_form,
+    )
+    return page, status
+
+
+@bp.route("/staff/fees")
+@role_required(Role.ADMINISTRATOR)
+def fees() -> tuple[str, int]:
+    return _fees_page(FeeRateForm(prefix="rate"), CountryTierForm(prefix="tier"))
+
+
+@bp.route("/staff/fees/rates", methods=["POST"])
+@role_required(Role.ADMINISTRATOR)
+def set_fee_rate() -> Response | tuple[str, int]:
+    form = FeeRateForm(prefix="rate")
+    if form.validate_on_submit():
+        try:
+            rate = services.set_fee_rate(
+                db.session,
+                year=form.year.data,
+                amount_minor=form.amount.minor,
+                currency=form.currency.data,
+                actor=current_user,
+                now=utcnow(),
+            )
+        except services.ContributionError as error:
+            db.session.rollback()
+            form.amount.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(
+                f"Fee for {rate.year}: {format_money(rate.amount_minor, rate.currency)} "
+                "(full tier). Invoices already issued keep their amount.",
+                "success",
+            )
+            return redirect(url_for("contributions.fees"), 303)
+    return _fees_page(form, CountryTierForm(prefix="tier"), 422)
+
+
+@bp.route("/staff/fees/tiers", methods=["POST"])
+@role_required(Role.ADMINISTRATOR)
+def set_country_tier() -> Response | tuple[str, int]:
+    form = CountryTierForm(prefix="tier")
+    if form.validate_on_submit():
+        try:
+            services.set_country_tier(
+                db.session,
+                country=form.country.data,
+                tier=Tier(form.tier.data),
+                actor=current_user,
+                now=utcnow(),
+            )
+        except services.ContributionError as error:
+            db.session.rollback()
+            form.country.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"{form.country.data} now pays: {Tier(form.tier.data).label}.", "success")
+            return redirect(url_for("contributions.fees"), 303)
+    return _fees_page(FeeRateForm(prefix="rate"), form, 422)

@@ -5,9 +5,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from registry.mediators.jobs import run_lifecycle
+    from registry.mediators.models import Status
     from registry.mediators.views import bp
+    from registry.reference import country_name, language_name
 
     app.register_blueprint(bp)
+    app.jinja_env.globals["Status"] = Status
+    app.add_template_filter(country_name)
+    app.add_template_filter(language_name)
     app.extensions["jobs"].add_daily(
         "lifecycle",
         run_lifecycle,

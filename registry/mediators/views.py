@@ -1,3 +1,382 @@
-from flask import Blueprint
+"""A mediator's own pages and the staff pages for profiles and credentials."""
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from registry.accounts.models import Role
+from registry.accounts.permissions import role_required
+from registry.clock import local_today
+from registry.contributions.forms import WaiverForm
+from registry.contributions.models import Invoice
+from registry.database import utcnow
+from registry.extensions import db
+from registry.mediators import services
+from registry.mediators.forms import (
+    ConductForm,
+    DigestForm,
+    GrantForm,
+    MediatorFilterForm,
+    NewMediatorForm,
+    ProfileForm,
+    ProgramRecordForm,
+)
+from registry.mediators.models import Certification, CertificationType, Mediator
+from registry.mediators.queries import (
+    profile_of,
+    program_choices,
+    specialisation_choices,
+    staff_mediator_list,
+)
+from registry.mediators.status import mediator_standing
+from registry.organisations.models import ASSESSMENT_TYPES, ProgramType
+from registry.pagination import paginate
 
 bp = Blueprint("mediators", __name__)
+
+# Staff who keep the register: grants, conduct outcomes, records behind certification.
+REGISTRY_STAFF = (Role.SUPPORT, Role.EXECUTIVE_DIRECTOR, Role.ADMINISTRATOR)
+PAGE_SIZE = 50
+
+
+def _invoices(mediator: Mediator) -> list[Invoice]:
+    ids = [c.id for c in mediator.certifications]
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Invoice)
+            .where(Invoice.certification_id.in_(ids))
+            .order_by(Invoice.period_start.desc())
+        )
+    )
+
+
+def _overview(mediator: Mediator) -> dict[str, Any]:
+    """What both the mediator's page and the staff page show about a mediator."""
+    today = local_today()
+    return {
+        "mediator": mediator,
+        "standing": mediator_standing(db.session, mediator, today),
+        "profile_items": services.profile_checklist(mediator),
+        "prerequisites": services.certification_prerequisites(mediator, today),
+        "invoices": _invoices(mediator),
+        "today": today,
+    }
+
+
+# -- The mediator's own pages -------------------------------------------------------------
+
+
+@bp.route("/my/certification")
+@role_required(Role.MEDIATOR)
+def my_certification() -> str:
+    mediator = profile_of(db.session, current_user)
+    if mediator is None:
+        return render_template("mediators/my_certification.html", mediator=None)
+    return render_template(
+        "mediators/my_certification.html", waiver_form=WaiverForm(), **_overview(mediator)
+    )
+
+
+def _profile_form(mediator: Mediator | None) -> ProfileForm:
+    form = ProfileForm(obj=mediator, specialisations=specialisation_choices(db.session))
+    if mediator is not None and request.method == "GET":
+        form.specialisations.data = [s.code for s in mediator.specialisations]
+        form.country.data = mediator.country or ""
+    return form
+
+
+def _profile_values(form: ProfileForm) -> dict[str, Any]:
+    return {
+        "name": form.name.data,
+        "country": form.country.data or None,
+        "languages": form.languages.data,
+        "specialisations": form.specialisations.data,
+        "biography": form.biography.data,
+        "contact": form.contact.data,
+        "practice_areas": form.practice_areas.data,
+    }
+
+
+@bp.route("/my/profile", methods=["GET", "POST"])
+@role_required(Role.MEDIATOR)
+def my_profile() -> Response | str:
+    mediator = profile_of(db.session, current_user)
+    form = _profile_form(mediator)
+    if form.validate_on_submit():
+        try:
+            if mediator is None:
+                services.create_profile(
+                    db.session,
+                    email=current_user.email,
+                    user=current_user,
+                    now=utcnow(),
+                    actor=current_user,
+                    **_profile_values(form),
+                )
+            else:
+                mediator.user = current_user
+                services.update_profile(
+                    db.session,
+                    mediator,
+                    now=utcnow(),
+                    actor=current_user,
+                    **_profile_values(form),
+                )
+        except services.MediatorError as error:
+            form.name.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Your profile is saved.", "success")
+            return redirect(url_for("mediators.my_certification"), 303)
+    return render_template("mediators/profile_form.html", form=form, mediator=mediator, own=True)
+
+
+# -- Staff pages ---------------------------------------------------------------------------
+
+
+def _mediator_or_404(public_id: str) -> Mediator:
+    mediator = db.session.scalar(select(Mediator).where(Mediator.public_id == public_id))
+    if mediator is None:
+        abort(404)
+    return mediator
+
+
+@bp.route("/staff/mediators")
+@role_required(*REGISTRY_STAFF)
+def staff_list() -> str:
+    form = MediatorFilterForm(request.args)
+    result = None
+    if form.validate():
+        page = max(form.page.data or 1, 1)
+        result = paginate(
+            db.session,
+            staff_mediator_list(form.q.data, form.status.data),
+            page,
+            PAGE_SIZE,
+            rows=True,
+        )
+    return render_template("mediators/staff_list.html", form=form, result=result)
+
+
+@bp.route("/staff/mediators/new", methods=["GET", "POST"])
+@role_required(*REGISTRY_STAFF)
+def staff_new() -> Response | str:
+    form = NewMediatorForm()
+    if form.validate_on_submit():
+        try:
+            mediator = services.create_profile(
+                db.session,
+                name=form.name.data,
+                email=form.email.data,
+                country=form.country.data or None,
+                now=utcnow(),
+                actor=current_user,
+            )
+        except services.MediatorError as error:
+            form.email.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"Profile of {mediator.name} created.", "success")
+            return redirect(url_for("mediators.staff_detail", public_id=mediator.public_id), 303)
+    return render_template("mediators/staff_new.html", form=form)
+
+
+def _staff_forms(**given: Any) -> dict[str, Any]:
+    """Return every form of the staff detail page, with ``given`` ones (with errors) kept."""
+    today = local_today()
+    forms = {
+        "grant_form": GrantForm(data={"granted_on": today}),
+        "suspend_form": ConductForm(prefix="suspend", data={"on": today}),
+        "lift_form": ConductForm(prefix="lift", data={"on": today}),
+        "revoke_form": ConductForm(prefix="revoke", data={"on": today}),
+        "digest_form": DigestForm(data={"digest_on": today}),
+        "assessment_form": ProgramRecordForm(
+            prefix="assessment",
+            data={"on": today},
+            programs=program_choices(db.session, ASSESSMENT_TYPES),
+        ),
+        "training_form": ProgramRecordForm(
+            prefix="training",
+            data={"on": today},
+            programs=program_choices(db.session, frozenset({ProgramType.CMTP})),
+        ),
+    }
+    forms.update(given)
+    return forms
+
+
+def _render_detail(mediator: Mediator, status: int = 200, **given: Any) -> tuple[str, int]:
+    from registry.contributions.forms import PaymentForm
+
+    page = render_template(
+        "mediators/staff_detail.html",
+        payment_form=PaymentForm(data={"received_on": local_today()}),
+        waiver_form=WaiverForm(),
+        **_overview(mediator),
+        **_staff_forms(**given),
+    )
+    return page, status
+
+
+@bp.route("/staff/mediators/<public_id>")
+@role_required(*REGISTRY_STAFF)
+def staff_detail(public_id: str) -> tuple[str, int]:
+    return _render_detail(_mediator_or_404(public_id))
+
+
+@bp.route("/staff/mediators/<public_id>/profile", methods=["GET", "POST"])
+@role_required(*REGISTRY_STAFF)
+def staff_profile(public_id: str) -> Response | str:
+    mediator = _mediator_or_404(public_id)
+    form = _profile_form(mediator)
+    if form.validate_on_submit():
+        try:
+            changed = services.update_profile(
+                db.session, mediator, now=utcnow(), actor=current_user, **_profile_values(form)
+            )
+        except services.MediatorError as error:
+            form.name.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"Saved: {', '.join(changed) or 'nothing changed'}.", "success")
+            return redirect(url_for("mediators.staff_detail", public_id=public_id), 303)
+    return render_template("mediators/profile_form.html", form=form, mediator=mediator, own=False)
+
+
+def _act(
+    mediator: Mediator, form_name: str, form: Any, action: Callable[[], str]
+) -> Response | tuple[str, int]:
+    """Validate ``form``, run ``action`` (which returns the success message), and redirect."""
+    if form.validate_on_submit():
+        try:
+            message = action()
+        except services.MediatorError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("mediators.staff_detail", public_id=mediator.public_id), 303)
+    return _render_detail(mediator, 422, **{form_name: form})
+
+
+@bp.route("/staff/mediators/<public_id>/grant", methods=["POST"])
+@role_required(*REGISTRY_STAFF)
+def grant(public_id: str) -> Response | tuple[str, int]:
+    mediator = _mediator_or_404(public_id)
+    form = GrantForm()
+
+    def action() -> str:
+        certification = services.grant_certification(
+            db.session,
+            mediator,
+            certification_type=CertificationType(form.certification_type.data),
+            granted_on=form.granted_on.data,
+            certificate_number=form.certificate_number.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        return (
+            f"Certificate {certification.certificate_number} granted. It is listed once the "
+            "first listing contribution is paid or waived."
+        )
+
+    return _act(mediator, "grant_form", form, action)
+
+
+def _certification_or_404(number: str) -> Certification:
+    certification = db.session.scalar(
+        select(Certification).where(Certification.certificate_number == number)
+    )
+    if certification is None:
+        abort(404)
+    return certification
+
+
+CONDUCT_ACTIONS = {
+    "suspend": (services.suspend_certification, "suspended"),
+    "lift": (services.lift_suspension, "no longer suspended"),
+    "revoke": (services.revoke_certification, "revoked"),
+}
+
+
+@bp.route("/staff/certifications/<number>/<any(suspend, lift, revoke):kind>", methods=["POST"])
+@role_required(*REGISTRY_STAFF)
+def conduct(number: str, kind: str) -> Response | tuple[str, int]:
+    certification = _certification_or_404(number)
+    form = ConductForm(prefix=kind)
+    service, done = CONDUCT_ACTIONS[kind]
+
+    def action() -> str:
+        service(
+            db.session,
+            certification,
+            on=form.on.data,
+            reason=form.reason.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        return f"Certificate {number} {done} from {form.on.data.isoformat()}."
+
+    return _act(certification.mediator, f"{kind}_form", form, action)
+
+
+@bp.route("/staff/mediators/<public_id>/digest", methods=["POST"])
+@role_required(*REGISTRY_STAFF)
+def record_digest(public_id: str) -> Response | tuple[str, int]:
+    mediator = _mediator_or_404(public_id)
+    form = DigestForm()
+
+    def action() -> str:
+        services.record_digest(
+            db.session,
+            mediator,
+            digest_on=form.digest_on.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        return "Feedback Digest date recorded."
+
+    return _act(mediator, "digest_form", form, action)
+
+
+@bp.route("/staff/mediators/<public_id>/<any(assessment, training):kind>", methods=["POST"])
+@role_required(*REGISTRY_STAFF)
+def record_program(public_id: str, kind: str) -> Response | tuple[str, int]:
+    mediator = _mediator_or_404(public_id)
+    types = ASSESSMENT_TYPES if kind == "assessment" else frozenset({ProgramType.CMTP})
+    form = ProgramRecordForm(prefix=kind, programs=program_choices(db.session, types))
+
+    def action() -> str:
+        if kind == "assessment":
+            services.record_assessment(
+                db.session,
+                mediator,
+                program_id=form.program_id.data,
+                assessed_on=form.on.data,
+                today=local_today(),
+                now=utcnow(),
+                actor=current_user,
+            )
+            return "Assessment recorded."
+        services.record_qualification(
+            db.session,
+            mediator,
+            program_id=form.program_id.data,
+            completed_on=form.on.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        return "Completed training recorded: the mediator is listed as qualified."
+
+    return _act(mediator, f"{kind}_form", form, action)

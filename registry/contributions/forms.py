@@ -1,0 +1,107 @@
+"""Payment, waiver and fee schedule forms. Amounts are typed in major units ("150.00")."""
+
+from decimal import Decimal, InvalidOperation
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from registry.contributions.models import Tier
+from registry.reference import COUNTRIES, CURRENCIES
+
+
+def to_minor_units(text: str, currency: str) -> int:
+    """Return ``text`` ("150.5") as minor units of ``currency``; raise ValueError if not exact."""
+    digits = CURRENCIES.get(currency, 2)
+    try:
+        amount = Decimal(text.strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValueError("Enter an amount such as 150.00.") from None
+    if not amount.is_finite():
+        raise ValueError("Enter an amount such as 150.00.")
+    if amount < 0:
+        raise ValueError("The amount cannot be negative.")
+    minor = amount.scaleb(digits)
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{currency} amounts have at most {digits} decimals.")
+    return int(minor)
+
+
+class AmountField(StringField):
+    """A money amount in major units; ``minor`` holds it in minor units once validated."""
+
+    minor: int | None = None
+
+
+def _check_amount(form: FlaskForm, field: AmountField, currency: str) -> None:
+    try:
+        field.minor = to_minor_units(field.data or "", currency)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+class PaymentForm(FlaskForm):
+    amount = AmountField("Amount received", validators=[DataRequired()])
+    currency = StringField("Currency", validators=[DataRequired(), Length(min=3, max=3)])
+    received_on = DateField("Received on", validators=[DataRequired()])
+    note = StringField("Note", validators=[Length(max=500)], description="Bank reference, etc.")
+
+    def validate_currency(self, field: StringField) -> None:
+        field.data = (field.data or "").strip().upper()
+        if field.data not in CURRENCIES:
+            raise ValidationError("Unknown currency; use an ISO 4217 code like EUR.")
+
+    def validate_amount(self, field: AmountField) -> None:
+        currency = (self.currency.data or "").strip().upper()
+        _check_amount(self, field, currency if currency in CURRENCIES else "EUR")
+        if field.minor == 0:
+            raise ValidationError("The amount must be more than zero.")
+
+
+class WaiverForm(FlaskForm):
+    percent = IntegerField(
+        "Waive (percent)",
+        validators=[
+            InputRequired(message="Give a whole percentage."),
+            NumberRange(min=1, max=100, message="A waiver is between 1% and 100%."),
+        ],
+        description="100 waives the whole contribution; less waives part of it.",
+    )
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired(message="A waiver needs a reason."), Length(max=2000)],
+        render_kw={"rows": 2},
+    )
+
+
+class WaiverDecisionForm(FlaskForm):
+    decision = SelectField("Decision", choices=[("grant", "Grant"), ("refuse", "Refuse")])
+    note = TextAreaField(
+        "Note to the mediator",
+        validators=[Length(max=2000)],
+        description="Required when refusing.",
+        render_kw={"rows": 2},
+    )
+
+
+class FeeRateForm(FlaskForm):
+    year = IntegerField(
+        "Year",
+        validators=[
+            InputRequired(message="Give a year."),
+            NumberRange(min=2000, max=2200, message="Between 2000 and 2200."),
+        ],
+    )
+    amount = AmountField("Full yearly contribution", validators=[DataRequired()])
+    currency = StringField("Currency", default="EUR", validators=[DataRequired()])
+
+    validate_currency = PaymentForm.validate_currency
+
+    def validate_amount(self, field: AmountField) -> None:
+        currency = (self.currency.data or "").strip().upper()
+        _check_amount(self, field, currency if currency in CURRENCIES else "EUR")
+
+
+class CountryTierForm(FlaskForm):
+    country = SelectField("Country", choices=sorted(COUNTRIES.items(), key=lambda item: item[1]))
+    tier = SelectField("Tier", choices=[(tier.value, tier.label) for tier in Tier])

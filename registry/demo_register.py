@@ -1,0 +1,284 @@
+"""Demo register: organisations and programs, a fee schedule, and a mediator profile for every
+demo mediator account, in every status of the lifecycle.
+
+Facts are made through the real services with past dates (grants, payments, waivers, conduct
+outcomes), so every status is computed by the same rules as in production.
+"""
+
+import random
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import User
+from registry.clock import add_years
+from registry.contributions.models import Invoice, Tier
+from registry.contributions.services import (
+    issue_invoice,
+    record_payment,
+    request_waiver,
+    set_country_tier,
+    set_fee_rate,
+)
+from registry.mediators.models import CertificationType, Mediator
+from registry.mediators.services import (
+    create_profile,
+    grant_certification,
+    record_assessment,
+    record_digest,
+    record_qualification,
+    revoke_certification,
+    suspend_certification,
+)
+from registry.organisations.models import Organisation, Program, ProgramType
+
+ORGANISATIONS = [
+    ("Amsterdam Mediation Academy", "NL", "qap3", [ProgramType.CMTP, ProgramType.QAP]),
+    ("Nairobi Centre for Dispute Resolution", "KE", "qap2", [ProgramType.QAP, ProgramType.ICQAP]),
+    ("Online Mediation Institute", "US", "qap3", [ProgramType.CMTP, ProgramType.ODRQAP]),
+    ("Lisbon Advocacy School", "PT", "qap2", [ProgramType.MAQAP]),
+]
+COUNTRIES = ["NL", "DE", "GB", "FR", "PL", "KE", "NG", "US", "BR", "IN", "JP", "SG", "PT", "ES"]
+REDUCED = {
+    "KE": Tier.REDUCED_50,
+    "NG": Tier.REDUCED_50,
+    "IN": Tier.REDUCED_50,
+    "BR": Tier.REDUCED_25,
+    "PL": Tier.REDUCED_25,
+}
+LANGUAGES = ["en", "fr", "de", "es", "pt", "nl", "pl", "sw", "ja", "zh", "ar", "hi"]
+SPECIALISATIONS = [
+    "commercial",
+    "family",
+    "employment",
+    "intercultural",
+    "investor_state",
+    "online_dispute_resolution",
+    "construction",
+]
+FEE_MINOR = 25_000  # EUR 250.00 a year, full tier
+# Share of demo mediators in each lifecycle state (the rest are certified).
+PLAN = [
+    ("applicant", 0.15),
+    ("lapsed", 0.08),
+    ("struck", 0.09),
+    ("suspended", 0.03),
+    ("revoked", 0.02),
+]
+
+
+class _Demo:
+    def __init__(self, session: Session, staff: User, today: date, now: datetime) -> None:
+        self.session, self.staff, self.today, self.now = session, staff, today, now
+        self.rng = random.Random(2026)  # noqa: S311 (repeatable demo data, not secrets)
+        self.programs: list[Program] = []
+
+    def organisations(self) -> None:
+        for name, country, account_type, types in ORGANISATIONS:
+            organisation = Organisation(
+                name=name,
+                head_office_country=country,
+                account_type=account_type,
+                created_at=self.now,
+            )
+            self.session.add(organisation)
+            for kind in types:
+                self.programs.append(
+                    Program(
+                        organisation=organisation,
+                        program_type=kind.value,
+                        name=f"{kind.label} ({country})",
+                        recognised_on=date(2019, 6, 30),
+                    )
+                )
+        self.session.add_all(self.programs)
+        self.session.flush()
+
+    def fees(self) -> None:
+        for year in range(2014, self.today.year + 3):
+            set_fee_rate(
+                self.session,
+                year=year,
+                amount_minor=FEE_MINOR,
+                currency="EUR",
+                actor=self.staff,
+                now=self.now,
+            )
+        for country, tier in REDUCED.items():
+            set_country_tier(
+                self.session, country=country, tier=tier, actor=self.staff, now=self.now
+            )
+
+    def profile(self, user: User, complete: bool) -> Mediator:
+        rng = self.rng
+        extra = {}
+        if complete:
+            extra = {
+                "languages": rng.sample(LANGUAGES, rng.randint(1, 3)),
+                "specialisations": rng.sample(SPECIALISATIONS, rng.randint(1, 2)),
+                "biography": f"{user.name} mediates {rng.choice(['commercial', 'workplace', 'family', 'cross-border'])} disputes and trains new mediators. Member of the registry since {rng.randint(2012, 2024)}.",  # noqa: E501
+                "contact": f"https://{user.email.split('@')[0]}.mediation.example",
+                "practice_areas": rng.choice(
+                    [
+                        "Commercial, banking",
+                        "Family, inheritance",
+                        "Workplace, employment",
+                        "Construction, energy",
+                    ]
+                ),
+            }
+        return create_profile(
+            self.session,
+            name=user.name,
+            email=user.email,
+            user=user,
+            country=rng.choice(COUNTRIES),
+            now=self.now,
+            actor=self.staff,
+            **extra,
+        )
+
+    def qualify(self, mediator: Mediator, granted_on: date) -> None:
+        training = [p for p in self.programs if p.program_type == "CMTP"]
+        assessment = [p for p in self.programs if p.program_type != "CMTP"]
+        day = granted_on - timedelta(days=self.rng.randint(30, 200))
+        record_qualification(
+            self.session,
+            mediator,
+            program_id=self.rng.choice(training).id,
+            completed_on=day - timedelta(days=60),
+            today=self.today,
+            now=self.now,
+            actor=self.staff,
+        )
+        record_assessment(
+            self.session,
+            mediator,
+            program_id=self.rng.choice(assessment).id,
+            assessed_on=day,
+            today=self.today,
+            now=self.now,
+            actor=self.staff,
+        )
+        record_digest(
+            self.session,
+            mediator,
+            digest_on=max(day, self.today - timedelta(days=400)),
+            today=self.today,
+            now=self.now,
+            actor=self.staff,
+        )
+
+    def certify(self, mediator: Mediator, state: str) -> None:
+        """Grant in the past and pay periods so that ``mediator`` is in ``state`` today."""
+        rng, today = self.rng, self.today
+        covered_until = {
+            "certified": today + timedelta(days=rng.randint(0, 360)),
+            "lapsed": today - timedelta(days=rng.randint(1, 330)),
+            "struck": today - timedelta(days=rng.randint(380, 1500)),
+        }.get(state, today + timedelta(days=rng.randint(20, 300)))
+        years = rng.randint(1, 4)
+        granted_on = add_years(covered_until + timedelta(days=1), -years)
+        self.qualify(mediator, granted_on)
+        certification = grant_certification(
+            self.session,
+            mediator,
+            certification_type=CertificationType.MEDIATOR,
+            granted_on=granted_on,
+            today=today,
+            now=self.now,
+            actor=self.staff,
+            check_prerequisites=False,
+        )
+        invoice = certification_invoice(self.session, certification.id)
+        for _ in range(years):
+            self.pay(invoice)
+            invoice = issue_invoice(
+                self.session,
+                certification,
+                period_start=invoice.period_end + timedelta(days=1),
+                today=min(invoice.period_end, today),
+                now=self.now,
+            )
+        if state in ("suspended", "revoked"):
+            on = max(today - timedelta(days=rng.randint(5, 120)), granted_on)
+            action = suspend_certification if state == "suspended" else revoke_certification
+            action(
+                self.session,
+                certification,
+                on=on,
+                today=today,
+                now=self.now,
+                actor=self.staff,
+                reason=CONDUCT_REASONS[state],
+            )
+        elif state == "certified" and rng.random() < 0.05:
+            request_waiver(
+                self.session,
+                invoice,
+                percent=rng.choice([25, 50, 100]),
+                reason="Pro bono practice this year; income below the threshold.",
+                actor=mediator.user,
+                now=self.now,
+            )
+
+    def pay(self, invoice: Invoice) -> None:
+        late = self.rng.random() < 0.1
+        received = invoice.period_start + timedelta(days=self.rng.randint(1, 40) if late else -10)
+        received = min(max(received, invoice.certification.granted_on), self.today)
+        record_payment(
+            self.session,
+            invoice,
+            amount_minor=invoice.amount_minor,
+            currency=invoice.currency,
+            received_on=received,
+            today=self.today,
+            now=self.now,
+            actor=self.staff,
+        )
+
+
+CONDUCT_REASONS = {
+    "suspended": "Professional Conduct Assessment in progress after a complaint by a party.",
+    "revoked": "Professional Conduct Assessment panel found a serious breach of impartiality.",
+}
+
+
+def certification_invoice(session: Session, certification_id: int) -> Invoice:
+    """Return the first invoice of a certification."""
+    return session.scalars(
+        select(Invoice)
+        .where(Invoice.certification_id == certification_id)
+        .order_by(Invoice.period_start)
+    ).first()
+
+
+def load_register(
+    session: Session,
+    *,
+    staff: User,
+    mediators: list[User],
+    marta: User,
+    today: date,
+    now: datetime,
+) -> dict[str, int]:
+    """Load the demo register; return how many mediators are in each planned state."""
+    demo = _Demo(session, staff, today, now)
+    demo.organisations()
+    demo.fees()
+    counts: dict[str, int] = {}
+    for user in mediators:
+        draw, state = demo.rng.random(), "certified"
+        for name, share in PLAN:
+            if draw < share:
+                state = name
+                break
+            draw -= share
+        mediator = demo.profile(user, complete=state != "applicant" or demo.rng.random() < 0.5)
+        if state != "applicant":
+            demo.certify(mediator, state)
+        counts[state] = counts.get(state, 0) + 1
+    # The walk-through mediator: lapsed, with an open invoice to pay.
+    demo.certify(demo.profile(marta, complete=True), "lapsed")
+    return counts

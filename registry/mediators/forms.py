@@ -1,0 +1,123 @@
+"""Profile and credential forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from registry.mediators.models import CertificationType, Status
+from registry.mediators.services import MIN_BIOGRAPHY
+from registry.reference import COUNTRIES, LANGUAGES
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    return [("", "Choose a country"), *sorted(COUNTRIES.items(), key=lambda item: item[1])]
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)], filters=[_strip])
+    country = SelectField("Country of practice", choices=_country_choices, validators=[Optional()])
+    languages = SelectMultipleField(
+        "Languages you mediate in",
+        choices=sorted(LANGUAGES.items(), key=lambda item: item[1]),
+        description="Hold Ctrl (or ⌘) to choose several.",
+        render_kw={"size": 8},
+    )
+    specialisations = SelectMultipleField("Specialisations", choices=[], render_kw={"size": 6})
+    biography = TextAreaField(
+        "Biography",
+        validators=[Length(max=5000)],
+        description=f"Shown on your public profile; at least {MIN_BIOGRAPHY} characters.",
+        render_kw={"rows": 6},
+    )
+    contact = StringField(
+        "Public contact details",
+        validators=[Length(max=500)],
+        description="A website, office address or phone number clients may use. It is public.",
+        filters=[_strip],
+    )
+    practice_areas = StringField(
+        "Practice areas",
+        validators=[Length(max=500)],
+        description="For example: commercial, construction, workplace.",
+        filters=[_strip],
+    )
+
+    def __init__(self, *args: object, specialisations: list[tuple[str, str]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.specialisations.choices = specialisations
+
+
+class NewMediatorForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)], filters=[_strip])
+    email = EmailField(
+        "E-mail address",
+        validators=[DataRequired(), Email(), Length(max=254)],
+        description="Private: reminders go here. A mediator account with this address sees it.",
+        filters=[_strip],
+    )
+    country = SelectField("Country of practice", choices=_country_choices, validators=[Optional()])
+
+
+class GrantForm(FlaskForm):
+    certification_type = SelectField(
+        "Certification", choices=[(t.value, t.label) for t in CertificationType]
+    )
+    granted_on = DateField("Granted on", validators=[DataRequired()])
+    certificate_number = StringField(
+        "Certificate number",
+        validators=[Optional(), Length(max=32)],
+        description="Leave empty for the next number (MR-<year>-<sequence>).",
+        filters=[_strip],
+    )
+
+
+class ConductForm(FlaskForm):
+    """Suspend, lift a suspension or revoke: a date and a reason."""
+
+    on = DateField("From", validators=[DataRequired()])
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired(message="A reason is required."), Length(max=2000)],
+        description="Shown on the public profile.",
+        render_kw={"rows": 2},
+    )
+
+
+class DigestForm(FlaskForm):
+    digest_on = DateField("Digest dated", validators=[DataRequired()])
+
+
+class ProgramRecordForm(FlaskForm):
+    """An assessment or a completed training, by a recognised program."""
+
+    program_id = SelectField("Program", coerce=int, choices=[])
+    on = DateField("Date", validators=[DataRequired()])
+
+    def __init__(self, *args: object, programs: list[tuple[int, str]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.program_id.choices = programs
+
+
+class MediatorFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Name or certificate number", validators=[Optional(), Length(max=100)])
+    status = SelectField(
+        "Status",
+        choices=[("", "Any status"), *((s.value, s.label) for s in Status)],
+        validators=[Optional()],
+    )
+    page = IntegerField("Page", default=1, validators=[Optional()])

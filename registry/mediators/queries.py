@@ -1,0 +1,68 @@
+"""Read-only questions about mediators, shared by the pages."""
+
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from registry.accounts.models import User
+from registry.mediators.models import Certification, Mediator, Specialisation
+from registry.mediators.names import fold_text
+from registry.organisations.models import Program, ProgramType
+
+
+def profile_of(session: Session, user: User) -> Mediator | None:
+    """Return the user's own profile: linked to the account, or unclaimed with its address."""
+    return session.scalar(
+        select(Mediator)
+        .where(
+            or_(
+                Mediator.user_id == user.id,
+                (Mediator.user_id.is_(None)) & (Mediator.email == user.email),
+            )
+        )
+        .order_by(Mediator.user_id.is_(None))
+        .limit(1)
+    )
+
+
+def specialisation_choices(session: Session) -> list[tuple[str, str]]:
+    return [(s.code, s.name) for s in session.scalars(select(Specialisation).order_by("name"))]
+
+
+def program_choices(session: Session, types: frozenset[ProgramType]) -> list[tuple[int, str]]:
+    programs = session.scalars(
+        select(Program).where(Program.program_type.in_([t.value for t in types]))
+    )
+    return sorted(((p.id, p.title) for p in programs), key=lambda choice: choice[1])
+
+
+def staff_mediator_list(q: str | None, status: str | None) -> Select:
+    """Select mediators for the staff list, filtered by name/number and recorded status."""
+    grant = aliased(Certification)
+    latest = (
+        select(grant.id)
+        .where(grant.mediator_id == Mediator.id)
+        .order_by(grant.granted_on.desc(), grant.id.desc())
+        .limit(1)
+        .correlate(Mediator)
+        .scalar_subquery()
+    )
+    query = (
+        select(Mediator, Certification)
+        .outerjoin(Certification, Certification.id == latest)
+        .order_by(Mediator.search_name, Mediator.id)
+    )
+    if q:
+        words = fold_text(q).split()[:5]
+        name_matches = and_(*(_word_prefix(word) for word in words)) if words else false()
+        number = q.strip().upper()
+        query = query.where(or_(Certification.certificate_number == number, name_matches))
+    if status == "applicant":
+        query = query.where(Certification.id.is_(None))
+    elif status:
+        query = query.where(Certification.recorded_status == status)
+    return query
+
+
+def _word_prefix(word: str) -> ColumnElement[bool]:
+    """Match names with a word starting with ``word`` (already folded: letters and digits)."""
+    return or_(Mediator.search_name.like(f"{word}%"), Mediator.search_name.like(f"% {word}%"))

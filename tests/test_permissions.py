@@ -7,9 +7,17 @@ from registry.accounts.permissions import PUBLIC, SIGNED_IN
 from tests.conftest import post_form
 from tests.factories import PASSWORD, make_user
 
+REGISTRY_STAFF = {Role.SUPPORT, Role.EXECUTIVE_DIRECTOR, Role.ADMINISTRATOR}
+PAYMENT_STAFF = {Role.SUPPORT, Role.ADMINISTRATOR}
 STAFF_PAGES = {
     "/staff/events": STAFF_ROLES,
     "/staff/outbox": {Role.ADMINISTRATOR},
+    "/staff/mediators": REGISTRY_STAFF,
+    "/staff/mediators/new": REGISTRY_STAFF,
+    "/staff/waivers": PAYMENT_STAFF,
+    "/staff/fees": {Role.ADMINISTRATOR},
+    "/my/certification": {Role.MEDIATOR},
+    "/my/profile": {Role.MEDIATOR},
 }
 
 

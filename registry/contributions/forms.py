@@ -63,7 +63,7 @@ class WaiverForm(FlaskForm):
         "Waive (percent)",
         validators=[
             InputRequired(message="Give a whole percentage."),
-            NumberRange(min=1, max=100, message="A waiver is between 1% and 100%."),
+            NumberRange(min=1, max=100, message="A waiver is between 1%% and 100%%."),
         ],
         description="100 waives the whole contribution; less waives part of it.",
     )
@@ -75,7 +75,7 @@ class WaiverForm(FlaskForm):
 
 
 class WaiverDecisionForm(FlaskForm):
-    decision = SelectField("Decision", choices=[("grant", "Grant"), ("refuse", "Refuse")])
+    decision = SelectField("Decision", choices={"grant": "Grant", "refuse": "Refuse"})
     note = TextAreaField(
         "Note to the mediator",
         validators=[Length(max=2000)],
@@ -103,5 +103,7 @@ class FeeRateForm(FlaskForm):
 
 
 class CountryTierForm(FlaskForm):
-    country = SelectField("Country", choices=sorted(COUNTRIES.items(), key=lambda item: item[1]))
-    tier = SelectField("Tier", choices=[(tier.value, tier.label) for tier in Tier])
+    country = SelectField(
+        "Country", choices=dict(sorted(COUNTRIES.items(), key=lambda item: item[1]))
+    )
+    tier = SelectField("Tier", choices={tier.value: tier.label for tier in Tier})

@@ -21,16 +21,20 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if value else value
 
 
-def _country_choices() -> list[tuple[str, str]]:
-    return [("", "Choose a country"), *sorted(COUNTRIES.items(), key=lambda item: item[1])]
+# WTForms 3.3 takes choices as a {value: label} dict (tuples are deprecated).
+COUNTRY_CHOICES = {
+    "": "Choose a country",
+    **dict(sorted(COUNTRIES.items(), key=lambda item: item[1])),
+}
+LANGUAGE_CHOICES = dict(sorted(LANGUAGES.items(), key=lambda item: item[1]))
 
 
 class ProfileForm(FlaskForm):
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)], filters=[_strip])
-    country = SelectField("Country of practice", choices=_country_choices, validators=[Optional()])
+    country = SelectField("Country of practice", choices=COUNTRY_CHOICES, validators=[Optional()])
     languages = SelectMultipleField(
         "Languages you mediate in",
-        choices=sorted(LANGUAGES.items(), key=lambda item: item[1]),
+        choices=LANGUAGE_CHOICES,
         description="Hold Ctrl (or ⌘) to choose several.",
         render_kw={"size": 8},
     )
@@ -56,7 +60,7 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args: object, specialisations: list[tuple[str, str]], **kwargs: object):
         super().__init__(*args, **kwargs)
-        self.specialisations.choices = specialisations
+        self.specialisations.choices = dict(specialisations)
 
 
 class NewMediatorForm(FlaskForm):
@@ -67,12 +71,12 @@ class NewMediatorForm(FlaskForm):
         description="Private: reminders go here. A mediator account with this address sees it.",
         filters=[_strip],
     )
-    country = SelectField("Country of practice", choices=_country_choices, validators=[Optional()])
+    country = SelectField("Country of practice", choices=COUNTRY_CHOICES, validators=[Optional()])
 
 
 class GrantForm(FlaskForm):
     certification_type = SelectField(
-        "Certification", choices=[(t.value, t.label) for t in CertificationType]
+        "Certification", choices={t.value: t.label for t in CertificationType}
     )
     granted_on = DateField("Granted on", validators=[DataRequired()])
     certificate_number = StringField(
@@ -107,7 +111,7 @@ class ProgramRecordForm(FlaskForm):
 
     def __init__(self, *args: object, programs: list[tuple[int, str]], **kwargs: object):
         super().__init__(*args, **kwargs)
-        self.program_id.choices = programs
+        self.program_id.choices = dict(programs)
 
 
 class MediatorFilterForm(FlaskForm):
@@ -117,7 +121,7 @@ class MediatorFilterForm(FlaskForm):
     q = StringField("Name or certificate number", validators=[Optional(), Length(max=100)])
     status = SelectField(
         "Status",
-        choices=[("", "Any status"), *((s.value, s.label) for s in Status)],
+        choices={"": "Any status", **{s.value: s.label for s in Status}},
         validators=[Optional()],
     )
     page = IntegerField("Page", default=1, validators=[Optional()])

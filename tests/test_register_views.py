@@ -1,0 +1,306 @@
+"""The register's pages: what mediators and staff see, and every form's bad input."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from registry.accounts.models import Role
+from registry.clock import local_today
+from registry.contributions.models import FeeRate, Invoice, Payment, Waiver
+from registry.events.models import Event
+from registry.mediators.models import Mediator, Status
+from tests.conftest import csrf_token, post_form
+from tests.factories import (
+    PASSWORD,
+    grant,
+    make_mediator,
+    make_program,
+    make_user,
+    open_invoice,
+    set_fees,
+)
+
+
+def sign_in(client, session, email, roles):
+    user = make_user(session, email=email, name=email.split("@")[0].title(), roles=roles)
+    post_form(client, "/login", {"email": email, "password": PASSWORD})
+    return user
+
+
+def count(session, model, *where):
+    return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture
+def lapsed(app, session):
+    """A mediator with an account, lapsed today: the first period ended 30 days ago."""
+    with app.app_context():
+        today = local_today()
+        set_fees(session, years=range(today.year - 2, today.year + 2))
+        user = make_user(session, email="marta@example.org", name="Marta Müller")
+        mediator = make_mediator(session, name="Marta Müller", email="marta@example.org", user=user)
+        granted = today - timedelta(days=395)
+        grant(session, mediator, on=granted)
+        open_invoice(session, mediator.current_certification)  # the unpaid second period
+        session.flush()
+    return mediator
+
+
+def staff_in(client, session):
+    return sign_in(client, session, "support@example.org", [Role.SUPPORT])
+
+
+def test_a_mediator_starts_a_profile_and_sees_the_checklist(client, session):
+    sign_in(client, session, "new@example.org", [Role.MEDIATOR])
+    page = client.get("/my/certification").get_data(as_text=True)
+    assert "Start your profile" in page
+    response = post_form(
+        client,
+        "/my/profile",
+        {"name": "Łukasz Nowak", "country": "PL", "languages": ["pl", "en"], "biography": "x"},
+    )
+    assert response.status_code == 303
+    mediator = session.scalar(select(Mediator).where(Mediator.email == "new@example.org"))
+    assert mediator.search_name == "lukasz nowak" and mediator.languages == ["en", "pl"]
+    page = client.get("/my/certification").get_data(as_text=True)
+    assert "Applicant" in page and "Write a biography of at least 50 characters" in page
+    assert count(session, Event, Event.action == "mediator.created") == 1
+
+
+def test_profile_form_refuses_bad_input(client, session):
+    sign_in(client, session, "new@example.org", [Role.MEDIATOR])
+    response = post_form(client, "/my/profile", {"name": "  ", "biography": "b" * 5001})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "This field is required." in page and "5000 characters" in page
+    assert count(session, Mediator) == 0
+
+
+def test_mediator_sees_what_is_owed_and_asks_for_a_waiver(client, session, lapsed):
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/login")})
+    post_form(client, "/login", {"email": "marta@example.org", "password": PASSWORD})
+    page = client.get("/my/certification").get_data(as_text=True)
+    assert "Lapsed (grace period)" in page and "You owe <strong>EUR 150.00</strong>" in page
+    invoice = open_invoice(session, lapsed.current_certification)
+    url = f"/my/invoices/{invoice.id}/waiver"
+    for percent, message in [
+        ("101", "between 1% and 100%"),
+        ("abc", "Not a valid integer value"),
+        ("0", "between 1% and 100%"),
+    ]:
+        response = post_form(
+            client, url, {"percent": percent, "reason": "Hardship"}, form_url="/my/certification"
+        )
+        assert message in client.get("/my/certification").get_data(as_text=True)
+    assert count(session, Waiver) == 0
+    post_form(
+        client, url, {"percent": "50", "reason": "Pro bono year"}, form_url="/my/certification"
+    )
+    assert count(session, Waiver, Waiver.status == "requested") == 1
+    assert response.status_code == 303
+
+
+def test_a_mediator_cannot_touch_another_mediators_invoice(client, session, lapsed):
+    sign_in(client, session, "other@example.org", [Role.MEDIATOR])
+    invoice = open_invoice(session, lapsed.current_certification)
+    response = post_form(
+        client,
+        f"/my/invoices/{invoice.id}/waiver",
+        {"percent": "100", "reason": "Mine now"},
+        form_url="/my/profile",
+    )
+    assert response.status_code == 404
+    assert count(session, Waiver) == 0
+
+
+@pytest.mark.parametrize(
+    ("amount", "received_on", "message"),
+    [
+        ("-5", None, "cannot be negative"),
+        ("12.345", None, "at most 2 decimals"),
+        ("abc", None, "Enter an amount"),
+        ("0", None, "more than zero"),
+        ("150.00", "2999-01-01", "cannot be received in the future"),
+    ],
+)
+def test_recording_a_payment_refuses_bad_input(
+    client, session, lapsed, amount, received_on, message
+):
+    staff_in(client, session)
+    invoice = open_invoice(session, lapsed.current_certification)
+    page_url = f"/staff/mediators/{lapsed.public_id}"
+    data = {"amount": amount, "currency": "EUR"}
+    with client.application.app_context():
+        data["received_on"] = received_on or local_today().isoformat()
+    response = post_form(client, f"/staff/invoices/{invoice.id}/payments", data, form_url=page_url)
+    assert response.status_code == 303
+    assert message in client.get(page_url).get_data(as_text=True)
+    assert count(session, Payment, Payment.invoice_id == invoice.id) == 0
+
+
+def test_payment_in_grace_restores_certification(client, app, session, lapsed):
+    staff_in(client, session)
+    invoice = open_invoice(session, lapsed.current_certification)
+    page_url = f"/staff/mediators/{lapsed.public_id}"
+    with app.app_context():
+        today = local_today().isoformat()
+    post_form(
+        client,
+        f"/staff/invoices/{invoice.id}/payments",
+        {"amount": "100", "currency": "EUR", "received_on": today},
+        form_url=page_url,
+    )
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Still owed: EUR 50.00" in page and "Lapsed (grace period)" in page
+    post_form(
+        client,
+        f"/staff/invoices/{invoice.id}/payments",
+        {"amount": "60", "currency": "EUR", "received_on": today},
+        form_url=page_url,
+    )
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Overpaid by EUR 10.00" in page
+    assert '<span class="status status-certified">Certified</span>' in page
+    assert lapsed.current_certification.recorded_status == Status.CERTIFIED
+
+
+def test_grant_checks_the_prerequisites(client, app, session):
+    staff_in(client, session)
+    with app.app_context():
+        today = local_today()
+        set_fees(session, years=[today.year])
+        mediator = make_mediator(session, name="Ana Ready")
+    url = f"/staff/mediators/{mediator.public_id}"
+    response = post_form(
+        client,
+        f"{url}/grant",
+        {"certification_type": "mediator", "granted_on": today.isoformat()},
+        form_url=url,
+    )
+    assert response.status_code == 422
+    assert "Not yet eligible: assessment by a qap, current feedback digest missing" in (
+        response.get_data(as_text=True)
+    )
+    program = make_program(session, program_type="QAP")
+    post_form(
+        client,
+        f"{url}/assessment",
+        {"assessment-program_id": program.id, "assessment-on": today.isoformat()},
+        form_url=url,
+    )
+    post_form(client, f"{url}/digest", {"digest_on": today.isoformat()}, form_url=url)
+    response = post_form(
+        client,
+        f"{url}/grant",
+        {"certification_type": "mediator", "granted_on": today.isoformat()},
+        form_url=url,
+    )
+    assert response.status_code == 303
+    assert f"MR-{today.year}-000001" in client.get(url).get_data(as_text=True)
+    assert count(session, Invoice) == 1
+
+
+def test_suspension_needs_a_reason_and_a_sensible_date(client, app, session, lapsed):
+    staff_in(client, session)
+    number = lapsed.current_certification.certificate_number
+    url = f"/staff/certifications/{number}/suspend"
+    form_url = f"/staff/mediators/{lapsed.public_id}"
+    response = post_form(
+        client, url, {"suspend-on": "2020-01-01", "suspend-reason": ""}, form_url=form_url
+    )
+    assert response.status_code == 422 and "A reason is required." in response.text
+    response = post_form(
+        client, url, {"suspend-on": "2020-01-01", "suspend-reason": "Panel"}, form_url=form_url
+    )
+    assert response.status_code == 422 and "before the grant" in response.text
+    assert lapsed.current_certification.suspended_on is None
+    with app.app_context():
+        today = local_today().isoformat()
+    response = post_form(
+        client, url, {"suspend-on": today, "suspend-reason": "Panel"}, form_url=form_url
+    )
+    assert response.status_code == 303
+    assert "Suspended since" in client.get(form_url).text
+
+
+def test_refusing_a_waiver_needs_a_note(client, session, lapsed):
+    staff_in(client, session)
+    invoice = open_invoice(session, lapsed.current_certification)
+    waiver = Waiver(
+        invoice=invoice,
+        percent=50,
+        reason="Hardship",
+        status="requested",
+        requested_at=lapsed.created_at,
+    )
+    session.add(waiver)
+    session.flush()
+    post_form(
+        client,
+        f"/staff/waivers/{waiver.id}",
+        {"decision": "refuse", "note": ""},
+        form_url="/staff/waivers",
+    )
+    assert "Say why the waiver is refused" in client.get("/staff/waivers").text
+    assert waiver.status == "requested"
+    post_form(
+        client,
+        f"/staff/waivers/{waiver.id}",
+        {"decision": "grant", "note": ""},
+        form_url="/staff/waivers",
+    )
+    session.refresh(waiver)
+    assert waiver.status == "granted" and invoice.balance_minor == 7500
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"rate-year": "1999", "rate-amount": "100", "rate-currency": "EUR"}, "Between 2000"),
+        ({"rate-year": "2027", "rate-amount": "-1", "rate-currency": "EUR"}, "cannot be negative"),
+        ({"rate-year": "2027", "rate-amount": "1.001", "rate-currency": "EUR"}, "2 decimals"),
+        ({"rate-year": "2027", "rate-amount": "100", "rate-currency": "XYZ"}, "Unknown currency"),
+    ],
+)
+def test_fee_schedule_refuses_bad_input(client, session, data, message):
+    sign_in(client, session, "admin@example.org", [Role.ADMINISTRATOR])
+    response = post_form(client, "/staff/fees/rates", data, form_url="/staff/fees")
+    assert response.status_code == 422 and message in response.text
+    assert count(session, FeeRate) == 0
+
+
+def test_fee_schedule_and_tiers(client, session):
+    sign_in(client, session, "admin@example.org", [Role.ADMINISTRATOR])
+    post_form(
+        client,
+        "/staff/fees/rates",
+        {"rate-year": "2027", "rate-amount": "250.00", "rate-currency": "eur"},
+        form_url="/staff/fees",
+    )
+    post_form(
+        client,
+        "/staff/fees/tiers",
+        {"tier-country": "KE", "tier-tier": "reduced_50"},
+        form_url="/staff/fees",
+    )
+    page = client.get("/staff/fees").text
+    assert "EUR 250.00" in page and "EUR 125.00" in page and "Kenya (KE): 50% reduction" in page
+
+
+def test_staff_list_finds_names_without_accents_and_filters_by_status(client, session, lapsed):
+    staff_in(client, session)
+    make_mediator(session, name="Zoë Nowak", email="zoe@example.org")
+    page = client.get("/staff/mediators?q=muller").text
+    assert "Marta Müller" in page and "Zoë Nowak" not in page
+    assert "Marta Müller" in client.get("/staff/mediators?q=mueller").text
+    assert "Zoë Nowak" in client.get("/staff/mediators?q=zoe").text
+    number = lapsed.current_certification.certificate_number
+    assert "Marta Müller" in client.get(f"/staff/mediators?q={number.lower()}").text
+    assert "Zoë Nowak" in client.get("/staff/mediators?status=applicant").text
+    assert "Zoë Nowak" not in client.get("/staff/mediators?status=certified").text
+
+
+def test_unknown_mediator_is_404(client, session):
+    staff_in(client, session)
+    assert client.get("/staff/mediators/MNOSUCH").status_code == 404

@@ -51,5 +51,11 @@ def search_form(name: str) -> str:
         if any(umlaut in word for umlaut in "äöü")
         for variant in fold_text(word.translate(_UMLAUTS)).split()
     ]
-    seen: dict[str, None] = dict.fromkeys(words + variants)
+    # "O'Connor" is found as "o connor" and as "oconnor"; "Jean-Luc" as "jeanluc" too.
+    joined = [
+        fold_text(word).replace(" ", "")
+        for word in lowered.split()
+        if len(fold_text(word).split()) > 1
+    ]
+    seen: dict[str, None] = dict.fromkeys(words + variants + joined)
     return " ".join(seen)

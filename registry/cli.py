@@ -1,14 +1,17 @@
-"""The ``mediator-registry`` command: set-up, serving, the scheduler, jobs and accounts."""
+"""The ``mediator-registry`` command: set-up, serving, the scheduler, jobs, accounts, mediators."""
 
 import getpass
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from functools import wraps
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import click
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from registry import create_app
 from registry.accounts.models import Role
@@ -202,6 +205,94 @@ def _ask_password() -> str:
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     return password
+
+
+@main.group()
+def mediators() -> None:
+    """Mediator profiles and certifications: CSV import and export."""
+
+
+@mediators.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_app
+def mediators_import(app: Flask, file: Path) -> None:
+    """Import mediators from a CSV file: every row, or nothing if any row is bad."""
+    from sqlalchemy.exc import IntegrityError
+
+    from registry.clock import local_today
+    from registry.database import utcnow
+    from registry.extensions import db
+    from registry.mediators.csvio import ImportFailed, import_mediators
+
+    try:
+        with file.open("rb") as stream, db.transaction() as session:
+            summary = import_mediators(
+                session, stream, today=local_today(), now=utcnow(), actor=None, source=file.name
+            )
+    except ImportFailed as failure:
+        for line, message in failure.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        raise click.ClickException(
+            f"{len(failure.errors)} problem(s) in {file.name}. Nothing was imported."
+        ) from None
+    except IntegrityError as error:
+        raise click.ClickException(
+            f"The database refused the import ({error.orig}). Nothing was imported."
+        ) from None
+    if db.engine.dialect.name == "postgresql":
+        # Fresh statistics, or the planner picks poor plans until autovacuum gets to them.
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE mediators, certifications, invoices")
+            connection.commit()
+    click.echo(summary)
+
+
+@mediators.command("export")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The CSV file to write; standard output by default.",
+)
+@click.option(
+    "--for-import",
+    is_flag=True,
+    help="Write only the import columns (no public_id, status, status_since).",
+)
+@with_app
+def mediators_export(app: Flask, output: Path | None, for_import: bool) -> None:
+    """Export every mediator as CSV, with each status as of today."""
+    from registry.clock import local_today
+    from registry.mediators.csvio import export_mediators
+
+    with _snapshot(app) as session, _csv_output(output) as out:
+        count = export_mediators(session, out, today=local_today(), for_import=for_import)
+    click.echo(f"Exported {count} mediator{'' if count == 1 else 's'}.", err=True)
+
+
+@contextmanager
+def _snapshot(app: Flask) -> Iterator[Session]:
+    """Open a read-only session that sees one consistent state of the database throughout."""
+    with app.extensions["db"].reader() as session:
+        # SQLite in WAL mode keeps one snapshot per read transaction already.
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        yield session
+
+
+@contextmanager
+def _csv_output(path: Path | None) -> Iterator[TextIO]:
+    """Yield standard output, or a file that appears under ``path`` only once complete."""
+    if path is None:
+        yield sys.stdout
+        return
+    partial = path.with_name(f"{path.name}.part")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            yield out
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @main.group()

@@ -169,7 +169,8 @@ def refresh_settlement(invoice: Invoice) -> None:
     if waiver is not None:
         credits.append((waiver.decided_on, waiver.waived_minor))
     if invoice.amount_minor == 0:
-        invoice.settled_on = invoice.issued_on
+        # Nothing to pay: settled when issued (an imported period keeps its own date).
+        invoice.settled_on = invoice.settled_on or invoice.issued_on
         return
     total = 0
     invoice.settled_on = None

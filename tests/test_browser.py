@@ -123,3 +123,41 @@ def test_phone_layout_keeps_the_navigation_usable(browser, live_server):
     assert phone.evaluate("document.activeElement.textContent") == "Skip to content"
     shot(phone, "home-phone")
     context.close()
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill("registry-demo-2026")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/account")
+
+
+def test_support_records_a_payment_and_a_lapsed_mediator_is_certified_again(page, live_server):
+    sign_in(page, live_server, "support@demo.registry.example")
+    page.get_by_role("link", name="Mediators").click()
+    page.get_by_label("Status").select_option("lapsed")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name="Marta Mediator").click()
+    assert page.get_by_text("Lapsed (grace period)").first.is_visible()
+    shot(page, "mediator-lapsed")
+
+    page.get_by_text("Record payment").first.click()
+    page.get_by_label("Amount received").fill("-250")
+    page.get_by_role("button", name="Record payment").click()
+    assert page.get_by_text("The amount cannot be negative.").is_visible()
+
+    page.get_by_text("Record payment").first.click()
+    page.get_by_label("Amount received").fill("250.00")
+    page.get_by_role("button", name="Record payment").click()
+    assert page.get_by_text("EUR 250.00 recorded on").is_visible()
+    assert page.locator(".standing .status-certified").is_visible()
+    shot(page, "mediator-restored")
+
+
+def test_a_mediator_sees_status_and_checklist(page, live_server):
+    sign_in(page, live_server, "mediator001@demo.registry.example")
+    page.get_by_role("link", name="My certification").click()
+    assert page.get_by_role("heading", name="Status today").is_visible()
+    assert page.get_by_role("heading", name="Towards certification").is_visible()
+    shot(page, "my-certification")

@@ -20,6 +20,7 @@ from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier, W
 from registry.database import utcnow
 from registry.extensions import db
 from registry.mediators.queries import profile_of
+from registry.mediators.transitions import Change
 from registry.reference import format_money
 
 bp = Blueprint("contributions", __name__)
@@ -71,19 +72,19 @@ def record_payment(invoice_id: int) -> Response:
         flash(str(error), "error")
         return _back_to(invoice)
     db.session.commit()
-    flash(_payment_message(invoice, payment.amount_minor, change.changed), "success")
+    flash(_payment_message(invoice, payment.amount_minor, change), "success")
     return _back_to(invoice)
 
 
-def _payment_message(invoice: Invoice, amount: int, restored: bool) -> str:
+def _payment_message(invoice: Invoice, amount: int, change: Change) -> str:
     message = f"{format_money(amount, invoice.currency)} recorded on {invoice.number}."
     if invoice.balance_minor > 0:
         message += f" Still owed: {format_money(invoice.balance_minor, invoice.currency)}."
     elif invoice.balance_minor < 0:
         credit = format_money(-invoice.balance_minor, invoice.currency)
         message += f" Overpaid by {credit}: refund it or note it for the next period."
-    if restored:
-        message += " The status changed: see above."
+    if change.changed:
+        message += f" Status now: {change.after.status.label.lower()}."
     return message
 
 

@@ -57,15 +57,17 @@ def test_unpaid_certification_lapses_then_is_struck(session, certification, on, 
     assert standing(session, certification, on) == (status, D(since))
 
 
-def test_grant_without_payment_is_in_grace_from_the_grant(ctx, session):
+def test_a_grant_takes_effect_when_the_first_contribution_is_paid(ctx, session):
     set_fees(session)
     certification = grant(session, make_mediator(session), on=GRANTED, paid=False)
-    assert standing(session, certification, GRANTED) == (Status.LAPSED, GRANTED)
-    assert standing(session, certification, GRANTED + timedelta(days=364)) == (
-        Status.LAPSED,
-        GRANTED,
-    )
-    assert standing(session, certification, GRANTED + timedelta(days=365))[0] is Status.STRUCK
+    assert standing(session, certification, GRANTED) == (Status.APPLICANT, GRANTED)
+    # Never paid: not listed, but never lapsed or struck either.
+    assert standing(session, certification, D("2030-01-01")) == (Status.APPLICANT, GRANTED)
+    pay(session, certification, on=D("2024-02-10"))
+    assert standing(session, certification, D("2024-02-09"))[0] is Status.APPLICANT
+    assert standing(session, certification, D("2024-02-10")) == (Status.CERTIFIED, D("2024-02-10"))
+    assert standing(session, certification, PERIOD_END)[0] is Status.CERTIFIED
+    assert standing(session, certification, FIRST_GRACE_DAY)[0] is Status.LAPSED
 
 
 def test_payment_on_the_last_day_of_grace_restores_certification(session, certification):

@@ -312,7 +312,7 @@ def test_export_writes_status_as_of_today(ctx, session):
 def test_export_shows_the_latest_grant(ctx, session):
     set_fees(session)
     mediator = make_mediator(session, email="again@example.org")
-    grant(session, mediator, on=D("2020-01-01"), paid=False, number="FIRST-1")
+    grant(session, mediator, on=D("2020-01-01"), number="FIRST-1")
     grant(session, mediator, on=D("2026-03-01"), number="SECOND-1")
     (row,) = exported(session)
     assert (row["certificate_number"], row["status"]) == ("SECOND-1", "certified")

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Select, and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from registry.clock import add_years
@@ -84,8 +84,7 @@ def _issue_invoices(
     status = rows.subquery()
     covered = status.c.covered_until
     already = exists().where(
-        Invoice.certification_id == status.c.certification_id,
-        or_(covered.is_(None), Invoice.period_end > covered),
+        Invoice.certification_id == status.c.certification_id, Invoice.period_end > covered
     )
     due = session.execute(
         select(
@@ -94,7 +93,7 @@ def _issue_invoices(
         .join(Mediator, Mediator.id == status.c.mediator_id)
         .where(
             status.c.status.in_([Status.CERTIFIED.value, Status.LAPSED.value]),
-            or_(covered.is_(None), covered <= window_end),
+            covered <= window_end,
             ~already,
         )
     ).all()
@@ -188,19 +187,12 @@ class _Reminders:
         lapsed = status.c.status == Status.LAPSED.value
         if kind is ReminderKind.LAPSED:
             return lapsed
-        never_covered_cutoff = self.warn_cutoff + timedelta(days=1)
-        return and_(
-            lapsed,
-            or_(
-                covered <= self.warn_cutoff,
-                and_(covered.is_(None), status.c.granted_on <= never_covered_cutoff),
-            ),
-        )
+        return and_(lapsed, covered <= self.warn_cutoff)
 
     def send(self, rows: Select) -> int:
         """Queue the reminders due among ``rows``; return how many."""
         status = rows.subquery()
-        key = func.coalesce(status.c.covered_until, status.c.granted_on)
+        key = status.c.covered_until
         sent = 0
         for kind in ReminderKind:
             already = exists().where(

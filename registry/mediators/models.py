@@ -264,7 +264,7 @@ class LifecycleReminder(Base):
 
     certification_id: Mapped[int] = mapped_column(ForeignKey("certifications.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
-    # Which coverage the reminder is about: the last covered day, or the grant day when
-    # nothing was ever covered. A payment moves it, so the next period gets reminders again.
+    # Which coverage the reminder is about: the last covered day. A payment moves it, so the
+    # next period gets its reminders again.
     coverage_key: Mapped[date] = mapped_column(primary_key=True)
     sent_on: Mapped[date]

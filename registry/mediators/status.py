@@ -1,9 +1,11 @@
 """A certification's status as of any date, computed in one place: ``status_rows``.
 
 The rules (product brief §1), with C the last day covered by settled invoices as of the date
-(the day before the grant when nothing is covered) and G the grace length:
+and G the grace length:
 
 * revoked from the revocation date; suspended from the suspension until it is lifted;
+* ``applicant`` while nothing is covered yet: a grant takes effect when its first listing
+  contribution is paid or waived (until then it is not listed, and it cannot lapse);
 * otherwise ``certified`` while the date is on or before C;
 * ``lapsed`` from C + 1 through C + G (the grace period);
 * ``struck`` from C + G + 1. Services refuse to settle an invoice of a struck certification,
@@ -73,14 +75,9 @@ def status_rows(as_of: date, grace: int, ids: tuple[int, int] | None = None) -> 
             ),
             literal(Status.SUSPENDED.value),
         ),
+        (covered.is_(None), literal(Status.APPLICANT.value)),
         (covered >= as_of, literal(Status.CERTIFIED.value)),
-        (
-            or_(
-                covered >= strike_cutoff,
-                and_(covered.is_(None), Certification.granted_on > strike_cutoff),
-            ),
-            literal(Status.LAPSED.value),
-        ),
+        (covered >= strike_cutoff, literal(Status.LAPSED.value)),
         else_=literal(Status.STRUCK.value),
     )
     return (
@@ -101,9 +98,8 @@ def status_rows(as_of: date, grace: int, ids: tuple[int, int] | None = None) -> 
 
 
 def last_covered_day(row: object) -> date:
-    """Return C for a status row: the last covered day, or the day before the grant."""
-    covered = row.covered_until  # type: ignore[attr-defined]
-    return covered if covered is not None else row.granted_on - timedelta(days=1)  # type: ignore[attr-defined]
+    """Return C for a status row of a certification that took effect (not an applicant)."""
+    return row.covered_until  # type: ignore[attr-defined]
 
 
 def since(row: object, grace: int) -> date:
@@ -113,6 +109,8 @@ def since(row: object, grace: int) -> date:
         return row.revoked_on  # type: ignore[attr-defined]
     if status is Status.SUSPENDED:
         return row.suspended_on  # type: ignore[attr-defined]
+    if status is Status.APPLICANT:
+        return row.granted_on  # type: ignore[attr-defined]
     covered = last_covered_day(row)
     if status is Status.LAPSED:
         return covered + timedelta(days=1)

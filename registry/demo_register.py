@@ -218,6 +218,7 @@ class _Demo:
                 self.session,
                 invoice,
                 percent=rng.choice([25, 50, 100]),
+                today=self.today,
                 reason="Pro bono practice this year; income below the threshold.",
                 actor=mediator.user,
                 now=self.now,

@@ -1,8 +1,9 @@
 """What every page shares: error pages, security headers, template helpers."""
 
 from datetime import datetime
+from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -39,6 +40,13 @@ def init_app(app: Flask) -> None:
 def _localtime(value: datetime) -> str:
     """Format an aware datetime in the registry's time zone, e.g. "21 Nov 2026, 18:40 CET"."""
     return value.astimezone(registry_zone()).strftime("%-d %b %Y, %H:%M %Z")
+
+
+def flash_form_errors(form: Any) -> None:
+    """Flash each error of ``form`` with its field's label (for forms far down a page)."""
+    for form_field in form:
+        for error in form_field.errors:
+            flash(f"{form_field.label.text}: {error}", "error")
 
 
 def render_error(code: int, message: str | None = None) -> ResponseReturnValue:

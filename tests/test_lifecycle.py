@@ -5,7 +5,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from registry.contributions.services import ContributionError, grant_waiver, record_payment
+from registry.contributions.services import (
+    ContributionError,
+    grant_waiver,
+    record_payment,
+    request_waiver,
+)
 from registry.database import utcnow
 from registry.mediators.models import Status
 from registry.mediators.services import (
@@ -229,3 +234,80 @@ def test_certificate_numbers_are_never_reused(ctx, session):
 def test_applicant_without_any_grant(ctx, session):
     mediator = make_mediator(session)
     assert mediator_standing(session, mediator, D("2030-01-01")).status is Status.APPLICANT
+
+
+def test_a_suspension_entered_by_mistake_can_be_lifted_the_same_day(session, certification):
+    actor = staff_user(session)
+    day = D("2024-03-01")
+    suspend_certification(
+        session, certification, on=day, reason="Wrong person", today=day, now=utcnow(), actor=actor
+    )
+    lift_suspension(
+        session,
+        certification,
+        on=day,
+        reason="Entered by mistake",
+        today=day,
+        now=utcnow(),
+        actor=actor,
+    )
+    assert standing(session, certification, day) == (Status.CERTIFIED, GRANTED)
+
+
+def test_a_struck_certifications_invoice_cannot_be_waived(session, certification):
+    invoice = open_invoice(session, certification)
+    with pytest.raises(ContributionError, match="only a new grant"):
+        request_waiver(
+            session,
+            invoice,
+            percent=100,
+            reason="Please",
+            today=STRUCK_ON,
+            actor=staff_user(session),
+            now=utcnow(),
+        )
+    assert invoice.waivers == []
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (-1, "more than zero"),
+        (0, "more than zero"),
+        (10**12, "too large"),
+        (1.5, "whole numbers"),
+        ("100", "whole numbers"),
+        (True, "whole numbers"),
+    ],
+)
+def test_payment_amounts_must_be_sensible(session, certification, amount, message):
+    invoice = open_invoice(session, certification)
+    with pytest.raises(ContributionError, match=message):
+        record_payment(
+            session,
+            invoice,
+            amount_minor=amount,
+            currency="EUR",
+            received_on=PERIOD_END,
+            today=PERIOD_END,
+            now=utcnow(),
+            actor=staff_user(session),
+        )
+    assert invoice.payments == []
+
+
+def test_payment_in_another_currency_or_unknown_currency_is_refused(session, certification):
+    invoice = open_invoice(session, certification)
+    for currency, message in [("USD", "is in EUR, not USD"), ("XYZ", "Unknown currency")]:
+        with pytest.raises(ContributionError, match=message):
+            record_payment(
+                session,
+                invoice,
+                amount_minor=100,
+                currency=currency,
+                received_on=PERIOD_END,
+                today=PERIOD_END,
+                now=utcnow(),
+                actor=staff_user(session),
+            )
+    assert invoice.payments == []

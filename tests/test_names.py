@@ -9,6 +9,7 @@ from registry.mediators.names import search_form
     ("name", "form"),
     [
         ("Müller", "muller mueller"),
+        ("Mueller", "mueller muller"),
         ("Łukasz Wiśniewski", "lukasz wisniewski"),
         ("Nguyễn Thị", "nguyen thi"),
         ("Søndergaard", "sondergaard"),

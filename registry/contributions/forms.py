@@ -23,7 +23,11 @@ def to_minor_units(text: str, currency: str) -> int:
         raise ValueError("The amount cannot be negative.")
     minor = amount.scaleb(digits)
     if minor != minor.to_integral_value():
+        if digits == 0:
+            raise ValueError(f"{currency} amounts are whole numbers.")
         raise ValueError(f"{currency} amounts have at most {digits} decimals.")
+    if minor > 1_000_000_000:
+        raise ValueError("The amount is too large; check the number.")
     return int(minor)
 
 

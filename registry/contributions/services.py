@@ -24,6 +24,8 @@ from registry.mediators.transitions import Change, remember_status
 from registry.reference import COUNTRIES, CURRENCIES, format_money
 
 # Statuses whose invoices can no longer be paid: only a new grant helps after these.
+# The largest amount accepted (minor units): far above any contribution, within 32-bit columns.
+MAX_AMOUNT_MINOR = 1_000_000_000
 CLOSED_STATUSES = frozenset({Status.STRUCK, Status.REVOKED})
 
 
@@ -38,6 +40,8 @@ def _check_amount(amount: object, *, positive: bool) -> int:
         raise ContributionError(
             "The amount must be more than zero." if positive else "The amount cannot be negative."
         )
+    if amount > MAX_AMOUNT_MINOR:
+        raise ContributionError("The amount is too large; check the number.")
     return amount
 
 
@@ -288,11 +292,13 @@ def request_waiver(
     *,
     percent: int,
     reason: str,
+    today: date,
     actor: User,
     now: datetime,
 ) -> Waiver:
     """Ask for ``percent`` of ``invoice`` to be waived; staff decide."""
     percent = _check_waiver_terms(invoice, percent, reason)
+    _check_open(session, invoice, max(invoice.certification.granted_on, today))
     if any(waiver.status == WaiverStatus.REQUESTED for waiver in invoice.waivers):
         raise ContributionError(f"A waiver of invoice {invoice.number} is already asked for.")
     waiver = Waiver(
@@ -373,7 +379,9 @@ def grant_waiver(
     actor: User,
 ) -> Change | None:
     """Waive ``percent`` of ``invoice`` directly (staff), with a reason."""
-    waiver = request_waiver(session, invoice, percent=percent, reason=reason, actor=actor, now=now)
+    waiver = request_waiver(
+        session, invoice, percent=percent, reason=reason, today=today, actor=actor, now=now
+    )
     return decide_waiver(
         session, waiver, grant=True, note=reason, today=today, now=now, actor=actor
     )

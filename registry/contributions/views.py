@@ -21,7 +21,8 @@ from registry.database import utcnow
 from registry.extensions import db
 from registry.mediators.queries import profile_of
 from registry.mediators.transitions import Change
-from registry.reference import format_money
+from registry.reference import country_name, format_money
+from registry.web import flash_form_errors
 
 bp = Blueprint("contributions", __name__)
 
@@ -41,19 +42,13 @@ def _back_to(invoice: Invoice) -> Response:
     return redirect(url_for("mediators.staff_detail", public_id=public_id), 303)
 
 
-def _form_errors(form: PaymentForm | WaiverForm) -> None:
-    for field in form:
-        for error in field.errors:
-            flash(f"{field.label.text}: {error}", "error")
-
-
 @bp.route("/staff/invoices/<int:invoice_id>/payments", methods=["POST"])
 @role_required(*PAYMENT_STAFF)
 def record_payment(invoice_id: int) -> Response:
     invoice = _invoice_or_404(invoice_id)
     form = PaymentForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return _back_to(invoice)
     try:
         payment, change = services.record_payment(
@@ -77,13 +72,20 @@ def record_payment(invoice_id: int) -> Response:
 
 
 def _payment_message(invoice: Invoice, amount: int, change: Change) -> str:
-    message = f"{format_money(amount, invoice.currency)} recorded on {invoice.number}."
+    message = f"{format_money(amount, invoice.currency)} recorded on {invoice.number}. "
+    return message + _settlement_message(invoice, change)
+
+
+def _settlement_message(invoice: Invoice, change: Change | None) -> str:
+    message = ""
     if invoice.balance_minor > 0:
-        message += f" Still owed: {format_money(invoice.balance_minor, invoice.currency)}."
+        message += f"Still owed: {format_money(invoice.balance_minor, invoice.currency)}."
     elif invoice.balance_minor < 0:
         credit = format_money(-invoice.balance_minor, invoice.currency)
-        message += f" Overpaid by {credit}: refund it or note it for the next period."
-    if change.changed:
+        message += f"Overpaid by {credit}: refund it or note it for the next period."
+    else:
+        message += "Settled."
+    if change is not None and change.changed:
         message += f" Status now: {change.after.status.label.lower()}."
     return message
 
@@ -94,10 +96,10 @@ def grant_waiver(invoice_id: int) -> Response:
     invoice = _invoice_or_404(invoice_id)
     form = WaiverForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return _back_to(invoice)
     try:
-        services.grant_waiver(
+        change = services.grant_waiver(
             db.session,
             invoice,
             percent=form.percent.data,
@@ -111,7 +113,10 @@ def grant_waiver(invoice_id: int) -> Response:
         flash(str(error), "error")
         return _back_to(invoice)
     db.session.commit()
-    flash(f"{form.percent.data}% of {invoice.number} waived.", "success")
+    flash(
+        f"{form.percent.data}% of {invoice.number} waived. " + _settlement_message(invoice, change),
+        "success",
+    )
     return _back_to(invoice)
 
 
@@ -125,7 +130,7 @@ def request_waiver(invoice_id: int) -> Response:
     form = WaiverForm()
     back = redirect(url_for("mediators.my_certification"), 303)
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return back
     try:
         mediator.user = current_user
@@ -133,6 +138,7 @@ def request_waiver(invoice_id: int) -> Response:
             db.session,
             invoice,
             percent=form.percent.data,
+            today=local_today(),
             reason=form.reason.data,
             actor=current_user,
             now=utcnow(),
@@ -169,7 +175,7 @@ def decide_waiver(waiver_id: int) -> Response:
     form = WaiverDecisionForm()
     back = redirect(url_for("contributions.waivers"), 303)
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return back
     grant = form.decision.data == "grant"
     try:
@@ -236,6 +242,7 @@ def set_fee_rate() -> Response | tuple[str, int]:
                 "success",
             )
             return redirect(url_for("contributions.fees"), 303)
+    flash_form_errors(form)
     return _fees_page(form, CountryTierForm(prefix="tier"), 422)
 
 
@@ -257,6 +264,8 @@ def set_country_tier() -> Response | tuple[str, int]:
             form.country.errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"{form.country.data} now pays: {Tier(form.tier.data).label}.", "success")
+            country = country_name(form.country.data)
+            flash(f"{country} now pays: {Tier(form.tier.data).label}.", "success")
             return redirect(url_for("contributions.fees"), 303)
+    flash_form_errors(form)
     return _fees_page(FeeRateForm(prefix="rate"), form, 422)

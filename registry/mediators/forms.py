@@ -10,7 +10,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from registry.mediators.models import CertificationType, Status
 from registry.mediators.services import MIN_BIOGRAPHY
@@ -124,4 +124,6 @@ class MediatorFilterForm(FlaskForm):
         choices={"": "Any status", **{s.value: s.label for s in Status}},
         validators=[Optional()],
     )
-    page = IntegerField("Page", default=1, validators=[Optional()])
+    page = IntegerField(
+        "Page", default=1, validators=[Optional(), NumberRange(min=1, message="No such page.")]
+    )

@@ -187,7 +187,7 @@ class Certification(Base):
         CheckConstraint("revoked_on IS NULL OR revoked_on >= granted_on", name="revoked_late"),
         CheckConstraint(
             "suspension_lifted_on IS NULL OR "
-            "(suspended_on IS NOT NULL AND suspension_lifted_on > suspended_on)",
+            "(suspended_on IS NOT NULL AND suspension_lifted_on >= suspended_on)",
             name="lifted_after_suspended",
         ),
     )

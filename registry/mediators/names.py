@@ -27,6 +27,8 @@ _LETTERS = str.maketrans(
 )
 # German umlauts are also written with an e: Müller / Mueller, Schäfer / Schaefer.
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+# ...so "Mueller" is found as "muller" too (the e-spelling read back as an umlaut).
+_E_SPELLING = re.compile(r"([aou])e")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 
@@ -57,5 +59,6 @@ def search_form(name: str) -> str:
         for word in lowered.split()
         if len(fold_text(word).split()) > 1
     ]
-    seen: dict[str, None] = dict.fromkeys(words + variants + joined)
+    folded_back = [_E_SPELLING.sub(r"\1", word) for word in words if _E_SPELLING.search(word)]
+    seen: dict[str, None] = dict.fromkeys(words + variants + joined + folded_back)
     return " ".join(seen)

@@ -169,7 +169,8 @@ def create_profile(
 
 def _profile_values(mediator: Mediator) -> dict[str, object]:
     values = {key: getattr(mediator, key) for key in PROFILE_FIELDS}
-    values["specialisations"] = [s.code for s in mediator.specialisations]
+    values["specialisations"] = sorted(s.code for s in mediator.specialisations)
+    values["languages"] = sorted(mediator.languages)
     return values
 
 
@@ -375,10 +376,11 @@ def lift_suspension(
     """End a suspension from ``on``; the status then follows the listing contributions."""
     reason = _require_reason(reason)
     _check_action_date(certification, on, today)
-    if certification_standing(session, certification, on).status is not Status.SUSPENDED:
-        raise MediatorError("This certification is not suspended on that date.")
-    if on <= certification.suspended_on:  # type: ignore[operator]
-        raise MediatorError("A suspension ends after the day it began.")
+    suspended_on = certification.suspended_on
+    if suspended_on is None or certification.suspension_lifted_on is not None:
+        raise MediatorError("This certification is not suspended.")
+    if on < suspended_on:
+        raise MediatorError("A suspension cannot end before the day it began.")
     certification.suspension_lifted_on = on
     change = remember_status(session, certification, today)
     return _log_conduct(

@@ -116,7 +116,10 @@ def since(row: object, grace: int) -> date:
         return covered + timedelta(days=1)
     if status is Status.STRUCK:
         return covered + timedelta(days=grace + 1)
-    starts = [row.granted_on, row.restored_on, row.suspension_lifted_on]  # type: ignore[attr-defined]
+    starts = [row.granted_on, row.restored_on]  # type: ignore[attr-defined]
+    lifted = row.suspension_lifted_on  # type: ignore[attr-defined]
+    if lifted is not None and lifted > row.suspended_on:  # type: ignore[attr-defined]
+        starts.append(lifted)  # a same-day lift undoes a suspension that never took effect
     return max(day for day in starts if day is not None)
 
 

@@ -13,6 +13,7 @@ from registry.accounts.permissions import role_required
 from registry.clock import local_today
 from registry.contributions.forms import WaiverForm
 from registry.contributions.models import Invoice
+from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
 from registry.extensions import db
 from registry.mediators import services
@@ -35,6 +36,7 @@ from registry.mediators.queries import (
 from registry.mediators.status import mediator_standing
 from registry.organisations.models import ASSESSMENT_TYPES, ProgramType
 from registry.pagination import paginate
+from registry.web import flash_form_errors
 
 bp = Blueprint("mediators", __name__)
 
@@ -59,9 +61,13 @@ def _invoices(mediator: Mediator) -> list[Invoice]:
 def _overview(mediator: Mediator) -> dict[str, Any]:
     """What both the mediator's page and the staff page show about a mediator."""
     today = local_today()
+    standing = mediator_standing(db.session, mediator, today)
+    live = standing.certification and standing.status not in CLOSED_STATUSES
     return {
         "mediator": mediator,
-        "standing": mediator_standing(db.session, mediator, today),
+        "standing": standing,
+        # Invoices of a struck or revoked certification can no longer be paid or waived.
+        "payable_ids": {standing.certification.id} if live else set(),
         "profile_items": services.profile_checklist(mediator),
         "prerequisites": services.certification_prerequisites(mediator, today),
         "invoices": _invoices(mediator),
@@ -263,6 +269,7 @@ def _act(
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("mediators.staff_detail", public_id=mediator.public_id), 303)
+    flash_form_errors(form)
     return _render_detail(mediator, 422, **{form_name: form})
 
 

@@ -191,7 +191,7 @@ def upgrade() -> None:
             name=op.f("ck_certifications_suspended_late"),
         ),
         sa.CheckConstraint(
-            "suspension_lifted_on IS NULL OR (suspended_on IS NOT NULL AND suspension_lifted_on > suspended_on)",
+            "suspension_lifted_on IS NULL OR (suspended_on IS NOT NULL AND suspension_lifted_on >= suspended_on)",
             name=op.f("ck_certifications_lifted_after_suspended"),
         ),
         sa.ForeignKeyConstraint(

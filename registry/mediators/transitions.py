@@ -15,6 +15,8 @@ from registry.mediators.status import Standing, certification_standing
 
 # The event-log action for a certification arriving at each status.
 TRANSITION_ACTIONS = {
+    # Only when facts were corrected so that no contribution covers the grant any more.
+    Status.APPLICANT: "certification.not_in_effect",
     Status.CERTIFIED: "certification.restored",
     Status.LAPSED: "certification.lapsed",
     Status.STRUCK: "certification.struck",

@@ -298,7 +298,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_invoices_coverage", ["certification_id", "settled_on", "period_end"], unique=False
+            "ix_invoices_coverage",
+            ["certification_id", "settled_on", "period_end", "period_start"],
+            unique=False,
         )
 
     op.create_table(

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -63,6 +64,11 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime,
         dict[str, Any]: JSON().with_variant(JSONB(), "postgresql"),
     }
+
+
+def sql_values(enum: type[StrEnum]) -> str:
+    """Return an enum's values as a SQL list for a CheckConstraint: "'a', 'b'"."""
+    return ", ".join(f"'{member.value}'" for member in enum)
 
 
 def utcnow() -> datetime:

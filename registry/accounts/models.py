@@ -7,7 +7,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import Base
+from registry.database import Base, sql_values
 
 
 class Role(StrEnum):
@@ -50,8 +50,6 @@ STAFF_ROLES = frozenset(
         Role.ADMINISTRATOR,
     }
 )
-
-_ROLE_VALUES = ", ".join(f"'{role.value}'" for role in Role)
 
 
 class User(UserMixin, Base):
@@ -96,7 +94,7 @@ class User(UserMixin, Base):
 
 class UserRole(Base):
     __tablename__ = "user_roles"
-    __table_args__ = (CheckConstraint(f"role IN ({_ROLE_VALUES})", name="known_role"),)
+    __table_args__ = (CheckConstraint(f"role IN ({sql_values(Role)})", name="known_role"),)
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True

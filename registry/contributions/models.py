@@ -13,7 +13,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.accounts.models import User
-from registry.database import Base
+from registry.database import Base, sql_values
 from registry.mediators.models import Certification
 
 
@@ -44,11 +44,6 @@ class WaiverStatus(StrEnum):
 class PaymentSource(StrEnum):
     STAFF = "staff"
     PROVIDER = "provider"
-    IMPORT = "import"
-
-
-def _values(enum: type[StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in enum)
 
 
 class FeeRate(Base):
@@ -75,7 +70,7 @@ class CountryTier(Base):
     """The fee tier of a country; countries not listed pay the full fee."""
 
     __tablename__ = "country_tiers"
-    __table_args__ = (CheckConstraint(f"tier IN ({_values(Tier)})", name="known_tier"),)
+    __table_args__ = (CheckConstraint(f"tier IN ({sql_values(Tier)})", name="known_tier"),)
 
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
     tier: Mapped[str] = mapped_column(String(10))
@@ -90,7 +85,7 @@ class Invoice(Base):
         CheckConstraint("period_end >= period_start", name="period_in_order"),
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
-        CheckConstraint(f"tier IN ({_values(Tier)})", name="known_tier"),
+        CheckConstraint(f"tier IN ({sql_values(Tier)})", name="known_tier"),
         # The status query's access path: coverage of a certification as of a date.
         # (period_start too, for "restored on": both databases then scan the index only.)
         Index(
@@ -160,7 +155,7 @@ class Payment(Base):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
-        CheckConstraint(f"source IN ({_values(PaymentSource)})", name="known_source"),
+        CheckConstraint(f"source IN ({sql_values(PaymentSource)})", name="known_source"),
         CheckConstraint(
             "(source = 'provider') = (provider_reference IS NOT NULL)",
             name="provider_has_reference",
@@ -189,7 +184,7 @@ class Waiver(Base):
     __tablename__ = "waivers"
     __table_args__ = (
         CheckConstraint("percent BETWEEN 1 AND 100", name="percent_in_range"),
-        CheckConstraint(f"status IN ({_values(WaiverStatus)})", name="known_status"),
+        CheckConstraint(f"status IN ({sql_values(WaiverStatus)})", name="known_status"),
         CheckConstraint(
             "(status = 'requested') = (decided_on IS NULL)", name="decided_unless_requested"
         ),

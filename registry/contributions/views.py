@@ -1,8 +1,12 @@
 """Staff pages for payments, waivers and the fee schedule; the mediator's waiver request."""
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from registry.accounts.models import Role
@@ -19,6 +23,7 @@ from registry.contributions.forms import (
 from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier, Waiver, WaiverStatus
 from registry.database import utcnow
 from registry.extensions import db
+from registry.mediators.models import Certification
 from registry.mediators.queries import profile_of
 from registry.mediators.transitions import Change
 from registry.reference import country_name, format_money
@@ -42,15 +47,32 @@ def _back_to(invoice: Invoice) -> Response:
     return redirect(url_for("mediators.staff_detail", public_id=public_id), 303)
 
 
+def _submit(form: FlaskForm, back: Response, action: Callable[[], str]) -> Response:
+    """Validate ``form``, run ``action`` (it returns the success message), commit, go ``back``.
+
+    Bad input and refusals by the rules are flashed, and nothing is written.
+    """
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return back
+    try:
+        message = action()
+    except services.ContributionError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back
+    db.session.commit()
+    flash(message, "success")
+    return back
+
+
 @bp.route("/staff/invoices/<int:invoice_id>/payments", methods=["POST"])
 @role_required(*PAYMENT_STAFF)
 def record_payment(invoice_id: int) -> Response:
     invoice = _invoice_or_404(invoice_id)
     form = PaymentForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return _back_to(invoice)
-    try:
+
+    def action() -> str:
         payment, change = services.record_payment(
             db.session,
             invoice,
@@ -62,18 +84,10 @@ def record_payment(invoice_id: int) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-    except services.ContributionError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _back_to(invoice)
-    db.session.commit()
-    flash(_payment_message(invoice, payment.amount_minor, change), "success")
-    return _back_to(invoice)
+        paid = format_money(payment.amount_minor, invoice.currency)
+        return f"{paid} recorded on {invoice.number}. " + _settlement_message(invoice, change)
 
-
-def _payment_message(invoice: Invoice, amount: int, change: Change) -> str:
-    message = f"{format_money(amount, invoice.currency)} recorded on {invoice.number}. "
-    return message + _settlement_message(invoice, change)
+    return _submit(form, _back_to(invoice), action)
 
 
 def _settlement_message(invoice: Invoice, change: Change | None) -> str:
@@ -95,10 +109,8 @@ def _settlement_message(invoice: Invoice, change: Change | None) -> str:
 def grant_waiver(invoice_id: int) -> Response:
     invoice = _invoice_or_404(invoice_id)
     form = WaiverForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return _back_to(invoice)
-    try:
+
+    def action() -> str:
         change = services.grant_waiver(
             db.session,
             invoice,
@@ -108,16 +120,10 @@ def grant_waiver(invoice_id: int) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-    except services.ContributionError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return _back_to(invoice)
-    db.session.commit()
-    flash(
-        f"{form.percent.data}% of {invoice.number} waived. " + _settlement_message(invoice, change),
-        "success",
-    )
-    return _back_to(invoice)
+        waived = f"{form.percent.data}% of {invoice.number} waived. "
+        return waived + _settlement_message(invoice, change)
+
+    return _submit(form, _back_to(invoice), action)
 
 
 @bp.route("/my/invoices/<int:invoice_id>/waiver", methods=["POST"])
@@ -128,11 +134,8 @@ def request_waiver(invoice_id: int) -> Response:
     if mediator is None or invoice.certification.mediator_id != mediator.id:
         abort(404)
     form = WaiverForm()
-    back = redirect(url_for("mediators.my_certification"), 303)
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return back
-    try:
+
+    def action() -> str:
         mediator.user = current_user
         services.request_waiver(
             db.session,
@@ -143,16 +146,9 @@ def request_waiver(invoice_id: int) -> Response:
             actor=current_user,
             now=utcnow(),
         )
-    except services.ContributionError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return back
-    db.session.commit()
-    flash(
-        "Your waiver request is sent. Staff will decide and you will see the answer here.",
-        "success",
-    )
-    return back
+        return "Your waiver request is sent. Staff will decide and you will see the answer here."
+
+    return _submit(form, redirect(url_for("mediators.my_certification"), 303), action)
 
 
 @bp.route("/staff/waivers")
@@ -161,6 +157,12 @@ def waivers() -> str:
     pending = db.session.scalars(
         select(Waiver)
         .where(Waiver.status == WaiverStatus.REQUESTED.value)
+        # The queue shows each request's invoice and mediator: load them with it.
+        .options(
+            joinedload(Waiver.invoice)
+            .joinedload(Invoice.certification)
+            .joinedload(Certification.mediator)
+        )
         .order_by(Waiver.requested_at)
     ).all()
     return render_template("contributions/waivers.html", pending=pending, form=WaiverDecisionForm())
@@ -173,12 +175,9 @@ def decide_waiver(waiver_id: int) -> Response:
     if waiver is None:
         abort(404)
     form = WaiverDecisionForm()
-    back = redirect(url_for("contributions.waivers"), 303)
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return back
-    grant = form.decision.data == "grant"
-    try:
+
+    def action() -> str:
+        grant = form.decision.data == "grant"
         services.decide_waiver(
             db.session,
             waiver,
@@ -188,13 +187,9 @@ def decide_waiver(waiver_id: int) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-    except services.ContributionError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return back
-    db.session.commit()
-    flash(f"Waiver of {waiver.invoice.number} {'granted' if grant else 'refused'}.", "success")
-    return back
+        return f"Waiver of {waiver.invoice.number} {'granted' if grant else 'refused'}."
+
+    return _submit(form, redirect(url_for("contributions.waivers"), 303), action)
 
 
 def _fees_page(rate_form: FeeRateForm, tier_form: CountryTierForm, status: int = 200):

@@ -14,7 +14,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from registry.accounts.models import User
-from registry.database import Base
+from registry.database import Base, sql_values
 from registry.mediators.names import search_form
 from registry.organisations.models import Program
 
@@ -28,10 +28,6 @@ class Status(StrEnum):
     STRUCK = "struck"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
-
-    @property
-    def is_listed(self) -> bool:
-        return self is Status.CERTIFIED
 
     @property
     def label(self) -> str:
@@ -59,10 +55,6 @@ class CertificationType(StrEnum):
             if self is CertificationType.MEDIATOR
             else ("Certified Mediation Advocate")
         )
-
-
-def _values(enum: type[StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in enum)
 
 
 def new_public_id() -> str:
@@ -141,12 +133,8 @@ class Mediator(Base):
         order_by="(Certification.granted_on, Certification.id)",
         lazy="selectin",
     )
-    qualifications: Mapped[list["Qualification"]] = relationship(
-        back_populates="mediator", lazy="selectin"
-    )
-    assessments: Mapped[list["Assessment"]] = relationship(
-        back_populates="mediator", lazy="selectin"
-    )
+    qualifications: Mapped[list["Qualification"]] = relationship(back_populates="mediator")
+    assessments: Mapped[list["Assessment"]] = relationship(back_populates="mediator")
 
     @validates("name")
     def _keep_search_name(self, _key: str, name: str) -> str:
@@ -173,8 +161,10 @@ class Certification(Base):
 
     __tablename__ = "certifications"
     __table_args__ = (
-        CheckConstraint(f"certification_type IN ({_values(CertificationType)})", name="known_type"),
-        CheckConstraint(f"recorded_status IN ({_values(Status)})", name="known_status"),
+        CheckConstraint(
+            f"certification_type IN ({sql_values(CertificationType)})", name="known_type"
+        ),
+        CheckConstraint(f"recorded_status IN ({sql_values(Status)})", name="known_status"),
         CheckConstraint(
             "(suspended_on IS NULL) = (suspension_reason IS NULL)", name="suspension_has_reason"
         ),
@@ -260,7 +250,7 @@ class LifecycleReminder(Base):
     """A reminder e-mail sent about one coverage end; the key makes each go out once."""
 
     __tablename__ = "lifecycle_reminders"
-    __table_args__ = (CheckConstraint(f"kind IN ({_values(ReminderKind)})", name="known_kind"),)
+    __table_args__ = (CheckConstraint(f"kind IN ({sql_values(ReminderKind)})", name="known_kind"),)
 
     certification_id: Mapped[int] = mapped_column(ForeignKey("certifications.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)

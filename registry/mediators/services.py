@@ -69,10 +69,6 @@ def profile_checklist(mediator: Mediator) -> list[ChecklistItem]:
     ]
 
 
-def is_profile_complete(mediator: Mediator) -> bool:
-    return all(item.is_done for item in profile_checklist(mediator))
-
-
 def certification_prerequisites(mediator: Mediator, on: date) -> list[ChecklistItem]:
     """Return what must be true on ``on`` before certification can be granted."""
     missing = [item.label.lower() for item in profile_checklist(mediator) if not item.is_done]
@@ -307,16 +303,18 @@ def _check_action_date(certification: Certification, on: date, today: date) -> N
         raise MediatorError(f"The date is before the grant ({certification.granted_on}).")
 
 
-def _log_conduct(
+def _record_conduct(
     session: Session,
     certification: Certification,
     action: str,
-    change: Change,
     *,
+    reason: str,
+    today: date,
     now: datetime,
     actor: User,
-    reason: str | None,
 ) -> Change:
+    """Remember the status a conduct change leads to and log the change."""
+    change = remember_status(session, certification, today)
     record_event(
         session,
         action=action,
@@ -351,15 +349,14 @@ def suspend_certification(
     if certification.suspended_on is not None:
         raise MediatorError("This certification was suspended before; revoke it instead.")
     certification.suspended_on, certification.suspension_reason = on, reason
-    change = remember_status(session, certification, today)
-    return _log_conduct(
+    return _record_conduct(
         session,
         certification,
         "certification.suspended",
-        change,
+        reason=reason,
+        today=today,
         now=now,
         actor=actor,
-        reason=reason,
     )
 
 
@@ -382,15 +379,14 @@ def lift_suspension(
     if on < suspended_on:
         raise MediatorError("A suspension cannot end before the day it began.")
     certification.suspension_lifted_on = on
-    change = remember_status(session, certification, today)
-    return _log_conduct(
+    return _record_conduct(
         session,
         certification,
         "certification.suspension_lifted",
-        change,
+        reason=reason,
+        today=today,
         now=now,
         actor=actor,
-        reason=reason,
     )
 
 
@@ -411,9 +407,14 @@ def revoke_certification(
     if status in REGRANTABLE:
         raise MediatorError(f"This certification is {status.value} already.")
     certification.revoked_on, certification.revocation_reason = on, reason
-    change = remember_status(session, certification, today)
-    return _log_conduct(
-        session, certification, "certification.revoked", change, now=now, actor=actor, reason=reason
+    return _record_conduct(
+        session,
+        certification,
+        "certification.revoked",
+        reason=reason,
+        today=today,
+        now=now,
+        actor=actor,
     )
 
 

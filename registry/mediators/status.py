@@ -135,10 +135,6 @@ class Standing:
     # The last day of grace for a lapsed certification, the day striking happens after.
     grace_ends_on: date | None
 
-    @property
-    def is_listed(self) -> bool:
-        return self.status.is_listed
-
 
 def certification_standing(
     session: Session, certification: Certification, as_of: date, grace: int | None = None

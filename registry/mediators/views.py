@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from registry.accounts.models import Role
 from registry.accounts.permissions import role_required
 from registry.clock import local_today
-from registry.contributions.forms import WaiverForm
+from registry.contributions.forms import PaymentForm, WaiverForm
 from registry.contributions.models import Invoice
 from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
@@ -218,8 +218,6 @@ def _staff_forms(**given: Any) -> dict[str, Any]:
 
 
 def _render_detail(mediator: Mediator, status: int = 200, **given: Any) -> tuple[str, int]:
-    from registry.contributions.forms import PaymentForm
-
     page = render_template(
         "mediators/staff_detail.html",
         payment_form=PaymentForm(data={"received_on": local_today()}),

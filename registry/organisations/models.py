@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.database import Base
+from registry.database import Base, sql_values
 
 
 class AccountType(StrEnum):
@@ -15,12 +15,6 @@ class AccountType(StrEnum):
     QAP1 = "qap1"
     QAP2 = "qap2"
     QAP3 = "qap3"
-
-    @property
-    def label(self) -> str:
-        return {"qap1": "QAP 1 (training)", "qap2": "QAP 2 (assessment)", "qap3": "QAP 3 (both)"}[
-            self.value
-        ]
 
 
 class ProgramType(StrEnum):
@@ -50,14 +44,10 @@ PROGRAM_LABELS = {
 ASSESSMENT_TYPES = frozenset(t for t in ProgramType if not t.is_training)
 
 
-def _values(enum: type[StrEnum]) -> str:
-    return ", ".join(f"'{member.value}'" for member in enum)
-
-
 class Organisation(Base):
     __tablename__ = "organisations"
     __table_args__ = (
-        CheckConstraint(f"account_type IN ({_values(AccountType)})", name="known_account_type"),
+        CheckConstraint(f"account_type IN ({sql_values(AccountType)})", name="known_account_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,7 +66,7 @@ class Organisation(Base):
 class Program(Base):
     __tablename__ = "programs"
     __table_args__ = (
-        CheckConstraint(f"program_type IN ({_values(ProgramType)})", name="known_program_type"),
+        CheckConstraint(f"program_type IN ({sql_values(ProgramType)})", name="known_program_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -339,7 +339,7 @@ def upgrade() -> None:
             name=op.f("ck_payments_provider_has_reference"),
         ),
         sa.CheckConstraint(
-            "source IN ('staff', 'provider', 'import')", name=op.f("ck_payments_known_source")
+            "source IN ('staff', 'provider')", name=op.f("ck_payments_known_source")
         ),
         sa.CheckConstraint("amount_minor > 0", name=op.f("ck_payments_amount_positive")),
         sa.CheckConstraint("length(currency) = 3", name=op.f("ck_payments_currency_code")),

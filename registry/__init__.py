@@ -24,6 +24,8 @@ DOMAINS = (
     "registry.organisations",
     "registry.mediators",
     "registry.contributions",
+    "registry.search",
+    "registry.api",
 )
 
 

@@ -242,7 +242,7 @@ def mediators_import(app: Flask, file: Path) -> None:
     if db.engine.dialect.name == "postgresql":
         # Fresh statistics, or the planner picks poor plans until autovacuum gets to them.
         with db.engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE mediators, certifications, invoices")
+            connection.exec_driver_sql("ANALYZE mediators, certifications, invoices, listings")
             connection.commit()
     click.echo(summary)
 
@@ -293,6 +293,24 @@ def _csv_output(path: Path | None) -> Iterator[TextIO]:
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@main.group()
+def search() -> None:
+    """The public search index."""
+
+
+@search.command("reindex")
+@with_app
+def search_reindex(app: Flask) -> None:
+    """Rebuild the search index from the register (it is kept in step; this is for repairs)."""
+    from registry.clock import local_today
+    from registry.extensions import db as database
+    from registry.search.services import rebuild_listings
+
+    with database.transaction() as session:
+        listed = rebuild_listings(session, local_today())
+    click.echo(f"Search index rebuilt: {listed} mediator{'' if listed == 1 else 's'} listed.")
 
 
 @main.group()

@@ -31,14 +31,112 @@ from registry.mediators.services import (
     revoke_certification,
     suspend_certification,
 )
-from registry.organisations.models import Organisation, Program, ProgramType
+from registry.organisations.models import (
+    Organisation,
+    Program,
+    ProgramLocation,
+    ProgramType,
+    Review,
+)
+from registry.organisations.services import hide_review, post_review
 
+# Name, head office, account type, website, description, and each program's places.
 ORGANISATIONS = [
-    ("Amsterdam Mediation Academy", "NL", "qap3", [ProgramType.CMTP, ProgramType.QAP]),
-    ("Nairobi Centre for Dispute Resolution", "KE", "qap2", [ProgramType.QAP, ProgramType.ICQAP]),
-    ("Online Mediation Institute", "US", "qap3", [ProgramType.CMTP, ProgramType.ODRQAP]),
-    ("Lisbon Advocacy School", "PT", "qap2", [ProgramType.MAQAP]),
+    (
+        "Amsterdam Mediation Academy",
+        "NL",
+        "qap3",
+        "https://amsterdam-mediation-academy.example",
+        "Trains commercial and workplace mediators and assesses them for certification. "
+        "Courses run in English and Dutch, with role-plays led by practising mediators.",
+        {
+            ProgramType.CMTP: [("NL", "Amsterdam"), ("NL", "Rotterdam"), ("BE", "Brussels")],
+            ProgramType.QAP: [("NL", "Amsterdam"), ("DE", "Düsseldorf")],
+        },
+    ),
+    (
+        "Nairobi Centre for Dispute Resolution",
+        "KE",
+        "qap2",
+        "https://ncdr.example",
+        "Assesses mediators across East Africa, including for intercultural competence.",
+        {
+            ProgramType.QAP: [("KE", "Nairobi"), ("KE", "Mombasa"), ("UG", "Kampala")],
+            ProgramType.ICQAP: [("KE", "Nairobi"), ("TZ", "Dar es Salaam"), ("RW", "Kigali")],
+        },
+    ),
+    (
+        "Online Mediation Institute",
+        "US",
+        "qap3",
+        "https://online-mediation-institute.example",
+        "Trains mediators in person and assesses online dispute resolution skills remotely.",
+        {
+            ProgramType.CMTP: [("US", "New York"), ("US", "San Francisco"), ("CA", "Toronto")],
+            ProgramType.ODRQAP: [("US", ""), ("GB", "")],
+        },
+    ),
+    (
+        "Lisbon Advocacy School",
+        "PT",
+        "qap2",
+        "https://lisbon-advocacy.example",
+        "Assesses lawyers who represent parties in mediation.",
+        {
+            ProgramType.MAQAP: [
+                ("PT", "Lisbon"),
+                ("PT", "Porto"),
+                ("ES", "Madrid"),
+                ("BR", "São Paulo"),
+            ]
+        },
+    ),
+    (
+        "Singapore International Mediation Training",
+        "SG",
+        "qap1",
+        "https://simt.example",
+        "Five-day foundation courses for mediators in South and South-East Asia.",
+        {ProgramType.CMTP: [("SG", "Singapore"), ("MY", "Kuala Lumpur"), ("IN", "Mumbai")]},
+    ),
+    (
+        "Centre Européen de Médiation",
+        "FR",
+        "qap3",
+        "https://centre-europeen-mediation.example",
+        "Formation et évaluation des médiateurs en français; intercultural assessment in "
+        "French and Arabic.",
+        {
+            ProgramType.CMTP: [("FR", "Paris"), ("FR", "Lyon"), ("CH", "Geneva")],
+            ProgramType.ICQAP: [("FR", "Paris"), ("MA", "Casablanca")],
+        },
+    ),
 ]
+# Reviews: (organisation, reviewer, rating, days ago, text); reviewers are the first six demo
+# mediators and then Marta, the walk-through mediator.
+REVIEWS = [
+    (0, 0, 5, 200, "Demanding but fair. Role-plays with experienced mediators were the best part."),
+    (0, 1, 4, 90, "Well organised; assessment results came in three weeks, with detailed notes."),
+    (1, 2, 4, 150, "The intercultural assessment made me question my own assumptions."),
+    (2, 3, 5, 60, "The online assessment worked smoothly across time zones."),
+    (3, 6, 3, 30, "Good content, but the dates of the assessment moved twice."),
+    (5, 5, 4, 20, "Excellent trainers; materials only partly available in English."),
+]
+ANONYMOUS_FEEDBACK = (
+    1,
+    3,
+    45,
+    "Feedback relayed by registry support: a candidate found the waiting time for assessment "
+    "results too long and asked not to be named.",
+)
+HIDDEN_REVIEW = (
+    2,
+    4,
+    1,
+    10,
+    "Terrible, my case against Acme Ltd was handled badly by one of their graduates.",
+    "Names a party to a mediation; the author was asked to post again without it.",
+)
 COUNTRIES = ["NL", "DE", "GB", "FR", "PL", "KE", "NG", "US", "BR", "IN", "JP", "SG", "PT", "ES"]
 REDUCED = {
     "KE": Tier.REDUCED_50,
@@ -73,27 +171,64 @@ class _Demo:
         self.session, self.staff, self.today, self.now = session, staff, today, now
         self.rng = random.Random(2026)  # noqa: S311 (repeatable demo data, not secrets)
         self.programs: list[Program] = []
+        self.organisation_list: list[Organisation] = []
 
     def organisations(self) -> None:
-        for name, country, account_type, types in ORGANISATIONS:
+        for name, country, account_type, website, description, programs in ORGANISATIONS:
             organisation = Organisation(
                 name=name,
                 head_office_country=country,
                 account_type=account_type,
+                website=website,
+                description=description,
                 created_at=self.now,
             )
+            self.organisation_list.append(organisation)
             self.session.add(organisation)
-            for kind in types:
+            for kind, places in programs.items():
                 self.programs.append(
                     Program(
                         organisation=organisation,
                         program_type=kind.value,
                         name=f"{kind.label} ({country})",
                         recognised_on=date(2019, 6, 30),
+                        locations=[ProgramLocation(country=c, city=city) for c, city in places],
                     )
                 )
         self.session.add_all(self.programs)
         self.session.flush()
+
+    def reviews(self, reviewers: list[User]) -> None:
+        """Post the demo reviews, one anonymous feedback by support and one hidden review."""
+        for index, author, rating, days, body in REVIEWS:
+            self.review(index, reviewers[author], rating, days, body)
+        index, rating, days, body = ANONYMOUS_FEEDBACK
+        self.review(index, self.staff, rating, days, body, is_anonymous=True)
+        index, author, rating, days, body, reason = HIDDEN_REVIEW
+        review = self.review(index, reviewers[author], rating, days, body)
+        hide_review(
+            self.session, review, reason=reason, actor=self.staff, now=self.now - timedelta(days=9)
+        )
+
+    def review(
+        self,
+        index: int,
+        author: User,
+        rating: int,
+        days: int,
+        body: str,
+        *,
+        is_anonymous: bool = False,
+    ) -> Review:
+        return post_review(
+            self.session,
+            self.organisation_list[index],
+            rating=rating,
+            body=body,
+            is_anonymous=is_anonymous,
+            actor=author,
+            now=self.now - timedelta(days=days),
+        )
 
     def fees(self) -> None:
         for year in range(2014, self.today.year + 3):
@@ -110,7 +245,7 @@ class _Demo:
                 self.session, country=country, tier=tier, actor=self.staff, now=self.now
             )
 
-    def profile(self, user: User, complete: bool) -> Mediator:
+    def profile(self, user: User, complete: bool, country: str | None = None) -> Mediator:
         rng = self.rng
         extra = {}
         if complete:
@@ -133,7 +268,7 @@ class _Demo:
             name=user.name,
             email=user.email,
             user=user,
-            country=rng.choice(COUNTRIES),
+            country=country or rng.choice(COUNTRIES),
             now=self.now,
             actor=self.staff,
             **extra,
@@ -280,6 +415,7 @@ def load_register(
         if state != "applicant":
             demo.certify(mediator, state)
         counts[state] = counts.get(state, 0) + 1
-    # The walk-through mediator: lapsed, with an open invoice to pay.
-    demo.certify(demo.profile(marta, complete=True), "lapsed")
+    # The walk-through mediator: lapsed, with an open invoice of EUR 250.00 (full tier) to pay.
+    demo.certify(demo.profile(marta, complete=True, country="NL"), "lapsed")
+    demo.reviews([*mediators[:6], marta])
     return counts

@@ -8,6 +8,7 @@ from registry.mail import models as mail_models
 from registry.mediators import models as mediators_models
 from registry.organisations import models as organisations_models
 from registry.scheduling import models as scheduling_models
+from registry.search import models as search_models
 
 metadata = Base.metadata
 
@@ -20,4 +21,5 @@ __all__ = [
     "metadata",
     "organisations_models",
     "scheduling_models",
+    "search_models",
 ]

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from registry.accounts.models import STAFF_ROLES, Role
+from registry.api.errors import API_PATH, api_error
 from registry.clock import registry_zone
 
 ERROR_TEXTS = {
@@ -60,6 +61,8 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     # Unhandled exceptions arrive here as a 500 after Flask has logged them.
     if error.code is None or error.code < 400:
         return error
+    if request.path.startswith(API_PATH):
+        return api_error(error)
     return render_error(error.code)
 
 

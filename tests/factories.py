@@ -191,3 +191,43 @@ def pay(session: Session, certification: Certification, *, on: date, amount: int
         now=utcnow(),
         actor=staff_user(session),
     )
+
+
+def add_locations(session: Session, program: Program, *places: tuple[str, str]) -> Program:
+    """Record where ``program`` is delivered: (country, city) pairs, city may be ''."""
+    from registry.organisations.models import ProgramLocation
+
+    for country, city in places:
+        program.locations.append(ProgramLocation(country=country, city=city))
+    session.flush()
+    return program
+
+
+def make_review(
+    session: Session,
+    organisation: Organisation,
+    *,
+    author: User | None = None,
+    rating: int = 4,
+    body: str = "Well organised assessment with clear feedback.",
+    is_anonymous: bool = False,
+    hidden_reason: str | None = None,
+):  # type: ignore[no-untyped-def]
+    """Post a review through the service (by a new user unless ``author``); hide it if asked."""
+    from registry.organisations.services import hide_review, post_review
+
+    if author is None:
+        number = session.scalar(select(func.count(User.id))) or 0
+        author = make_user(session, email=f"reviewer{number}@example.org", name="Rhea Reviewer")
+    review = post_review(
+        session,
+        organisation,
+        rating=rating,
+        body=body,
+        is_anonymous=is_anonymous,
+        actor=author,
+        now=utcnow(),
+    )
+    if hidden_reason:
+        hide_review(session, review, reason=hidden_reason, actor=staff_user(session), now=utcnow())
+    return review

@@ -134,24 +134,26 @@ def sign_in(page, base: str, email: str) -> None:
 
 
 def test_support_records_a_payment_and_a_lapsed_mediator_is_certified_again(page, live_server):
+    from playwright.sync_api import expect
+
     sign_in(page, live_server, "support@demo.registry.example")
     page.get_by_role("link", name="Mediators").click()
     page.get_by_label("Status").select_option("lapsed")
     page.get_by_role("button", name="Find").click()
     page.get_by_role("link", name="Marta Mediator").click()
-    assert page.get_by_text("Lapsed (grace period)").first.is_visible()
+    expect(page.get_by_text("Lapsed (grace period)").first).to_be_visible()
     shot(page, "mediator-lapsed")
 
     page.get_by_text("Record payment").first.click()
     page.get_by_label("Amount received").fill("-250")
     page.get_by_role("button", name="Record payment").click()
-    assert page.get_by_text("The amount cannot be negative.").is_visible()
+    expect(page.get_by_text("The amount cannot be negative.")).to_be_visible()
 
     page.get_by_text("Record payment").first.click()
     page.get_by_label("Amount received").fill("250.00")
     page.get_by_role("button", name="Record payment").click()
-    assert page.get_by_text("EUR 250.00 recorded on").is_visible()
-    assert page.locator(".standing .status-certified").is_visible()
+    expect(page.get_by_text("EUR 250.00 recorded on")).to_be_visible()
+    expect(page.locator(".standing .status-certified")).to_be_visible()
     shot(page, "mediator-restored")
 
 
@@ -161,3 +163,34 @@ def test_a_mediator_sees_status_and_checklist(page, live_server):
     assert page.get_by_role("heading", name="Status today").is_visible()
     assert page.get_by_role("heading", name="Towards certification").is_visible()
     shot(page, "my-certification")
+
+
+def test_the_public_finds_a_mediator_and_verifies_the_certificate(page, live_server):
+    page.goto(live_server)
+    page.get_by_role("link", name="Find a mediator").first.click()
+    page.get_by_label("Name").fill("mull")
+    page.get_by_role("button", name="Search").click()
+    assert "certified mediators match" in page.locator(".count").inner_text()
+    first = page.locator(".result h2 a").first
+    name = first.inner_text()
+    assert "ller" in name  # Müller or Mueller, found by "mull"
+    shot(page, "search-results")
+    first.click()
+    verdict = page.locator(".verdict")
+    assert "Certified today" in verdict.inner_text()
+    number = verdict.locator("strong").nth(1).inner_text()
+    shot(page, "search-profile")
+
+    page.get_by_role("link", name="Verify", exact=True).click()
+    page.get_by_label("Certificate number").fill(f" {number.lower()} ")
+    page.get_by_role("button", name="Verify").click()
+    assert "Certified today" in page.locator(".verdict").inner_text()
+    assert name in page.locator(".verdict").inner_text()
+    shot(page, "verify-valid")
+
+    page.get_by_label("Certificate number").fill("MR-1999-0001")
+    page.get_by_role("button", name="Verify").click()
+    assert "There is no certificate with the number MR-1999-0001." in page.content()
+
+    page.goto(f"{live_server}/mediators?q=nobody+called+this")
+    assert "No certified mediator matches this search." in page.content()

@@ -25,7 +25,7 @@ def count(session, what, *where):
 
 
 def events(session, action):
-    return session.scalars(select(Event).where(Event.action == action)).all()
+    return session.scalars(select(Event).where(Event.action == action).order_by(Event.id)).all()
 
 
 def mails(session, subject_part):

@@ -21,6 +21,8 @@ from registry.mediators.jobs import run_lifecycle
 from registry.mediators.models import Certification, LifecycleReminder, Status
 from registry.mediators.services import MediatorError, revoke_certification
 from registry.mediators.status import certification_standing, mediator_standing
+from registry.search.models import Listing
+from registry.search.services import refresh_listings
 from tests.factories import grant, make_mediator, open_invoice, pay, set_fees, staff_user
 
 GRACE = 365
@@ -160,5 +162,36 @@ def test_lifecycle_invariants(ctx, session, first_paid, history):
             apply(session, mediator, action, percent, day)
         session.expire_all()
         check_invariants(session, mediator, days_to_check(session, mediator, action_days))
+    finally:
+        savepoint.rollback()
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first_paid=st.booleans(), history=actions)
+def test_the_search_listing_agrees_with_the_status_on_every_later_day(
+    ctx, session, first_paid, history
+):
+    """Indexed on the last action day, the listing stays right as days pass with no new facts."""
+    savepoint = session.begin_nested()
+    try:
+        set_fees(session, years=range(2019, 2036))
+        mediator = make_mediator(session)
+        grant(session, mediator, on=START, paid=first_paid)
+        day, action_days = START, [START]
+        for gap, action, percent in history:
+            day += timedelta(days=gap)
+            action_days.append(day)
+            apply(session, mediator, action, percent, day)
+        refresh_listings(session, [mediator.id], today=day)
+        session.expire_all()
+        listing = session.get(Listing, mediator.id)
+        for later in [d for d in days_to_check(session, mediator, action_days) if d >= day]:
+            status = mediator_standing(session, mediator, later, GRACE).status
+            listed = listing is not None and listing.listed_until >= later
+            assert listed == (status is Status.CERTIFIED), (later, status, listing)
     finally:
         savepoint.rollback()

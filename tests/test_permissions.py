@@ -19,6 +19,14 @@ STAFF_PAGES = {
     "/my/certification": {Role.MEDIATOR},
     "/my/profile": {Role.MEDIATOR},
 }
+# Open to everyone, signed in or not.
+PUBLIC_PAGES = ["/organisations"]
+# POST routes, tried on ids that exist nowhere: the guard answers before the lookup's 404.
+STAFF_ACTIONS = {
+    "/organisations/0/reviews/0/hide": REGISTRY_STAFF,
+    "/organisations/0/reviews/0/restore": REGISTRY_STAFF,
+}
+SIGNED_IN_ACTIONS = ["/organisations/0/reviews"]
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -67,3 +75,25 @@ def test_access_rules_are_known_values(app):
         assert access in (PUBLIC, SIGNED_IN) or (
             isinstance(access, frozenset) and access <= set(Role)
         ), endpoint
+
+
+@pytest.mark.parametrize("page", PUBLIC_PAGES)
+def test_public_pages_are_open_to_strangers(client, session, page):
+    assert client.get(page).status_code == 200
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", [*STAFF_ACTIONS, *SIGNED_IN_ACTIONS])
+def test_actions_let_in_only_their_roles(client, session, role, action):
+    make_user(session, email="someone@example.org", roles=[role])
+    post_form(client, "/login", {"email": "someone@example.org", "password": PASSWORD})
+    response = post_form(client, action, {}, form_url="/account")
+    allowed = action in SIGNED_IN_ACTIONS or role in STAFF_ACTIONS[action]
+    assert response.status_code == (404 if allowed else 403)
+
+
+@pytest.mark.parametrize("action", [*STAFF_ACTIONS, *SIGNED_IN_ACTIONS])
+def test_actions_send_strangers_to_sign_in(client, session, action):
+    response = post_form(client, action, {}, form_url="/login")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")

@@ -38,6 +38,7 @@ from registry.mediators.models import (
 from registry.mediators.names import search_form
 from registry.mediators.status import grace_days, since, status_rows
 from registry.reference import country_code, language_code
+from registry.search.services import refresh_listings
 
 COLUMNS = (
     "name",
@@ -396,6 +397,8 @@ def _create(
         certification_ids = _insert_grants(session, granted, today, actor, currencies)
         statuses.update(_remember_statuses(session, certification_ids, today, grace))
         statuses[Status.APPLICANT.value] += len(batch) - len(granted)
+        # Bulk inserts bypass the session events that keep the search index in step.
+        refresh_listings(session, [id_ for _row, id_ in granted], today)
     return statuses
 
 

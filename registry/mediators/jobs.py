@@ -7,12 +7,11 @@ everything due as of the date, so a missed day is caught up, and each step leave
 (the invoice, ``recorded_status``, the reminder row) so that running it again does nothing.
 """
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, func, insert, literal, select, union_all, update
+from sqlalchemy import Select, and_, exists, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from registry.clock import add_years
@@ -27,6 +26,7 @@ from registry.mediators.models import (
     ReminderKind,
     Status,
 )
+from registry.mediators.queries import certification_id_ranges
 from registry.mediators.status import last_covered_day, since, status_rows
 from registry.mediators.transitions import TRANSITION_ACTIONS
 
@@ -42,7 +42,7 @@ def run_lifecycle(session: Session, as_of: date, now: datetime) -> dict[str, Any
     rates = {rate.year: rate for rate in session.scalars(select(FeeRate))}
     tiers = {row.country: Tier(row.tier) for row in session.scalars(select(CountryTier))}
     mailer = _Reminders(session, as_of, now, grace)
-    for ids in _id_ranges(session):
+    for ids in certification_id_ranges(session, CHUNK):
         rows = status_rows(as_of, grace, ids)
         summary["invoices"] += _issue_invoices(session, rows, as_of, rates, tiers, missing_rates)
         summary["transitions"] += _record_transitions(session, rows, as_of, now, grace)
@@ -59,16 +59,6 @@ def run_lifecycle(session: Session, as_of: date, now: datetime) -> dict[str, Any
     if missing_rates:
         summary["no_fee_schedule_for"] = sorted(missing_rates)
     return summary
-
-
-def _id_ranges(session: Session) -> Iterator[tuple[int, int]]:
-    low, high = session.execute(
-        select(func.min(Certification.id), func.max(Certification.id))
-    ).one()
-    if low is None:
-        return
-    for start in range(low, high + 1, CHUNK):
-        yield start, start + CHUNK - 1
 
 
 def _issue_invoices(

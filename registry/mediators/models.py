@@ -72,6 +72,8 @@ class Specialisation(Base):
 
 class MediatorSpecialisation(Base):
     __tablename__ = "mediator_specialisations"
+    # Search filters start from the code.
+    __table_args__ = (Index("ix_mediator_specialisations_code", "code", "mediator_id"),)
 
     mediator_id: Mapped[int] = mapped_column(
         ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True
@@ -81,6 +83,7 @@ class MediatorSpecialisation(Base):
 
 class MediatorLanguage(Base):
     __tablename__ = "mediator_languages"
+    __table_args__ = (Index("ix_mediator_languages_code", "code", "mediator_id"),)
 
     mediator_id: Mapped[int] = mapped_column(
         ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True

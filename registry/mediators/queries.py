@@ -1,6 +1,8 @@
 """Read-only questions about mediators, shared by the pages."""
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from collections.abc import Iterator
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import User
@@ -22,6 +24,17 @@ def profile_of(session: Session, user: User) -> Mediator | None:
         .order_by(Mediator.user_id.is_(None))
         .limit(1)
     )
+
+
+def certification_id_ranges(session: Session, size: int) -> Iterator[tuple[int, int]]:
+    """Yield inclusive ranges of ``size`` certification ids covering the table (for sweeps)."""
+    low, high = session.execute(
+        select(func.min(Certification.id), func.max(Certification.id))
+    ).one()
+    if low is None:
+        return
+    for start in range(low, high + 1, size):
+        yield start, start + size - 1
 
 
 def specialisation_choices(session: Session) -> list[tuple[str, str]]:
@@ -53,9 +66,15 @@ def staff_mediator_list(q: str | None, status: str | None) -> Select:
     )
     if q:
         words = fold_text(q).split()[:5]
-        name_matches = and_(*(_word_prefix(word) for word in words)) if words else false()
-        number = q.strip().upper()
-        query = query.where(or_(Certification.certificate_number == number, name_matches))
+        name_matches = (
+            and_(*(name_has_word_prefix(Mediator.search_name, word) for word in words))
+            if words
+            else false()
+        )
+        number = "".join(q.split()).upper()
+        if number.isprintable():  # PostgreSQL refuses NUL in a parameter
+            name_matches = or_(Certification.certificate_number == number, name_matches)
+        query = query.where(name_matches)
     if status == "applicant":
         query = query.where(Certification.id.is_(None))
     elif status:
@@ -63,6 +82,6 @@ def staff_mediator_list(q: str | None, status: str | None) -> Select:
     return query
 
 
-def _word_prefix(word: str) -> ColumnElement[bool]:
-    """Match names with a word starting with ``word`` (already folded: letters and digits)."""
-    return or_(Mediator.search_name.like(f"{word}%"), Mediator.search_name.like(f"% {word}%"))
+def name_has_word_prefix(search_name: ColumnElement[str], word: str) -> ColumnElement[bool]:
+    """Match a search form with a word starting with ``word`` (folded: letters and digits)."""
+    return or_(search_name.like(f"{word}%"), search_name.like(f"% {word}%"))

@@ -85,12 +85,11 @@ def certification_prerequisites(mediator: Mediator, on: date) -> list[ChecklistI
         ),
     ]
     if current_app.config["DIGEST_REQUIRED"]:
-        valid = timedelta(days=current_app.config["DIGEST_VALID_DAYS"])
         digest = mediator.feedback_digest_on
         items.append(
             ChecklistItem(
                 "Current Feedback Digest",
-                digest is not None and digest <= on < digest + valid,
+                digest_valid_until(mediator, on) is not None,
                 "Ask parties of past mediations for feedback; a reviewer compiles the digest."
                 if digest is None
                 else f"The digest of {digest.isoformat()} is out of date; a new one is needed.",
@@ -416,6 +415,15 @@ def revoke_certification(
         now=now,
         actor=actor,
     )
+
+
+def digest_valid_until(mediator: Mediator, on: date) -> date | None:
+    """Return the last day of the mediator's digest if it is current on ``on``, else None."""
+    digest = mediator.feedback_digest_on
+    if digest is None or digest > on:
+        return None
+    last_day = digest + timedelta(days=current_app.config["DIGEST_VALID_DAYS"] - 1)
+    return last_day if on <= last_day else None
 
 
 def record_digest(

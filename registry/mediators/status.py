@@ -15,6 +15,7 @@ and G the grace length:
 statement and a single lookup uses the same rules; ``since`` derives when the status began.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -31,11 +32,18 @@ def grace_days() -> int:
     return current_app.config["GRACE_PERIOD_DAYS"]
 
 
-def status_rows(as_of: date, grace: int, ids: tuple[int, int] | None = None) -> Select:
+def status_rows(
+    as_of: date,
+    grace: int,
+    ids: tuple[int, int] | None = None,
+    certification_ids: Collection[int] | None = None,
+) -> Select:
     """Select every certification granted on or before ``as_of`` with its status columns.
 
     ``ids`` limits the query to an inclusive range of certification ids (the daily job works
-    through the table range by range, each range reading only its own invoices).
+    through the table range by range, each range reading only its own invoices), and
+    ``certification_ids`` to those certifications; both limits reach the invoice subquery, so
+    a lookup of one certification reads only its invoices.
 
     Columns: ``certification_id``, ``mediator_id``, ``status``, ``covered_until`` (None when
     nothing is covered), ``restored_on`` (last day a late settlement made it certified again),
@@ -56,6 +64,9 @@ def status_rows(as_of: date, grace: int, ids: tuple[int, int] | None = None) -> 
     if ids is not None:
         coverage = coverage.where(Invoice.certification_id.between(*ids))
         query_filter.append(Certification.id.between(*ids))
+    if certification_ids is not None:
+        coverage = coverage.where(Invoice.certification_id.in_(certification_ids))
+        query_filter.append(Certification.id.in_(certification_ids))
     coverage = coverage.subquery("coverage")
     covered = coverage.c.covered_until
     strike_cutoff = as_of - timedelta(days=grace)
@@ -141,7 +152,7 @@ def certification_standing(
 ) -> Standing:
     """Return the status of ``certification`` on ``as_of``."""
     grace = grace_days() if grace is None else grace
-    query = status_rows(as_of, grace).where(Certification.id == certification.id)
+    query = status_rows(as_of, grace, certification_ids=[certification.id])
     row = session.execute(query).one_or_none()
     if row is None:
         return Standing(Status.APPLICANT, as_of, certification, None, None)

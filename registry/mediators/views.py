@@ -147,6 +147,8 @@ def my_profile() -> Response | str:
 
 
 def _mediator_or_404(public_id: str) -> Mediator:
+    if not public_id.isalnum():  # e.g. NUL, which PostgreSQL refuses in a parameter
+        abort(404)
     mediator = db.session.scalar(select(Mediator).where(Mediator.public_id == public_id))
     if mediator is None:
         abort(404)
@@ -297,6 +299,8 @@ def grant(public_id: str) -> Response | tuple[str, int]:
 
 
 def _certification_or_404(number: str) -> Certification:
+    if not number.isprintable():
+        abort(404)
     certification = db.session.scalar(
         select(Certification).where(Certification.certificate_number == number)
     )

@@ -19,6 +19,15 @@ def _render_item(type_: str, obj: object, autogen_context: Any) -> str | bool:
     return False
 
 
+# Made by hand in migration 0003, outside the models: the FTS5 table (with its shadow tables)
+# and PostgreSQL's tsvector index over listings.search_name. Autogenerate must leave them be.
+HAND_MADE = ("listings_fts", "ix_listings_search_name")
+
+
+def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    return not (type_ in {"table", "index"} and name and name.startswith(HAND_MADE))
+
+
 def run_migrations() -> None:
     engine = context.config.attributes["engine"]
     with engine.begin() as connection:
@@ -30,6 +39,7 @@ def run_migrations() -> None:
             # SQLite runs DDL inside transactions too: a failed migration leaves nothing.
             transactional_ddl=True,
             render_item=_render_item,
+            include_name=_include_name,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":

@@ -3,9 +3,10 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from registry.accounts.models import User
 from registry.database import Base, sql_values
 
 
@@ -56,6 +57,7 @@ class Organisation(Base):
     head_office_country: Mapped[str] = mapped_column(String(2))
     account_type: Mapped[str] = mapped_column(String(4))
     website: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
 
     programs: Mapped[list["Program"]] = relationship(
@@ -77,7 +79,71 @@ class Program(Base):
     recognised_on: Mapped[date]
 
     organisation: Mapped[Organisation] = relationship(back_populates="programs", lazy="joined")
+    locations: Mapped[list["ProgramLocation"]] = relationship(
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="(ProgramLocation.country, ProgramLocation.city)",
+    )
 
     @property
     def title(self) -> str:
         return f"{self.organisation.name}: {self.name} ({self.program_type})"
+
+
+class ProgramLocation(Base):
+    """A country (and city) where a program is delivered."""
+
+    __tablename__ = "program_locations"
+    __table_args__ = (Index("ix_program_locations_country", "country", "program_id"),)
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    # ISO 3166-1 alpha-2.
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    # Empty when the program runs across the country or online from it.
+    city: Mapped[str] = mapped_column(String(100), primary_key=True, default="")
+
+
+class Review(Base):
+    """A review of an organisation by a signed-in user, or anonymous feedback posted by support.
+
+    Reviews are published at once; staff moderate by hiding one with a reason (it is kept, so
+    the decision can be reviewed, and can be restored).
+    """
+
+    __tablename__ = "organisation_reviews"
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+        CheckConstraint(
+            "(hidden_at IS NULL) = (hidden_reason IS NULL)"
+            " AND (hidden_at IS NULL) = (hidden_by_id IS NULL)",
+            name="hidden_has_reason",
+        ),
+        # One signed review per person and organisation (anonymous feedback is not limited).
+        Index(
+            "uq_organisation_reviews_author",
+            "organisation_id",
+            "author_id",
+            unique=True,
+            sqlite_where=text("NOT is_anonymous"),
+            postgresql_where=text("NOT is_anonymous"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    # Who posted it, kept for moderation even when the review is shown without a name.
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Feedback that support relays without the name of whoever gave it.
+    is_anonymous: Mapped[bool] = mapped_column(default=False)
+    rating: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    hidden_at: Mapped[datetime | None]
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")

@@ -1,0 +1,377 @@
+"""The OpenAPI 3.1 document of the JSON API (``GET /api/v1/openapi.json``).
+
+The parameter constraints come from the same constants the search checks them with, and the
+specialisation codes from the database, so the document cannot drift from what the API does.
+"""
+
+from typing import Any
+
+from registry.mediators.models import Status
+from registry.reference import COUNTRIES, LANGUAGES
+from registry.search.queries import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    MAX_QUERY_LENGTH,
+    MAX_RESULTS_REACHABLE,
+    MAX_WORDS,
+)
+
+OPENAPI_VERSION = "3.1.0"
+API_VERSION = "1.0.0"
+# Shown as examples of the path parameters (the schema tests give real mediators these).
+EXAMPLE_PUBLIC_ID = "M7K2QXH9PTA"
+EXAMPLE_CERTIFICATE_NUMBER = "MR-2026-000042"
+
+
+def _description(rate_limit: str) -> str:
+    return f"""\
+Public, read-only access to the register of certified mediators and mediation advocates.
+
+* **Find**: `GET /api/v1/mediators` lists the mediators who are certified and listed today.
+* **Verify**: `GET /api/v1/mediators/{{public_id}}` and `GET /api/v1/verify/{{certificate_number}}`
+  say where a mediator or a certificate stands today. Only `status: certified` (with
+  `listed: true`) means valid; every other status reads as "not currently certified".
+
+No authentication. Every operation also answers `HEAD`, and `OPTIONS` (a CORS preflight, 204).
+
+**Errors** always have the body `{{"error": {{"status": 400, "message": "..."}}}}`, also for
+unknown addresses (404) and other methods (405, with `Allow`).
+
+**Caching**: answers carry `Cache-Control: public, max-age=60`, a strong `ETag` and (except
+this document) `Last-Modified`; send `If-None-Match` or `If-Modified-Since` to get 304.
+
+**Rate limit**: {rate_limit} per client address, for the whole API; beyond it the answer is
+429 with `Retry-After` (seconds). `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+`X-RateLimit-Reset` (Unix time) report the budget.
+
+**CORS**: any origin may read the answers (`Access-Control-Allow-Origin: *`, no credentials).
+"""
+
+
+def openapi_document(
+    public_url: str, rate_limit: str, specialisations: list[str]
+) -> dict[str, Any]:
+    """Return the OpenAPI document; ``specialisations`` are the known specialisation codes."""
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Mediator Registry API",
+            "version": API_VERSION,
+            "description": _description(rate_limit),
+        },
+        "servers": [{"url": public_url}],
+        "paths": _paths(),
+        "components": {
+            "parameters": _parameters(specialisations),
+            "schemas": _schemas(),
+            "headers": _headers(),
+            "responses": _responses(),
+        },
+    }
+
+
+def _ref(kind: str, name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/api/v1/mediators": {
+            "get": _operation(
+                "listMediators",
+                "Find listed mediators",
+                "Mediators certified and listed today that match every given filter, in "
+                "name order. Names match word by word: every word of `q` must start a word "
+                "of the name, in any order, accents and case ignored.",
+                _ok("A page of listed mediators.", "MediatorPage", last_modified=True),
+                errors={"400": _ref("responses", "BadRequest")},
+                parameters=[
+                    _ref("parameters", name)
+                    for name in ("q", "country", "language", "specialisation", "page", "per_page")
+                ],
+            )
+        },
+        "/api/v1/mediators/{public_id}": {
+            "get": _operation(
+                "getMediator",
+                "Verify a mediator",
+                "Where the mediator with this public id (from the profile link) stands today.",
+                _ok("The mediator's standing today.", "Verification", last_modified=True),
+                errors={"404": _ref("responses", "NotFound")},
+                parameters=[_ref("parameters", "public_id")],
+            )
+        },
+        "/api/v1/verify/{certificate_number}": {
+            "get": _operation(
+                "verifyCertificate",
+                "Verify a certificate number",
+                "Whether this certificate is valid today. A number from an earlier grant "
+                "(before striking or revocation) stays not valid.",
+                _ok("The certificate's standing today.", "Verification", last_modified=True),
+                errors={"404": _ref("responses", "NotFound")},
+                parameters=[_ref("parameters", "certificate_number")],
+            )
+        },
+        "/api/v1/openapi.json": {
+            "get": _operation(
+                "getOpenApiDocument",
+                "This document",
+                "The OpenAPI 3.1 description of the API.",
+                {
+                    "description": "The OpenAPI document.",
+                    "headers": _ok_headers(last_modified=False),
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                errors={},
+                parameters=[],
+            )
+        },
+    }
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    description: str,
+    ok: dict[str, Any],
+    *,
+    errors: dict[str, Any],
+    parameters: list[dict[str, str]],
+) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "parameters": parameters,
+        "responses": {
+            "200": ok,
+            "304": _ref("responses", "NotModified"),
+            **errors,
+            "429": _ref("responses", "TooManyRequests"),
+        },
+    }
+
+
+def _ok(description: str, schema: str, *, last_modified: bool) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": _ok_headers(last_modified=last_modified),
+        "content": {"application/json": {"schema": _ref("schemas", schema)}},
+    }
+
+
+def _ok_headers(*, last_modified: bool) -> dict[str, Any]:
+    headers = {
+        "ETag": _ref("headers", "ETag"),
+        "Cache-Control": _ref("headers", "Cache-Control"),
+        **_common_headers(),
+    }
+    if last_modified:
+        headers["Last-Modified"] = _ref("headers", "Last-Modified")
+    return headers
+
+
+def _common_headers() -> dict[str, Any]:
+    return {
+        "Access-Control-Allow-Origin": _ref("headers", "Access-Control-Allow-Origin"),
+        "X-RateLimit-Limit": _ref("headers", "X-RateLimit-Limit"),
+        "X-RateLimit-Remaining": _ref("headers", "X-RateLimit-Remaining"),
+        "X-RateLimit-Reset": _ref("headers", "X-RateLimit-Reset"),
+    }
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    # The contract's own form is "?q=&country=&...": an empty value means "not given".
+    return {
+        "name": name,
+        "in": "query",
+        "description": f"{description} Empty means not given.",
+        "schema": schema,
+        "allowEmptyValue": True,
+    }
+
+
+def _parameters(specialisations: list[str]) -> dict[str, Any]:
+    specialisation_schema: dict[str, Any] = {"type": "string"}
+    if specialisations:
+        specialisation_schema["enum"] = specialisations
+    return {
+        "q": _query(
+            "q",
+            f"Words of the name (at most {MAX_WORDS} words); each must start a word of the "
+            "name. Punctuation is ignored.",
+            {"type": "string", "maxLength": MAX_QUERY_LENGTH},
+        ),
+        "country": _query(
+            "country",
+            "ISO 3166-1 alpha-2 code of the mediator's country (case ignored).",
+            {"type": "string", "enum": sorted(COUNTRIES)},
+        ),
+        "language": _query(
+            "language",
+            "ISO 639-1 code of a language the mediator works in (case ignored).",
+            {"type": "string", "enum": sorted(LANGUAGES)},
+        ),
+        "specialisation": _query(
+            "specialisation",
+            "Code of a specialisation the mediator holds (case ignored).",
+            specialisation_schema,
+        ),
+        "page": _query(
+            "page",
+            f"Page number, from 1. Only the first {MAX_RESULTS_REACHABLE:,} results can be "
+            "reached: a page past them is refused (narrow the search).",
+            {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS_REACHABLE, "default": 1},
+        ),
+        "per_page": _query(
+            "per_page",
+            "Mediators per page.",
+            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+        ),
+        "public_id": {
+            "name": "public_id",
+            "in": "path",
+            "required": True,
+            "description": "The mediator's public id, as in the profile link (case ignored).",
+            "schema": {"type": "string", "minLength": 1, "examples": [EXAMPLE_PUBLIC_ID]},
+        },
+        "certificate_number": {
+            "name": "certificate_number",
+            "in": "path",
+            "required": True,
+            "description": "The certificate number (spaces and case ignored).",
+            "schema": {"type": "string", "minLength": 1, "examples": [EXAMPLE_CERTIFICATE_NUMBER]},
+        },
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    nullable_string = {"type": ["string", "null"]}
+    return {
+        "MediatorItem": _object(
+            {
+                "public_id": {"type": "string"},
+                "name": {"type": "string"},
+                "country": {**nullable_string, "description": "ISO 3166-1 alpha-2 code."},
+                "languages": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "ISO 639-1 codes.",
+                },
+                "specialisations": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Specialisation codes.",
+                },
+                "certificate_number": {"type": "string"},
+                "status": {"const": Status.CERTIFIED.value},
+                "profile_url": {"type": "string", "format": "uri"},
+            }
+        ),
+        "MediatorPage": _object(
+            {
+                "items": {"type": "array", "items": _ref("schemas", "MediatorItem")},
+                "total": {"type": "integer", "minimum": 0},
+                "page": {"type": "integer", "minimum": 1},
+                "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+            }
+        ),
+        "Verification": _object(
+            {
+                "public_id": {"type": "string"},
+                "name": {"type": "string"},
+                "certificate_number": {
+                    **nullable_string,
+                    "description": "Null for an applicant who was never granted one.",
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [status.value for status in Status],
+                    "description": "The status today; only `certified` is valid.",
+                },
+                "listed": {
+                    "type": "boolean",
+                    "description": "Listed in the public search today (certified).",
+                },
+                "status_since": {"type": "string", "format": "date"},
+                "reason": {
+                    **nullable_string,
+                    "description": "Why the mediator is struck, suspended or revoked; else null.",
+                },
+            }
+        ),
+        "Error": _object(
+            {
+                "error": _object(
+                    {
+                        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                        "message": {"type": "string"},
+                    }
+                )
+            }
+        ),
+    }
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def _header(description: str, schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": schema}
+
+
+def _headers() -> dict[str, Any]:
+    return {
+        "ETag": _header("Strong validator of the body.", {"type": "string"}, required=True),
+        "Last-Modified": _header(
+            "HTTP date of the last change (never before the start of today, as statuses are "
+            "as of today).",
+            {"type": "string"},
+            required=True,
+        ),
+        "Cache-Control": _header("`public, max-age=60`.", {"type": "string"}, required=True),
+        "Access-Control-Allow-Origin": _header("`*`.", {"const": "*"}, required=True),
+        "Retry-After": _header(
+            "Seconds to wait before the next request.", {"type": "integer"}, required=True
+        ),
+        "X-RateLimit-Limit": _header(
+            "Requests allowed in the current window.", {"type": "integer"}, required=False
+        ),
+        "X-RateLimit-Remaining": _header(
+            "Requests left in the current window.", {"type": "integer"}, required=False
+        ),
+        "X-RateLimit-Reset": _header(
+            "Unix time when the window resets.", {"type": "integer"}, required=False
+        ),
+    }
+
+
+def _error(description: str, **headers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {**_common_headers(), **headers},
+        "content": {"application/json": {"schema": _ref("schemas", "Error")}},
+    }
+
+
+def _responses() -> dict[str, Any]:
+    return {
+        "NotModified": {
+            "description": "The client's copy (`If-None-Match` / `If-Modified-Since`) is current.",
+            "headers": {"ETag": _ref("headers", "ETag"), **_common_headers()},
+        },
+        "BadRequest": _error(
+            "A parameter cannot be used (unknown parameter or code, too long, not a number, "
+            "out of range, given twice); the message says which and why."
+        ),
+        "NotFound": _error("Nothing has this id or number."),
+        "TooManyRequests": _error(
+            "The client's rate limit is used up.", **{"Retry-After": _ref("headers", "Retry-After")}
+        ),
+    }

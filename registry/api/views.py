@@ -1,0 +1,189 @@
+"""The public, read-only JSON API: find mediators, verify a mediator or a certificate number.
+
+Every answer is cacheable for a minute and carries a strong ETag and a Last-Modified, so
+clients revalidate with ``If-None-Match`` / ``If-Modified-Since`` and get 304. Any web page
+may call the API (CORS for everyone, never with credentials). Each client address has one
+budget of requests for the whole API (``API_RATE_LIMIT``).
+"""
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from registry.accounts.permissions import public
+from registry.api.errors import API_PATH
+from registry.api.openapi import openapi_document
+from registry.clock import local_today, registry_zone
+from registry.events.models import Event
+from registry.extensions import db, limiter
+from registry.search.models import Listing
+from registry.search.queries import (
+    API_PARAMETERS,
+    ListingDetails,
+    MediatorSearch,
+    SearchError,
+    listing_details,
+    parse_search,
+    search_listings,
+    specialisation_names,
+)
+from registry.search.verification import Verification, verify_certificate, verify_mediator
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_AGE_SECONDS = 60
+PREFLIGHT_MAX_AGE_SECONDS = 86400
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": (
+        "ETag, Last-Modified, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
+        "X-RateLimit-Reset"
+    ),
+}
+PREFLIGHT_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "If-None-Match, If-Modified-Since",
+    "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
+}
+
+
+def _api_rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+# One budget per client for the whole API. Preflights are not counted: a browser reports a
+# refused preflight as a CORS failure, which would hide the 429 from the page.
+limiter.shared_limit(_api_rate_limit, scope="api", methods=["GET", "HEAD"])(bp)
+
+
+@bp.before_request
+def _answer_preflight() -> Response | None:
+    if request.method != "OPTIONS":
+        return None
+    response = current_app.response_class(status=204, headers=PREFLIGHT_HEADERS)
+    del response.headers["Content-Type"]
+    return response
+
+
+@bp.after_app_request
+def _allow_cross_origin(response: Response) -> Response:
+    """Let any web page read API answers, errors included (there are no credentials)."""
+    if request.path.startswith(API_PATH):
+        response.headers.update(CORS_HEADERS)
+    return response
+
+
+@bp.get("/mediators")
+@public
+def mediators() -> Response:
+    """List the mediators listed today that match the query, one page at a time."""
+    search = _parse_search()
+    today = local_today()
+    page = search_listings(db.session, search, today)
+    details = listing_details(db.session, page.items)
+    body = {
+        "items": [_item(listing, details[listing.mediator_id]) for listing in page.items],
+        "total": page.total,
+        "page": page.number,
+        "per_page": page.size,
+    }
+    return _cacheable(body, _latest(_start_of(today), _latest_listing_refresh()))
+
+
+@bp.get("/mediators/<public_id>")
+@public
+def mediator(public_id: str) -> Response:
+    """Say where the mediator with ``public_id`` stands today."""
+    today = local_today()
+    found = verify_mediator(db.session, public_id, today)
+    if found is None:
+        abort(404, "No mediator has this public id.")
+    return _verification(found, today)
+
+
+@bp.get("/verify/<path:number>")
+@public
+def verify(number: str) -> Response:
+    """Say whether the certificate ``number`` is valid today (an old number never is)."""
+    today = local_today()
+    found = verify_certificate(db.session, number, today)
+    if found is None:
+        abort(404, "No certificate has this number.")
+    return _verification(found, today)
+
+
+@bp.get("/openapi.json")
+@public
+def openapi() -> Response:
+    """Describe the API as an OpenAPI 3.1 document."""
+    config = current_app.config
+    specialisations = list(specialisation_names(db.session))
+    return _cacheable(
+        openapi_document(config["PUBLIC_URL"], config["API_RATE_LIMIT"], specialisations)
+    )
+
+
+def _parse_search() -> MediatorSearch:
+    repeated = [name for name, values in request.args.lists() if len(values) > 1]
+    if repeated:
+        abort(400, f"{sorted(repeated)[0]} is given more than once")
+    try:
+        return parse_search(
+            request.args, frozenset(specialisation_names(db.session)), allowed=API_PARAMETERS
+        )
+    except SearchError as error:
+        abort(400, str(error))
+
+
+def _item(listing: Listing, details: ListingDetails) -> dict[str, Any]:
+    return {
+        "public_id": listing.public_id,
+        "name": listing.name,
+        "country": listing.country,
+        "languages": details.languages,
+        "specialisations": details.specialisations,
+        "certificate_number": listing.certificate_number,
+        "status": "certified",  # only certified mediators are listed
+        "profile_url": current_app.config["PUBLIC_URL"]
+        + url_for("search.profile", public_id=listing.public_id),
+    }
+
+
+def _verification(found: Verification, today: date) -> Response:
+    modified = _latest(_start_of(today), found.mediator.updated_at)
+    return _cacheable(found.as_json(), modified)
+
+
+def _start_of(today: date) -> datetime:
+    """Statuses are as of today, so every answer may change at local midnight."""
+    return datetime.combine(today, time(), registry_zone()).astimezone(UTC)
+
+
+def _latest_listing_refresh() -> datetime | None:
+    return db.session.scalar(select(func.max(Listing.refreshed_at)))
+
+
+def _latest(*instants: datetime | None) -> datetime:
+    """Return the latest of ``instants`` and of the last change logged to the event log.
+
+    A suspension, revocation, payment or waiver changes what the API says without touching
+    ``Listing.refreshed_at`` or ``Mediator.updated_at`` (a suspended mediator's listing is
+    deleted), but every such change writes an event; without it, ``If-Modified-Since`` would
+    get a stale 304.
+    """
+    logged = db.session.scalar(select(func.max(Event.occurred_at)))
+    return max(instant for instant in (*instants, logged) if instant is not None)
+
+
+def _cacheable(body: dict[str, Any], last_modified: datetime | None = None) -> Response:
+    """Return ``body`` as JSON with validators, or 304 if the client's copy is current."""
+    response = jsonify(body)
+    response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE_SECONDS
+    if last_modified is not None:
+        response.last_modified = last_modified
+    response.add_etag()
+    return response.make_conditional(request)

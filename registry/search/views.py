@@ -1,0 +1,107 @@
+"""The public pages: Find a Mediator, profiles, Verify a certificate, Verify Training.
+
+Everything here is public and shows only what a mediator published. A profile or certificate
+that is not certified today says so plainly ("Not currently certified"), with since when and
+why for struck, suspended and revoked; such pages also ask search engines not to index them.
+"""
+
+from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
+
+from registry.accounts.permissions import public
+from registry.clock import local_today
+from registry.extensions import db
+from registry.mediators.models import CertificationType, Mediator
+from registry.mediators.services import digest_valid_until
+from registry.reference import COUNTRIES, LANGUAGES
+from registry.search import queries
+from registry.search.queries import SORTS, SearchError
+from registry.search.verification import normal_number, verify_certificate, verify_mediator
+
+bp = Blueprint("search", __name__)
+
+MAX_NUMBER_LENGTH = 32
+
+
+@bp.route("/mediators")
+@public
+def find() -> ResponseReturnValue:
+    """Find a Mediator: certified mediators only, by name and filters."""
+    session = db.session
+    specialisations = queries.specialisation_names(session)
+    context = {
+        "countries": COUNTRIES,
+        "languages": LANGUAGES,
+        "specialisations": specialisations,
+        "types": list(CertificationType),
+        "sorts": SORTS,
+        "args": request.args,
+    }
+    try:
+        search = queries.parse_search(request.args, frozenset(specialisations))
+    except SearchError as error:
+        return render_template("search/find.html", error=str(error), result=None, **context), 400
+    today = local_today()
+    result = queries.search_listings(session, search, today)
+    details = queries.listing_details(session, result.items)
+    return render_template(
+        "search/find.html",
+        search=search,
+        result=result,
+        details=details,
+        today=today,
+        error=None,
+        **context,
+    )
+
+
+@bp.route("/mediators/<public_id>")
+@public
+def profile(public_id: str) -> ResponseReturnValue:
+    """A mediator's public profile at a stable address, with their status today."""
+    today = local_today()
+    verification = verify_mediator(db.session, public_id, today)
+    if verification is None:
+        abort(404)
+    mediator: Mediator = verification.mediator
+    return render_template(
+        "search/profile.html",
+        verification=verification,
+        mediator=mediator,
+        digest_until=digest_valid_until(mediator, today),
+        today=today,
+    )
+
+
+@bp.route("/verify")
+@public
+def verify() -> ResponseReturnValue:
+    """Verify a certificate number: valid today, or plainly not, with since when and why."""
+    raw = request.args.get("number", "")
+    context = {"number": raw.strip()[:MAX_NUMBER_LENGTH], "today": local_today()}
+    if not raw.strip():
+        return render_template("search/verify.html", verification=None, error=None, **context)
+    number = normal_number(raw)
+    if len(number) > MAX_NUMBER_LENGTH or not number.replace("-", "").isalnum():
+        error = "A certificate number has letters, digits and dashes only, like MR-2024-0012."
+        return render_template("search/verify.html", verification=None, error=error, **context), 400
+    verification = verify_certificate(db.session, number, context["today"])
+    if verification is None:
+        error = f"There is no certificate with the number {number}."
+        return render_template("search/verify.html", verification=None, error=error, **context), 404
+    return render_template("search/verify.html", verification=verification, error=None, **context)
+
+
+@bp.route("/verify-training")
+@public
+def training() -> ResponseReturnValue:
+    """Verify Training: who completed a recognised training program ("Qualified")."""
+    q = " ".join(request.args.get("q", "").split())
+    try:
+        page = queries.parse_page(request.args)
+        if len(q) > queries.MAX_QUERY_LENGTH:
+            raise SearchError(f"The name is longer than {queries.MAX_QUERY_LENGTH} characters.")
+    except SearchError as error:
+        return render_template("search/training.html", q=q, result=None, error=str(error)), 400
+    result = queries.qualified_mediators(db.session, q, page)
+    return render_template("search/training.html", q=q, result=result, error=None)

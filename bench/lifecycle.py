@@ -386,8 +386,13 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str,
             copy.write_row([row[column] for column in columns])
 
 
-def generate(engine: sa.Engine, count: int, grace: int) -> Counter[str]:
-    """Insert the facts of ``count`` mediators; return the rows inserted per table."""
+def generate(
+    engine: sa.Engine, count: int, grace: int, generator: Generator | None = None
+) -> Counter[str]:
+    """Insert the facts of ``count`` mediators; return the rows inserted per table.
+
+    ``generator`` makes the rows (``bench/search.py`` passes one that adds profiles).
+    """
     totals: Counter[str] = Counter()
     now = datetime.now(UTC)
     with engine.begin() as connection:
@@ -398,7 +403,7 @@ def generate(engine: sa.Engine, count: int, grace: int) -> Counter[str]:
         tiers = [{"country": c, "tier": t.value} for c, t in COUNTRY_TIERS.items()]
         insert_rows(connection, FeeRate.__table__, rates)  # type: ignore[arg-type]
         insert_rows(connection, CountryTier.__table__, tiers)  # type: ignore[arg-type]
-    generator = Generator(grace)
+    generator = generator or Generator(grace)
     for start in range(1, count + 1, BATCH):
         batch = generator.batch(range(start, min(start + BATCH, count + 1)))
         with engine.begin() as connection:

@@ -16,6 +16,7 @@ from registry.mediators.services import (
     suspend_certification,
     update_profile,
 )
+from registry.search import queries
 from registry.search.models import Listing
 from registry.search.queries import MediatorSearch, SearchError, parse_search, search_listings
 from registry.search.services import rebuild_listings, refresh_listings
@@ -25,8 +26,11 @@ from tests.search_register import CERTIFIED, build_register, certify
 SPECIALISATIONS = frozenset({"commercial", "family", "intercultural"})
 
 
-@pytest.fixture
-def register(ctx, session):
+@pytest.fixture(params=["index", "scan"])
+def register(request, ctx, session, monkeypatch):
+    """The register, searched both ways SQLite can fetch a page (PostgreSQL has one way)."""
+    if request.param == "scan":
+        monkeypatch.setattr(queries, "NARROW", -1)  # every search tests rows in order
     return build_register(session)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from registry.accounts.permissions import public
@@ -90,7 +90,7 @@ def mediators() -> Response:
         "page": page.number,
         "per_page": page.size,
     }
-    return _cacheable(body, _latest(_start_of(today), _latest_listing_refresh()))
+    return _cacheable(body, _latest(_start_of(today)))
 
 
 @bp.get("/mediators/<public_id>")
@@ -162,19 +162,15 @@ def _start_of(today: date) -> datetime:
     return datetime.combine(today, time(), registry_zone()).astimezone(UTC)
 
 
-def _latest_listing_refresh() -> datetime | None:
-    return db.session.scalar(select(func.max(Listing.refreshed_at)))
-
-
 def _latest(*instants: datetime | None) -> datetime:
     """Return the latest of ``instants`` and of the last change logged to the event log.
 
-    A suspension, revocation, payment or waiver changes what the API says without touching
-    ``Listing.refreshed_at`` or ``Mediator.updated_at`` (a suspended mediator's listing is
-    deleted), but every such change writes an event; without it, ``If-Modified-Since`` would
-    get a stale 304.
+    Every change to what the API says (a grant, payment, waiver, suspension, profile edit)
+    writes an event in the same transaction, so the newest event (found through the primary
+    key, not by scanning the log) dates the newest change; the passing of a day is covered
+    by the start of today. Without it, ``If-Modified-Since`` would get a stale 304.
     """
-    logged = db.session.scalar(select(func.max(Event.occurred_at)))
+    logged = db.session.scalar(select(Event.occurred_at).order_by(Event.id.desc()).limit(1))
     return max(instant for instant in (*instants, logged) if instant is not None)
 
 

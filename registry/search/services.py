@@ -9,6 +9,7 @@ Bulk writes that bypass the ORM (the CSV import) call ``refresh_listings`` thems
 ``rebuild_listings`` recomputes the whole index (``mediator-registry search reindex``).
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -29,7 +30,7 @@ from registry.mediators.models import (
 )
 from registry.mediators.queries import certification_id_ranges
 from registry.mediators.status import since, status_rows
-from registry.search.models import Listing
+from registry.search.models import Listing, facet_words
 
 BATCH = 500
 REBUILD_CHUNK = 20_000
@@ -122,6 +123,10 @@ def _listable(today: date, **limits: Any) -> Any:
 
 def _insert(session: Session, query: Any, today: date, now: datetime) -> None:
     grace = current_app.config["GRACE_PERIOD_DAYS"]
+    listed = [row for row in session.execute(query) if row.status == Status.CERTIFIED.value]
+    if not listed:
+        return
+    languages, specialisations = _codes(session, [row.mediator_id for row in listed])
     rows = [
         {
             "mediator_id": row.mediator_id,
@@ -129,6 +134,12 @@ def _insert(session: Session, query: Any, today: date, now: datetime) -> None:
             "public_id": row.public_id,
             "name": row.name,
             "search_name": row.search_name,
+            "facets": facet_words(
+                row.country,
+                row.certification_type,
+                languages[row.mediator_id],
+                specialisations[row.mediator_id],
+            ),
             "country": row.country,
             "certification_type": row.certification_type,
             "certificate_number": row.certificate_number,
@@ -136,8 +147,26 @@ def _insert(session: Session, query: Any, today: date, now: datetime) -> None:
             "listed_until": row.covered_until,
             "refreshed_at": now,
         }
-        for row in session.execute(query)
-        if row.status == Status.CERTIFIED.value
+        for row in listed
     ]
-    if rows:
-        session.execute(insert(Listing), rows)
+    session.execute(insert(Listing), rows)
+
+
+def _codes(
+    session: Session, mediator_ids: list[int]
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Return the language and the specialisation codes of each mediator."""
+    found: tuple[dict[int, list[str]], dict[int, list[str]]] = (
+        defaultdict(list),
+        defaultdict(list),
+    )
+    for codes, association in zip(found, (MediatorLanguage, MediatorSpecialisation), strict=True):
+        for start in range(0, len(mediator_ids), BATCH):
+            chunk = mediator_ids[start : start + BATCH]
+            for mediator_id, code in session.execute(
+                select(association.mediator_id, association.code).where(
+                    association.mediator_id.in_(chunk)
+                )
+            ):
+                codes[mediator_id].append(code)
+    return found

@@ -88,6 +88,7 @@ def upgrade() -> None:
         sa.Column("public_id", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("search_name", sa.String(length=400), nullable=False),
+        sa.Column("facets", sa.String(length=400), nullable=False),
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.Column("certification_type", sa.String(length=10), nullable=False),
         sa.Column("certificate_number", sa.String(length=32), nullable=False),
@@ -111,9 +112,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("listings", schema=None) as batch_op:
         batch_op.create_index("ix_listings_certified_since", ["certified_since"], unique=False)
-        batch_op.create_index("ix_listings_country", ["country", "search_name"], unique=False)
+        batch_op.create_index(
+            "ix_listings_country",
+            ["country", "search_name", "public_id", "listed_until"],
+            unique=False,
+        )
         batch_op.create_index("ix_listings_listed_until", ["listed_until"], unique=False)
-        batch_op.create_index("ix_listings_order", ["search_name", "public_id"], unique=False)
+        batch_op.create_index(
+            "ix_listings_order", ["search_name", "public_id", "listed_until"], unique=False
+        )
 
     with op.batch_alter_table("mediator_languages", schema=None) as batch_op:
         batch_op.create_index("ix_mediator_languages_code", ["code", "mediator_id"], unique=False)
@@ -139,29 +146,29 @@ def create_name_index() -> None:
             "USING gin (to_tsvector('simple', search_name))"
         )
         return
-    # External-content FTS5 table over listings.search_name; prefix indexes make short
+    # External-content FTS5 table over listings.search_name and .facets; prefix indexes make short
     # prefixes ("m", "mu", "mul") cheap. Triggers keep it in step with the listings table.
     op.execute(
-        "CREATE VIRTUAL TABLE listings_fts USING fts5(search_name, content='listings', "
+        "CREATE VIRTUAL TABLE listings_fts USING fts5(search_name, facets, content='listings', "
         "content_rowid='mediator_id', tokenize='unicode61 remove_diacritics 2', "
         "prefix='1 2 3')"
     )
     op.execute(
         "CREATE TRIGGER listings_fts_insert AFTER INSERT ON listings BEGIN "
-        "INSERT INTO listings_fts(rowid, search_name) VALUES (new.mediator_id, new.search_name); "
-        "END"
+        "INSERT INTO listings_fts(rowid, search_name, facets) "
+        "VALUES (new.mediator_id, new.search_name, new.facets); END"
     )
     op.execute(
         "CREATE TRIGGER listings_fts_delete AFTER DELETE ON listings BEGIN "
-        "INSERT INTO listings_fts(listings_fts, rowid, search_name) "
-        "VALUES ('delete', old.mediator_id, old.search_name); END"
+        "INSERT INTO listings_fts(listings_fts, rowid, search_name, facets) "
+        "VALUES ('delete', old.mediator_id, old.search_name, old.facets); END"
     )
     op.execute(
         "CREATE TRIGGER listings_fts_update AFTER UPDATE ON listings BEGIN "
-        "INSERT INTO listings_fts(listings_fts, rowid, search_name) "
-        "VALUES ('delete', old.mediator_id, old.search_name); "
-        "INSERT INTO listings_fts(rowid, search_name) VALUES (new.mediator_id, new.search_name); "
-        "END"
+        "INSERT INTO listings_fts(listings_fts, rowid, search_name, facets) "
+        "VALUES ('delete', old.mediator_id, old.search_name, old.facets); "
+        "INSERT INTO listings_fts(rowid, search_name, facets) "
+        "VALUES (new.mediator_id, new.search_name, new.facets); END"
     )
 
 
@@ -171,14 +178,21 @@ def fill_listings() -> None:
     A frozen copy of the rules at this revision (``registry.search.services`` owns them from
     here on): the latest grant, neither revoked nor under suspension, covered through today.
     """
-    greatest = "greatest" if op.get_bind().dialect.name == "postgresql" else "max"
-    # The only interpolation is one of two function names.
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    greatest, concat = ("greatest", "string_agg") if postgresql else ("max", "group_concat")
+    # The only interpolations are function names.
     op.execute(
         f"""
         INSERT INTO listings (mediator_id, certification_id, public_id, name, search_name,
-            country, certification_type, certificate_number, certified_since, listed_until,
-            refreshed_at)
-        SELECT m.id, c.id, m.public_id, m.name, m.search_name, m.country,
+            facets, country, certification_type, certificate_number, certified_since,
+            listed_until, refreshed_at)
+        SELECT m.id, c.id, m.public_id, m.name, m.search_name,
+            ' t' || c.certification_type || coalesce(' c' || lower(m.country), '')
+            || coalesce((SELECT ' ' || {concat}('l' || code, ' ') FROM mediator_languages
+                WHERE mediator_id = m.id), '')
+            || coalesce((SELECT ' ' || {concat}('s' || replace(code, '_', ''), ' ')
+                FROM mediator_specialisations WHERE mediator_id = m.id), '') || ' ',
+            m.country,
             c.certification_type, c.certificate_number,
             {greatest}(c.granted_on, coalesce(cov.restored_on, c.granted_on),
                 coalesce(CASE WHEN c.suspension_lifted_on > c.suspended_on

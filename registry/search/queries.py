@@ -164,8 +164,14 @@ def listing_query(session: Session, search: MediatorSearch, today: date) -> Sele
     return query.order_by(*_ORDER[search.sort])
 
 
-def _matches(session: Session, search: MediatorSearch) -> list[ColumnElement[bool]]:
-    """The search as conditions on a listing row, the date aside."""
+def _matches(
+    session: Session, search: MediatorSearch, *, by_country_index: bool = True
+) -> list[ColumnElement[bool]]:
+    """The search as conditions on a listing row, the date aside.
+
+    ``by_country_index=False`` writes the country test so that SQLite cannot answer it from
+    ``ix_listings_country`` and reads the few ended listings through their date instead.
+    """
     conditions = []
     if search.words and session.get_bind().dialect.name == "postgresql":
         # Same expression as the index (migration 0003), so the planner can use it.
@@ -178,7 +184,8 @@ def _matches(session: Session, search: MediatorSearch) -> list[ColumnElement[boo
     else:
         conditions += [name_has_word_prefix(Listing.search_name, word) for word in search.words]
     if search.country:
-        conditions.append(Listing.country == search.country)
+        country = Listing.country if by_country_index else Listing.country.concat("")
+        conditions.append(country == search.country)
     if search.certification_type:
         conditions.append(Listing.certification_type == search.certification_type)
     for kind, code in [("l", search.language), ("s", search.specialisation)]:
@@ -234,7 +241,8 @@ def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> 
     match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
     indexed = session.scalar(select(func.count()).select_from(_fts).where(match)) or 0
     ended = select(func.count()).select_from(Listing).where(Listing.listed_until < today)
-    total = indexed - (session.scalar(ended.where(*_matches(session, search))) or 0)
+    ended = ended.where(*_matches(session, search, by_country_index=False))
+    total = indexed - (session.scalar(ended) or 0)
     if total <= _narrow(session, search):
         query = (
             select(Listing)

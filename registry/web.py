@@ -1,5 +1,6 @@
 """What every page shares: error pages, security headers, template helpers."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from werkzeug.wrappers import Response
 from registry.accounts.models import STAFF_ROLES, Role
 from registry.api.errors import API_PATH, api_error
 from registry.clock import registry_zone
+from registry.extensions import db
 
 ERROR_TEXTS = {
     400: ("Bad request", "The request could not be understood. Check what you entered."),
@@ -48,6 +50,27 @@ def flash_form_errors(form: Any) -> None:
     for form_field in form:
         for error in form_field.errors:
             flash(f"{form_field.label.text}: {error}", "error")
+
+
+def submit_form(
+    form: Any, back: Response, action: Callable[[], str], refused: type[Exception]
+) -> Response:
+    """Validate ``form``, run ``action`` (it returns the success message), commit, go ``back``.
+
+    Bad input and the rules' refusals (``refused``) are flashed, and nothing is written.
+    """
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return back
+    try:
+        message = action()
+    except refused as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return back
+    db.session.commit()
+    flash(message, "success")
+    return back
 
 
 def render_error(code: int, message: str | None = None) -> ResponseReturnValue:

@@ -27,7 +27,7 @@ from registry.mediators.models import Certification
 from registry.mediators.queries import profile_of
 from registry.mediators.transitions import Change
 from registry.reference import country_name, format_money
-from registry.web import flash_form_errors
+from registry.web import flash_form_errors, submit_form
 
 bp = Blueprint("contributions", __name__)
 
@@ -48,22 +48,7 @@ def _back_to(invoice: Invoice) -> Response:
 
 
 def _submit(form: FlaskForm, back: Response, action: Callable[[], str]) -> Response:
-    """Validate ``form``, run ``action`` (it returns the success message), commit, go ``back``.
-
-    Bad input and refusals by the rules are flashed, and nothing is written.
-    """
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return back
-    try:
-        message = action()
-    except services.ContributionError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return back
-    db.session.commit()
-    flash(message, "success")
-    return back
+    return submit_form(form, back, action, services.ContributionError)
 
 
 @bp.route("/staff/invoices/<int:invoice_id>/payments", methods=["POST"])

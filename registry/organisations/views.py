@@ -33,7 +33,7 @@ from registry.organisations.queries import (
     signed_review_by,
 )
 from registry.pagination import paginate
-from registry.web import flash_form_errors, render_error
+from registry.web import flash_form_errors, render_error, submit_form
 
 bp = Blueprint("organisations", __name__)
 
@@ -146,23 +146,8 @@ def _review_or_404(organisation_id: int, review_id: int) -> Review:
 
 
 def _moderate(review: Review, form: FlaskForm, action: Callable[[], str]) -> Response:
-    """Validate ``form``, run ``action`` (it returns the success message), commit, go back.
-
-    Bad input and refusals by the rules are flashed, and nothing is written.
-    """
     back = redirect(url_for("organisations.profile", organisation_id=review.organisation_id), 303)
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return back
-    try:
-        message = action()
-    except services.ReviewError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return back
-    db.session.commit()
-    flash(message, "success")
-    return back
+    return submit_form(form, back, action, services.ReviewError)
 
 
 @bp.route("/organisations/<int:organisation_id>/reviews/<int:review_id>/hide", methods=["POST"])

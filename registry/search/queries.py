@@ -8,8 +8,8 @@ current today appear (``Listing.listed_until >= today``).
 """
 
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Container, Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, Select, column, func, select, table, text
@@ -70,12 +70,18 @@ class MediatorSearch:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.q or self.country or self.language or self.specialisation) or bool(
-            self.certification_type
-        )
+        return bool(self.q or self.filters)
 
-    def with_page(self, page: int) -> "MediatorSearch":
-        return replace(self, page=page)
+    @property
+    def filters(self) -> list[tuple[str, str]]:
+        """The filter values given, each with the kind of its facet word."""
+        given = [
+            ("c", self.country),
+            ("l", self.language),
+            ("s", self.specialisation),
+            ("t", self.certification_type),
+        ]
+        return [(kind, code) for kind, code in given if code]
 
 
 def parse_search(
@@ -109,12 +115,14 @@ def parse_search(
     return search
 
 
-def _code(args: Mapping[str, str], name: str, known: object, normal: object) -> str | None:
+def _code(
+    args: Mapping[str, str], name: str, known: Container[str], normal: Callable[[str], str]
+) -> str | None:
     value = (args.get(name) or "").strip()
     if not value:
         return None
-    value = normal(value)  # type: ignore[operator]
-    if value not in known:  # type: ignore[operator]
+    value = normal(value)
+    if value not in known:
         raise SearchError(f"unknown {name}: {value[:40]}")
     return value
 
@@ -147,8 +155,7 @@ def search_listings(session: Session, search: MediatorSearch, today: date) -> Pa
     if search.q and not search.words:
         # Only punctuation or symbols: nothing can match (and nothing reaches the index).
         return Page(items=[], total=0, number=search.page, size=search.per_page)
-    filtered = search.words or _facet_words(search)
-    if session.get_bind().dialect.name != "sqlite" or not filtered:
+    if session.get_bind().dialect.name != "sqlite" or not search.is_filtered:
         query = listing_query(session, search, today)
         return paginate(session, query, search.page, search.per_page)
     return _search_with_fts5(session, search, today)
@@ -188,9 +195,11 @@ def _matches(
         conditions.append(country == search.country)
     if search.certification_type:
         conditions.append(Listing.certification_type == search.certification_type)
-    for kind, code in [("l", search.language), ("s", search.specialisation)]:
-        if code:
-            conditions.append(Listing.facets.contains(f" {facet_word(kind, code)} "))
+    conditions += [
+        Listing.facets.contains(f" {facet_word(kind, code)} ")
+        for kind, code in search.filters
+        if kind in {"l", "s"}  # country and type have columns of their own
+    ]
     return conditions
 
 
@@ -206,27 +215,16 @@ _ORDER = {
 NARROW = 5_000
 
 
-def _facet_words(search: MediatorSearch) -> list[str]:
-    words = []
-    for kind, code in [
-        ("c", search.country),
-        ("l", search.language),
-        ("s", search.specialisation),
-        ("t", search.certification_type),
-    ]:
-        if code:
-            words.append(facet_word(kind, code))
-    return words
+def _fts_count(session: Session, terms: list[str]) -> int:
+    """Count the listings FTS5 matches for all of ``terms`` (whatever their dates)."""
+    match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
+    return session.scalar(select(func.count()).select_from(_fts).where(match)) or 0
 
 
-def _narrow(session: Session, search: MediatorSearch) -> float:
+def _narrow(search: MediatorSearch, in_country: int | None) -> float:
     """Return up to how many matches fetching them through FTS5 beats the ordered scan."""
-    if not search.country:
+    if in_country is None:
         return NARROW
-    country = text("listings_fts MATCH :match").bindparams(
-        match=f'facets : "{facet_word("c", search.country)}"'
-    )
-    in_country = session.scalar(select(func.count()).select_from(_fts).where(country)) or 0
     return min(NARROW, (in_country * search.page * search.per_page) ** 0.5)
 
 
@@ -236,14 +234,18 @@ def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> 
     FTS5 counts a million matches in milliseconds but knows nothing of dates, so the listings
     that ended and are not pruned yet (a day's worth at most) are counted and taken off.
     """
-    terms = [f'search_name : "{word}"*' for word in search.words]
-    terms += [f'facets : "{word}"' for word in _facet_words(search)]
-    match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
-    indexed = session.scalar(select(func.count()).select_from(_fts).where(match)) or 0
+    facets = [f'facets : "{facet_word(kind, code)}"' for kind, code in search.filters]
+    terms = [f'search_name : "{word}"*' for word in search.words] + facets
+    indexed = _fts_count(session, terms)
     ended = select(func.count()).select_from(Listing).where(Listing.listed_until < today)
     ended = ended.where(*_matches(session, search, by_country_index=False))
     total = indexed - (session.scalar(ended) or 0)
-    if total <= _narrow(session, search):
+    in_country = None
+    if search.country:
+        country = f'facets : "{facet_word("c", search.country)}"'
+        in_country = indexed if terms == [country] else _fts_count(session, [country])
+    if total <= _narrow(search, in_country):
+        match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
         query = (
             select(Listing)
             .where(Listing.listed_until >= today)

@@ -269,7 +269,6 @@ class Generator:
             "biography": "",
             "contact": "",
             "practice_areas": "",
-            "feedback_digest_on": None,
             "created_at": created,
             "updated_at": created,
         }

@@ -21,12 +21,12 @@ from registry.contributions.services import (
     set_country_tier,
     set_fee_rate,
 )
+from registry.digests.models import Digest
 from registry.mediators.models import CertificationType, Mediator
 from registry.mediators.services import (
     create_profile,
     grant_certification,
     record_assessment,
-    record_digest,
     record_qualification,
     revoke_certification,
     suspend_certification,
@@ -296,13 +296,17 @@ class _Demo:
             now=self.now,
             actor=self.staff,
         )
-        record_digest(
-            self.session,
-            mediator,
-            digest_on=max(day, self.today - timedelta(days=400)),
-            today=self.today,
-            now=self.now,
-            actor=self.staff,
+        published_on = max(day, self.today - timedelta(days=400))
+        self.session.add(
+            Digest(
+                mediator=mediator,
+                summary="Parties describe a well-prepared, even-handed mediator.",
+                created_at=self.now,
+                updated_at=self.now,
+                published_on=published_on,
+                published_at=self.now,
+                valid_until=published_on + timedelta(days=729),
+            )
         )
 
     def certify(self, mediator: Mediator, state: str) -> None:

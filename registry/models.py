@@ -3,7 +3,9 @@
 from registry.accounts import models as accounts_models
 from registry.contributions import models as contributions_models
 from registry.database import Base
+from registry.digests import models as digests_models
 from registry.events import models as events_models
+from registry.feedback import models as feedback_models
 from registry.mail import models as mail_models
 from registry.mediators import models as mediators_models
 from registry.organisations import models as organisations_models
@@ -15,7 +17,9 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "contributions_models",
+    "digests_models",
     "events_models",
+    "feedback_models",
     "mail_models",
     "mediators_models",
     "metadata",

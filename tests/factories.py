@@ -11,6 +11,7 @@ from registry.accounts.services import create_user, find_user
 from registry.contributions.models import Invoice
 from registry.contributions.services import issue_invoice, record_payment, set_fee_rate
 from registry.database import utcnow
+from registry.digests.models import Digest
 from registry.mediators.models import Certification, CertificationType, Mediator
 from registry.mediators.services import create_profile, grant_certification
 from registry.organisations.models import Organisation, Program
@@ -231,3 +232,27 @@ def make_review(
     if hidden_reason:
         hide_review(session, review, reason=hidden_reason, actor=staff_user(session), now=utcnow())
     return review
+
+
+def make_digest(
+    session: Session,
+    mediator: Mediator,
+    *,
+    published_on: date,
+    valid_days: int = 730,
+    summary: str = "Parties found the mediator well prepared and even-handed.",
+) -> Digest:
+    """Add a published digest without answers (as staff recorded them before digests)."""
+    now = utcnow()
+    digest = Digest(
+        mediator=mediator,
+        summary=summary,
+        created_at=now,
+        updated_at=now,
+        published_on=published_on,
+        published_at=now,
+        valid_until=published_on + timedelta(days=valid_days - 1),
+    )
+    session.add(digest)
+    session.flush()
+    return digest

@@ -14,6 +14,7 @@ from tests.conftest import csrf_token, post_form
 from tests.factories import (
     PASSWORD,
     grant,
+    make_digest,
     make_mediator,
     make_program,
     make_user,
@@ -189,7 +190,7 @@ def test_grant_checks_the_prerequisites(client, app, session):
         {"assessment-program_id": program.id, "assessment-on": today.isoformat()},
         form_url=url,
     )
-    post_form(client, f"{url}/digest", {"digest_on": today.isoformat()}, form_url=url)
+    make_digest(session, mediator, published_on=today)
     response = post_form(
         client,
         f"{url}/grant",

@@ -12,8 +12,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from registry.mediators.checklist import MIN_BIOGRAPHY
 from registry.mediators.models import CertificationType, Status
-from registry.mediators.services import MIN_BIOGRAPHY
 from registry.reference import COUNTRIES, LANGUAGES
 
 
@@ -97,10 +97,6 @@ class ConductForm(FlaskForm):
         description="Shown on the public profile.",
         render_kw={"rows": 2},
     )
-
-
-class DigestForm(FlaskForm):
-    digest_on = DateField("Digest dated", validators=[DataRequired()])
 
 
 class ProgramRecordForm(FlaskForm):

@@ -119,8 +119,6 @@ class Mediator(Base):
     # Contact details the mediator chose to publish (website, phone, office address).
     contact: Mapped[str] = mapped_column(String(500), default="")
     practice_areas: Mapped[str] = mapped_column(String(500), default="")
-    # Date of the current Feedback Digest as recorded by staff (until digests are built).
-    feedback_digest_on: Mapped[date | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -138,6 +136,9 @@ class Mediator(Base):
     )
     qualifications: Mapped[list["Qualification"]] = relationship(back_populates="mediator")
     assessments: Mapped[list["Assessment"]] = relationship(back_populates="mediator")
+    program_links: Mapped[list["ProgramLink"]] = relationship(
+        back_populates="mediator", cascade="all, delete-orphan"
+    )
 
     @validates("name")
     def _keep_search_name(self, _key: str, name: str) -> str:
@@ -240,6 +241,29 @@ class Assessment(Base):
     recorded_at: Mapped[datetime]
 
     mediator: Mapped[Mediator] = relationship(back_populates="assessments")
+    program: Mapped[Program] = relationship(lazy="joined")
+
+
+class ProgramLink(Base):
+    """A program that trained or assessed the mediator; its organisation's dashboard lists them.
+
+    Recording a qualification or an assessment links the program; staff link others (a
+    mediator still in training or being assessed).
+    """
+
+    __tablename__ = "program_mediators"
+    __table_args__ = (Index("ix_program_mediators_mediator", "mediator_id"),)
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True
+    )
+    mediator_id: Mapped[int] = mapped_column(
+        ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True
+    )
+    linked_on: Mapped[date]
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    mediator: Mapped[Mediator] = relationship(back_populates="program_links")
     program: Mapped[Program] = relationship(lazy="joined")
 
 

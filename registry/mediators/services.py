@@ -1,9 +1,7 @@
 """Profiles and credentials: one function per change, each logged in the event log."""
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -11,6 +9,7 @@ from registry.accounts.models import User
 from registry.accounts.services import normalise_email
 from registry.contributions.services import issue_invoice
 from registry.events.services import record_event
+from registry.mediators.checklist import prerequisites_on
 from registry.mediators.models import (
     Assessment,
     Certification,
@@ -36,66 +35,10 @@ PROFILE_FIELDS = (
     "contact",
     "practice_areas",
 )
-MIN_BIOGRAPHY = 50
 
 
 class MediatorError(ValueError):
     """A profile or credential change that the rules do not allow."""
-
-
-@dataclass(frozen=True)
-class ChecklistItem:
-    label: str
-    is_done: bool
-    # What to do next when not done (shown to the mediator and to staff).
-    hint: str = ""
-
-
-def profile_checklist(mediator: Mediator) -> list[ChecklistItem]:
-    """Return the profile's completeness, item by item (computed, never stored)."""
-    return [
-        ChecklistItem("Name", bool(mediator.name.strip()), "Give your full name."),
-        ChecklistItem("Country", bool(mediator.country), "Choose the country you practise in."),
-        ChecklistItem("Languages", bool(mediator.languages), "List the languages you mediate in."),
-        ChecklistItem(
-            "Biography",
-            len(mediator.biography.strip()) >= MIN_BIOGRAPHY,
-            f"Write a biography of at least {MIN_BIOGRAPHY} characters.",
-        ),
-        ChecklistItem("Contact", bool(mediator.contact.strip()), "Publish how clients reach you."),
-        ChecklistItem(
-            "Practice areas", bool(mediator.practice_areas.strip()), "Describe your practice."
-        ),
-    ]
-
-
-def certification_prerequisites(mediator: Mediator, on: date) -> list[ChecklistItem]:
-    """Return what must be true on ``on`` before certification can be granted."""
-    missing = [item.label.lower() for item in profile_checklist(mediator) if not item.is_done]
-    items = [
-        ChecklistItem(
-            "Complete profile",
-            not missing,
-            f"Missing: {', '.join(missing)}." if missing else "",
-        ),
-        ChecklistItem(
-            "Assessment by a QAP",
-            any(a.assessed_on <= on for a in mediator.assessments),
-            "A recognised assessment program records a successful assessment.",
-        ),
-    ]
-    if current_app.config["DIGEST_REQUIRED"]:
-        digest = mediator.feedback_digest_on
-        items.append(
-            ChecklistItem(
-                "Current Feedback Digest",
-                digest_valid_until(mediator, on) is not None,
-                "Ask parties of past mediations for feedback; a reviewer compiles the digest."
-                if digest is None
-                else f"The digest of {digest.isoformat()} is out of date; a new one is needed.",
-            )
-        )
-    return items
 
 
 def _clean_profile(session: Session, values: dict[str, object]) -> dict[str, object]:
@@ -251,7 +194,7 @@ def grant_certification(
         raise MediatorError("A grant cannot be dated in the future.")
     if check_prerequisites:
         missing = [
-            i.label for i in certification_prerequisites(mediator, granted_on) if not i.is_done
+            i.label for i in prerequisites_on(session, mediator, granted_on) if not i.is_done
         ]
         if missing:
             raise MediatorError(f"Not yet eligible: {', '.join(missing).lower()} missing.")
@@ -415,31 +358,6 @@ def revoke_certification(
         now=now,
         actor=actor,
     )
-
-
-def digest_valid_until(mediator: Mediator, on: date) -> date | None:
-    """Return the last day of the mediator's digest if it is current on ``on``, else None."""
-    digest = mediator.feedback_digest_on
-    if digest is None or digest > on:
-        return None
-    last_day = digest + timedelta(days=current_app.config["DIGEST_VALID_DAYS"] - 1)
-    return last_day if on <= last_day else None
-
-
-def record_digest(
-    session: Session,
-    mediator: Mediator,
-    *,
-    digest_on: date,
-    today: date,
-    now: datetime,
-    actor: User,
-) -> None:
-    """Record the date of the mediator's current Feedback Digest (staff, until digests exist)."""
-    if digest_on > today:
-        raise MediatorError("A digest cannot be dated in the future.")
-    mediator.feedback_digest_on = digest_on
-    _log_record(session, mediator, "mediator.digest_recorded", now, actor, on=digest_on)
 
 
 def _program(session: Session, program_id: int, types: frozenset[ProgramType]) -> Program:

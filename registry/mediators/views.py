@@ -17,9 +17,9 @@ from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
 from registry.extensions import db
 from registry.mediators import services
+from registry.mediators.checklist import prerequisites_on, profile_checklist
 from registry.mediators.forms import (
     ConductForm,
-    DigestForm,
     GrantForm,
     MediatorFilterForm,
     NewMediatorForm,
@@ -68,8 +68,8 @@ def _overview(mediator: Mediator) -> dict[str, Any]:
         "standing": standing,
         # Invoices of a struck or revoked certification can no longer be paid or waived.
         "payable_ids": {standing.certification.id} if live else set(),
-        "profile_items": services.profile_checklist(mediator),
-        "prerequisites": services.certification_prerequisites(mediator, today),
+        "profile_items": profile_checklist(mediator),
+        "prerequisites": prerequisites_on(db.session, mediator, today),
         "invoices": _invoices(mediator),
         "today": today,
     }
@@ -203,7 +203,6 @@ def _staff_forms(**given: Any) -> dict[str, Any]:
         "suspend_form": ConductForm(prefix="suspend", data={"on": today}),
         "lift_form": ConductForm(prefix="lift", data={"on": today}),
         "revoke_form": ConductForm(prefix="revoke", data={"on": today}),
-        "digest_form": DigestForm(data={"digest_on": today}),
         "assessment_form": ProgramRecordForm(
             prefix="assessment",
             data={"on": today},
@@ -336,26 +335,6 @@ def conduct(number: str, kind: str) -> Response | tuple[str, int]:
         return f"Certificate {number} {done} from {form.on.data.isoformat()}."
 
     return _act(certification.mediator, f"{kind}_form", form, action)
-
-
-@bp.route("/staff/mediators/<public_id>/digest", methods=["POST"])
-@role_required(*REGISTRY_STAFF)
-def record_digest(public_id: str) -> Response | tuple[str, int]:
-    mediator = _mediator_or_404(public_id)
-    form = DigestForm()
-
-    def action() -> str:
-        services.record_digest(
-            db.session,
-            mediator,
-            digest_on=form.digest_on.data,
-            today=local_today(),
-            now=utcnow(),
-            actor=current_user,
-        )
-        return "Feedback Digest date recorded."
-
-    return _act(mediator, "digest_form", form, action)
 
 
 @bp.route("/staff/mediators/<public_id>/<any(assessment, training):kind>", methods=["POST"])

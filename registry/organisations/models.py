@@ -147,3 +147,36 @@ class Review(Base):
     hidden_reason: Mapped[str | None] = mapped_column(Text)
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+
+
+class OrganisationAdmin(Base):
+    """A user who administers an organisation's account and sees its dashboard."""
+
+    __tablename__ = "organisation_admins"
+
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime]
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class DashboardReminder(Base):
+    """A reminder an organisation sent one of its mediators from the dashboard (rate limit)."""
+
+    __tablename__ = "organisation_reminders"
+    __table_args__ = (Index("ix_organisation_reminders_recent", "mediator_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    mediator_id: Mapped[int] = mapped_column(ForeignKey("mediators.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime]
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

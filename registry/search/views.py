@@ -10,9 +10,9 @@ from flask.typing import ResponseReturnValue
 
 from registry.accounts.permissions import public
 from registry.clock import local_today
+from registry.digests.queries import current_digest
 from registry.extensions import db
 from registry.mediators.models import CertificationType, Mediator
-from registry.mediators.services import digest_valid_until
 from registry.reference import COUNTRIES, LANGUAGES
 from registry.search import queries
 from registry.search.queries import SORTS, SearchError
@@ -68,7 +68,7 @@ def profile(public_id: str) -> ResponseReturnValue:
         "search/profile.html",
         verification=verification,
         mediator=mediator,
-        digest_until=digest_valid_until(mediator, today),
+        digest=current_digest(db.session, mediator.id, today),
         today=today,
     )
 

@@ -1,0 +1,1 @@
+"""Peer reviewers, their conflict declarations, and the Feedback Digests they publish."""

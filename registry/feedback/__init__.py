@@ -1,0 +1,1 @@
+"""Feedback from parties of past mediations: requests, one-time links, anonymous answers."""

@@ -1,0 +1,123 @@
+"""What a mediator still needs on the way to certification: computed from facts, never stored.
+
+``certification_prerequisites`` are what must hold before staff can grant; ``certification_steps``
+adds the grant and the first listing contribution, the whole path from applicant to certified
+that the mediator's checklist page and the organisation dashboard show.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from registry.digests.models import Digest
+from registry.digests.queries import current_digest, latest_digest
+from registry.mediators.models import Mediator
+from registry.mediators.status import Standing
+
+MIN_BIOGRAPHY = 50
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    label: str
+    is_done: bool
+    # What to do next when not done (shown to the mediator, staff and the organisation).
+    hint: str = ""
+    # The day the step was done, when the facts say (a profile's completion has no date).
+    done_on: date | None = None
+    # The endpoint where the mediator takes the next action, if they can take it themselves.
+    action: str | None = None
+
+
+def profile_checklist(mediator: Mediator) -> list[ChecklistItem]:
+    """Return the profile's completeness, item by item."""
+    return [
+        ChecklistItem("Name", bool(mediator.name.strip()), "Give your full name."),
+        ChecklistItem("Country", bool(mediator.country), "Choose the country you practise in."),
+        ChecklistItem("Languages", bool(mediator.languages), "List the languages you mediate in."),
+        ChecklistItem(
+            "Biography",
+            len(mediator.biography.strip()) >= MIN_BIOGRAPHY,
+            f"Write a biography of at least {MIN_BIOGRAPHY} characters.",
+        ),
+        ChecklistItem("Contact", bool(mediator.contact.strip()), "Publish how clients reach you."),
+        ChecklistItem(
+            "Practice areas", bool(mediator.practice_areas.strip()), "Describe your practice."
+        ),
+    ]
+
+
+def certification_prerequisites(
+    mediator: Mediator, on: date, digest: Digest | None, last_digest: Digest | None = None
+) -> list[ChecklistItem]:
+    """Return what must be true on ``on`` before a grant, given the digest current then.
+
+    ``last_digest`` (the latest published one, current or not) only words the hint.
+    """
+    missing = [item.label.lower() for item in profile_checklist(mediator) if not item.is_done]
+    assessed = [a.assessed_on for a in mediator.assessments if a.assessed_on <= on]
+    items = [
+        ChecklistItem(
+            "Complete profile",
+            not missing,
+            f"Missing: {', '.join(missing)}." if missing else "",
+            action="mediators.my_profile",
+        ),
+        ChecklistItem(
+            "Assessment by a QAP",
+            bool(assessed),
+            "A recognised assessment program (QAP) assesses you and records the result.",
+            done_on=max(assessed) if assessed else None,
+        ),
+    ]
+    if current_app.config["DIGEST_REQUIRED"]:
+        if last_digest is not None and digest is None:
+            hint = (
+                f"Your digest expired on {last_digest.valid_until.isoformat()}; "  # type: ignore[union-attr]
+                "ask parties of recent mediations for feedback for a new one."
+            )
+        else:
+            hint = "Ask parties of past mediations for feedback; a peer reviewer compiles it."
+        items.append(
+            ChecklistItem(
+                "Current Feedback Digest",
+                digest is not None,
+                hint,
+                done_on=digest.published_on if digest else None,
+                action="feedback.my_feedback",
+            )
+        )
+    return items
+
+
+def prerequisites_on(session: Session, mediator: Mediator, on: date) -> list[ChecklistItem]:
+    """Return ``certification_prerequisites`` with the mediator's digests looked up."""
+    return certification_prerequisites(
+        mediator, on, current_digest(session, mediator.id, on), latest_digest(session, mediator.id)
+    )
+
+
+def certification_steps(
+    prerequisites: list[ChecklistItem], standing: Standing
+) -> list[ChecklistItem]:
+    """Return the whole path to certification: the prerequisites, the grant, the first payment."""
+    certification = standing.certification
+    granted = certification is not None
+    covered = standing.covered_until is not None
+    return [
+        *prerequisites,
+        ChecklistItem(
+            "Certification granted",
+            granted,
+            "Registry staff grant certification once every step above is done.",
+            done_on=certification.granted_on if certification else None,
+        ),
+        ChecklistItem(
+            "First listing contribution paid or waived",
+            covered,
+            "Pay the listing contribution invoiced with the grant, or ask for a waiver.",
+            action="mediators.my_certification",
+        ),
+    ]

@@ -5,6 +5,7 @@ from typing import Any
 from alembic import context
 
 from registry.database import UTCDateTime
+from registry.migrate import include_name
 from registry.models import metadata
 
 # A fixed key for PostgreSQL's advisory lock, so two processes running `init` at once
@@ -19,15 +20,6 @@ def _render_item(type_: str, obj: object, autogen_context: Any) -> str | bool:
     return False
 
 
-# Made by hand in migration 0003, outside the models: the FTS5 table (with its shadow tables)
-# and PostgreSQL's tsvector index over listings.search_name. Autogenerate must leave them be.
-HAND_MADE = ("listings_fts", "ix_listings_search_name")
-
-
-def _include_name(name: str | None, type_: str, _parents: Any) -> bool:
-    return not (type_ in {"table", "index"} and name and name.startswith(HAND_MADE))
-
-
 def run_migrations() -> None:
     engine = context.config.attributes["engine"]
     with engine.begin() as connection:
@@ -39,7 +31,7 @@ def run_migrations() -> None:
             # SQLite runs DDL inside transactions too: a failed migration leaves nothing.
             transactional_ddl=True,
             render_item=_render_item,
-            include_name=_include_name,
+            include_name=include_name,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":

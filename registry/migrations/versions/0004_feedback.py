@@ -389,8 +389,8 @@ def upgrade() -> None:
     )
     _keep_recorded_digests()
     _link_programs_already_recorded()
-    with op.batch_alter_table("mediators", schema=None) as batch_op:
-        batch_op.drop_column("feedback_digest_on")
+    # Not through batch mode: SQLite would rebuild the table, which other tables reference.
+    op.execute("ALTER TABLE mediators DROP COLUMN feedback_digest_on")
 
     # ### end Alembic commands ###
 

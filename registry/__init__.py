@@ -23,6 +23,8 @@ DOMAINS = (
     "registry.mail",
     "registry.organisations",
     "registry.mediators",
+    "registry.feedback",
+    "registry.digests",
     "registry.contributions",
     "registry.search",
     "registry.api",

@@ -91,6 +91,25 @@ def load_config(instance_path: Path) -> dict:
         "STRIKE_WARNING_DAYS": _int("STRIKE_WARNING_DAYS", 30),
         "DIGEST_REQUIRED": _bool(os.environ.get("DIGEST_REQUIRED", "true")),
         "DIGEST_VALID_DAYS": _int("DIGEST_VALID_DAYS", 730),
+        # How many feedback answers a peer reviewer needs before publishing a digest.
+        "DIGEST_MIN_ANSWERS": _int("DIGEST_MIN_ANSWERS", 3),
+        # How many days before a digest's last valid day the mediator is reminded to renew it.
+        "DIGEST_REMINDER_DAYS": _int("DIGEST_REMINDER_DAYS", 60),
+        # Feedback requests: how long a party's one-time link works, in days.
+        "FEEDBACK_LINK_DAYS": _int("FEEDBACK_LINK_DAYS", 30),
+        # How many months back a mediation may lie to ask its parties for feedback.
+        "FEEDBACK_MAX_AGE_MONTHS": _int("FEEDBACK_MAX_AGE_MONTHS", 36),
+        # How many links one mediator may have open at once, so the form cannot send spam.
+        "FEEDBACK_MAX_OPEN_INVITATIONS": _int("FEEDBACK_MAX_OPEN_INVITATIONS", 50),
+        # Feedback link pages one client (network address) may open, against guessing links.
+        "FEEDBACK_LINK_RATE_LIMIT": os.environ.get("FEEDBACK_LINK_RATE_LIMIT", "30 per minute"),
+        # Organisation dashboard: a certified mediator whose last covered day is at most this
+        # many days away is "nearing lapse".
+        "LAPSE_WARNING_DAYS": _int("LAPSE_WARNING_DAYS", 60),
+        # An organisation reminds one mediator at most once within this many days.
+        "ORGANISATION_REMINDER_DAYS": _int("ORGANISATION_REMINDER_DAYS", 7),
+        # At most this many dashboard reminders per organisation per day (registry calendar).
+        "ORGANISATION_REMINDERS_PER_DAY": _int("ORGANISATION_REMINDERS_PER_DAY", 100),
         # Payment provider webhook: HMAC-SHA256 secret (empty turns the webhook off) and how
         # far a signature's timestamp may be from now.
         "PAYMENT_WEBHOOK_SECRET": os.environ.get("PAYMENT_WEBHOOK_SECRET", ""),

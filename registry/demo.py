@@ -7,7 +7,7 @@ production database that already holds data, and done at most once.
 import random
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from registry.accounts.models import Role, User
 from registry.accounts.services import create_user, find_user, hash_password
@@ -15,6 +15,7 @@ from registry.clock import local_today
 from registry.database import utcnow
 from registry.demo_register import load_register
 from registry.extensions import db
+from registry.mail.models import OutboxMessage
 
 DEMO_PASSWORD = "registry-demo-2026"  # noqa: S105 (documented demo credential)
 DEMO_DOMAIN = "demo.registry.example"
@@ -30,6 +31,7 @@ STAFF = [
     ("reviewer", "Ravi Reviewer", [Role.PEER_REVIEWER]),
     ("organisation", "Olga Organisation", [Role.ORGANISATION_ADMIN]),
     ("mediator", "Marta Mediator", [Role.MEDIATOR]),
+    ("applicant", "Amal Applicant", [Role.MEDIATOR]),
     ("chair", "Chen Chair", [Role.COMMITTEE_MEMBER, Role.APPRAISER]),
 ]
 
@@ -110,11 +112,18 @@ def load_demo(app: Flask) -> str:
         counts = load_register(
             session,
             staff=find_user(session, f"support@{DEMO_DOMAIN}"),
+            reviewer=find_user(session, f"reviewer@{DEMO_DOMAIN}"),
             mediators=mediators,
             marta=find_user(session, f"mediator@{DEMO_DOMAIN}"),
+            applicant=find_user(session, f"applicant@{DEMO_DOMAIN}"),
+            organisation_admin=find_user(session, f"organisation@{DEMO_DOMAIN}"),
             today=local_today(),
             now=now,
         )
+        # The past-dated history queued mail as it went (digests published, declarations);
+        # nobody should receive years-old news, and the outbox is where the walk-through
+        # reads the feedback links it is about to send.
+        session.execute(delete(OutboxMessage).where(OutboxMessage.created_at < now))
     states = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
     return (
         f"Loaded {len(STAFF)} demo staff and {MEDIATOR_COUNT} demo mediators ({states}), "

@@ -21,7 +21,7 @@ from registry.contributions.services import (
     set_country_tier,
     set_fee_rate,
 )
-from registry.digests.models import Digest
+from registry.demo_feedback import answers_waiting, publish_demo_digest
 from registry.mediators.models import CertificationType, Mediator
 from registry.mediators.services import (
     create_profile,
@@ -38,7 +38,7 @@ from registry.organisations.models import (
     ProgramType,
     Review,
 )
-from registry.organisations.services import hide_review, post_review
+from registry.organisations.services import add_organisation_admin, hide_review, post_review
 
 # Name, head office, account type, website, description, and each program's places.
 ORGANISATIONS = [
@@ -167,8 +167,11 @@ PLAN = [
 
 
 class _Demo:
-    def __init__(self, session: Session, staff: User, today: date, now: datetime) -> None:
+    def __init__(
+        self, session: Session, staff: User, reviewer: User, today: date, now: datetime
+    ) -> None:
         self.session, self.staff, self.today, self.now = session, staff, today, now
+        self.reviewer = reviewer
         self.rng = random.Random(2026)  # noqa: S311 (repeatable demo data, not secrets)
         self.programs: list[Program] = []
         self.organisation_list: list[Organisation] = []
@@ -296,18 +299,53 @@ class _Demo:
             now=self.now,
             actor=self.staff,
         )
-        published_on = max(day, self.today - timedelta(days=400))
-        self.session.add(
-            Digest(
-                mediator=mediator,
-                summary="Parties describe a well-prepared, even-handed mediator.",
-                created_at=self.now,
-                updated_at=self.now,
-                published_on=published_on,
-                published_at=self.now,
-                valid_until=published_on + timedelta(days=729),
-            )
+        publish_demo_digest(
+            self.session,
+            mediator,
+            reviewer=self.reviewer,
+            staff=self.staff,
+            published_on=max(day, self.today - timedelta(days=400)),
+            rng=self.rng,
         )
+
+    def start(self, mediator: Mediator) -> None:
+        """Take an applicant part of the way: training, perhaps an assessment and answers."""
+        rng = self.rng
+        training = [p for p in self.programs if p.program_type == "CMTP"]
+        assessment = [p for p in self.programs if p.program_type != "CMTP"]
+        day = self.today - timedelta(days=rng.randint(20, 400))
+        self._record(record_qualification, mediator, rng.choice(training), day)
+        if rng.random() < 0.5:
+            self._record(record_assessment, mediator, rng.choice(assessment), day)
+            if rng.random() < 0.5:
+                answers_waiting(
+                    self.session, mediator, today=self.today, rng=rng, count=rng.randint(1, 2)
+                )
+
+    def _record(self, service, mediator: Mediator, program: Program, day: date) -> None:  # type: ignore[no-untyped-def]
+        field = "completed_on" if service is record_qualification else "assessed_on"
+        service(
+            self.session,
+            mediator,
+            program_id=program.id,
+            today=self.today,
+            now=self.now,
+            actor=self.staff,
+            **{field: day},
+        )
+
+    def walk_through(self, applicant: User, organisation_admin: User) -> None:
+        """Olga administers the first organisation; its applicant waits only for feedback."""
+        academy = self.organisation_list[0]
+        add_organisation_admin(
+            self.session, academy, email=organisation_admin.email, actor=self.staff, now=self.now
+        )
+        mediator = self.profile(applicant, complete=True, country="NL")
+        programs = {p.program_type: p for p in academy.programs}
+        self._record(
+            record_qualification, mediator, programs["CMTP"], self.today - timedelta(days=200)
+        )
+        self._record(record_assessment, mediator, programs["QAP"], self.today - timedelta(days=30))
 
     def certify(self, mediator: Mediator, state: str) -> None:
         """Grant in the past and pay periods so that ``mediator`` is in ``state`` today."""
@@ -398,13 +436,16 @@ def load_register(
     session: Session,
     *,
     staff: User,
+    reviewer: User,
     mediators: list[User],
     marta: User,
+    applicant: User,
+    organisation_admin: User,
     today: date,
     now: datetime,
 ) -> dict[str, int]:
     """Load the demo register; return how many mediators are in each planned state."""
-    demo = _Demo(session, staff, today, now)
+    demo = _Demo(session, staff, reviewer, today, now)
     demo.organisations()
     demo.fees()
     counts: dict[str, int] = {}
@@ -415,11 +456,15 @@ def load_register(
                 state = name
                 break
             draw -= share
-        mediator = demo.profile(user, complete=state != "applicant" or demo.rng.random() < 0.5)
+        complete = state != "applicant" or demo.rng.random() < 0.5
+        mediator = demo.profile(user, complete=complete)
         if state != "applicant":
             demo.certify(mediator, state)
+        elif complete:
+            demo.start(mediator)
         counts[state] = counts.get(state, 0) + 1
     # The walk-through mediator: lapsed, with an open invoice of EUR 250.00 (full tier) to pay.
     demo.certify(demo.profile(marta, complete=True, country="NL"), "lapsed")
     demo.reviews([*mediators[:6], marta])
+    demo.walk_through(applicant, organisation_admin)
     return counts

@@ -194,3 +194,38 @@ def test_the_public_finds_a_mediator_and_verifies_the_certificate(page, live_ser
 
     page.goto(f"{live_server}/mediators?q=nobody+called+this")
     assert "No certified mediator matches this search." in page.content()
+
+
+def test_an_organisation_admin_reads_the_dashboard(browser, page, live_server):
+    from playwright.sync_api import expect
+
+    sign_in(page, live_server, "admin@demo.registry.example")
+    page.goto(f"{live_server}/staff/organisations")
+    page.get_by_role("link", name="Amsterdam Mediation Academy").click()
+    admins = page.get_by_role("region", name="Administrators")
+    expect(admins.get_by_text("organisation@demo.registry.example")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, live_server, "organisation@demo.registry.example")
+    page.goto(f"{live_server}/organisation")
+    expect(page.get_by_role("heading", name="Amsterdam Mediation Academy")).to_be_visible()
+    expect(page.get_by_role("heading", name="Pipeline")).to_be_visible()
+    shot(page, "organisation-dashboard")
+    buckets = page.get_by_role("navigation", name="Buckets")
+    buckets.get_by_role("link", name="Nearing certification").click()
+    expect(page.locator(".count")).to_contain_text("nearing certification")
+    expect(page.locator(".missing-steps").first).to_be_visible()
+    page.get_by_role("button", name="Send reminder").first.click()
+    expect(page.get_by_text("A reminder is on its way to")).to_be_visible()
+    assert "bucket=nearing_certification" in page.url
+
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        storage_state=page.context.storage_state(),
+    )
+    small = phone.new_page()
+    small.goto(page.url)
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(small, "organisation-dashboard-phone")
+    phone.close()

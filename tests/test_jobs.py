@@ -92,7 +92,14 @@ def test_two_concurrent_runners_do_the_work_exactly_once(fresh_app):
 def test_scheduler_settings(app):
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"purge-reset-links", "lifecycle", "prune-listings", "send-mail"}
+    assert set(jobs) == {
+        "purge-reset-links",
+        "lifecycle",
+        "prune-listings",
+        "expire-feedback-links",
+        "digests",
+        "send-mail",
+    }
     daily = jobs["purge-reset-links"]
     assert daily.misfire_grace_time == DAILY_MISFIRE_GRACE_SECONDS
     assert daily.coalesce is True

@@ -17,14 +17,41 @@ STAFF_PAGES = {
     "/staff/waivers": PAYMENT_STAFF,
     "/staff/fees": {Role.ADMINISTRATOR},
     "/my/certification": {Role.MEDIATOR},
+    "/my/checklist": {Role.MEDIATOR},
     "/my/profile": {Role.MEDIATOR},
+    "/my/feedback": {Role.MEDIATOR},
+    "/reviewer": {Role.PEER_REVIEWER},
+    "/staff/organisations": REGISTRY_STAFF,
+    "/organisation": {Role.ORGANISATION_ADMIN},
 }
+# Assignment pages admit staff past the role check so that they get the same 404 as a
+# reviewer who is not the assignment's own.
+ASSIGNMENT_ROLES = {Role.PEER_REVIEWER, *REGISTRY_STAFF}
+# Pages about ids that exist nowhere: the guard answers before the lookup's 404.
+PAGES_ON_MISSING_IDS = {
+    "/staff/mediators/0/digest": REGISTRY_STAFF,
+    "/reviewer/assignments/0": ASSIGNMENT_ROLES,
+    "/staff/organisations/0": REGISTRY_STAFF,
+}
+# The dashboard's own guard turns away organisation admins of other organisations (403)
+# before looking the organisation up; staff pass it and get the lookup's 404.
+DASHBOARD_ROUTES = ["/organisation/0/dashboard", "/organisation/0/dashboard.csv"]
 # Open to everyone, signed in or not.
-PUBLIC_PAGES = ["/organisations"]
+PUBLIC_PAGES = ["/organisations", "/feedback/thanks"]
 # POST routes, tried on ids that exist nowhere: the guard answers before the lookup's 404.
 STAFF_ACTIONS = {
     "/organisations/0/reviews/0/hide": REGISTRY_STAFF,
     "/organisations/0/reviews/0/restore": REGISTRY_STAFF,
+    "/staff/mediators/0/reviewers": REGISTRY_STAFF,
+    "/staff/reviewer-assignments/0/withdraw": REGISTRY_STAFF,
+    "/reviewer/assignments/0/declaration": ASSIGNMENT_ROLES,
+    "/reviewer/assignments/0/draft": ASSIGNMENT_ROLES,
+    "/reviewer/assignments/0/publish": ASSIGNMENT_ROLES,
+    "/staff/organisations/0/admins": {Role.ADMINISTRATOR},
+    "/staff/organisations/0/admins/0/remove": {Role.ADMINISTRATOR},
+    "/staff/organisations/0/links": REGISTRY_STAFF,
+    "/staff/organisations/0/programs/0/mediators/M0/unlink": REGISTRY_STAFF,
+    "/organisation/0/mediators/M0/remind": REGISTRY_STAFF,  # the dashboard's guard, as above
 }
 SIGNED_IN_ACTIONS = ["/organisations/0/reviews"]
 
@@ -44,7 +71,24 @@ def test_staff_pages_let_in_only_their_roles(client, session, role, page):
         assert "Traceback" not in text
 
 
-@pytest.mark.parametrize("page", list(STAFF_PAGES))
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("page", list(PAGES_ON_MISSING_IDS))
+def test_pages_about_an_id_let_in_only_their_roles(client, session, role, page):
+    make_user(session, email="someone@example.org", roles=[role])
+    post_form(client, "/login", {"email": "someone@example.org", "password": PASSWORD})
+    expected = 404 if role in PAGES_ON_MISSING_IDS[page] else 403
+    assert client.get(page).status_code == expected
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("page", DASHBOARD_ROUTES)
+def test_dashboards_of_missing_organisations(client, session, role, page):
+    make_user(session, email="someone@example.org", roles=[role])
+    post_form(client, "/login", {"email": "someone@example.org", "password": PASSWORD})
+    assert client.get(page).status_code == (404 if role in REGISTRY_STAFF else 403)
+
+
+@pytest.mark.parametrize("page", [*STAFF_PAGES, *PAGES_ON_MISSING_IDS, *DASHBOARD_ROUTES])
 def test_staff_pages_send_strangers_to_sign_in(client, session, page):
     response = client.get(page)
     assert response.status_code == 302

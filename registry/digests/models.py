@@ -46,7 +46,7 @@ class ReviewerAssignment(Base):
     __table_args__ = (
         CheckConstraint(f"status IN ({sql_values(AssignmentStatus)})", name="known_status"),
         CheckConstraint(
-            "(status = 'awaiting_declaration') = (declared_at IS NULL)",
+            "status = 'ended' OR (status = 'awaiting_declaration') = (declared_at IS NULL)",
             name="declared_unless_awaiting",
         ),
         CheckConstraint(

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from registry.database import db
@@ -26,6 +26,8 @@ BATCH_SIZE = 50
 MAX_ATTEMPTS = 5
 # A message claimed longer ago than this was left by a sender that died; claim it again.
 CLAIM_TIMEOUT = timedelta(minutes=10)
+# The address of a redacted message.
+REDACTED_ADDRESS = "(removed)"
 
 
 def queue_mail(
@@ -37,6 +39,30 @@ def queue_mail(
     )
     session.add(message)
     return message
+
+
+def redact_message(session: Session, message_id: int, *, reason: str) -> bool:
+    """Replace a message's address and body with a note saying why; withdraw it if queued.
+
+    For messages that carried a one-time link. ``reason`` completes "because ...". A message
+    being sent right now is left alone and False returned: the caller tries again later.
+    """
+    status = OutboxMessage.status
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, status != MailStatus.SENDING)
+        .values(
+            to_address=REDACTED_ADDRESS,
+            body_text=f"This message is kept without its address and content because {reason}.",
+            last_error=case(
+                (status == MailStatus.QUEUED, f"Withdrawn before sending because {reason}."),
+                else_=OutboxMessage.last_error,
+            ),
+            status=case((status == MailStatus.QUEUED, MailStatus.FAILED.value), else_=status),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount == 1
 
 
 def send_queued_mail(now: datetime) -> dict[str, int | str]:

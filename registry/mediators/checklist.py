@@ -27,8 +27,10 @@ class ChecklistItem:
     hint: str = ""
     # The day the step was done, when the facts say (a profile's completion has no date).
     done_on: date | None = None
-    # The endpoint where the mediator takes the next action, if they can take it themselves.
+    # The endpoint where the mediator takes the next action, if they can take it themselves,
+    # and the words of the link.
     action: str | None = None
+    action_label: str = ""
 
 
 def profile_checklist(mediator: Mediator) -> list[ChecklistItem]:
@@ -64,6 +66,7 @@ def certification_prerequisites(
             not missing,
             f"Missing: {', '.join(missing)}." if missing else "",
             action="mediators.my_profile",
+            action_label="Edit your profile",
         ),
         ChecklistItem(
             "Assessment by a QAP",
@@ -87,6 +90,7 @@ def certification_prerequisites(
                 hint,
                 done_on=digest.published_on if digest else None,
                 action="feedback.my_feedback",
+                action_label="Ask for feedback",
             )
         )
     return items
@@ -119,5 +123,6 @@ def certification_steps(
             covered,
             "Pay the listing contribution invoiced with the grant, or ask for a waiver.",
             action="mediators.my_certification",
+            action_label="Pay or ask for a waiver",
         ),
     ]

@@ -15,6 +15,7 @@ from registry.mediators.models import (
     Certification,
     CertificationType,
     Mediator,
+    ProgramLink,
     Qualification,
     Specialisation,
     Status,
@@ -394,6 +395,7 @@ def record_assessment(
         recorded_at=now,
     )
     session.add(assessment)
+    _ensure_program_link(session, mediator, program, on=assessed_on, actor=actor)
     _log_record(
         session,
         mediator,
@@ -430,6 +432,7 @@ def record_qualification(
         recorded_at=now,
     )
     session.add(qualification)
+    _ensure_program_link(session, mediator, program, on=completed_on, actor=actor)
     _log_record(
         session,
         mediator,
@@ -440,6 +443,17 @@ def record_qualification(
         program=program.title,
     )
     return qualification
+
+
+def _ensure_program_link(
+    session: Session, mediator: Mediator, program: Program, *, on: date, actor: User
+) -> None:
+    """Link ``mediator`` to ``program`` (its organisation's dashboard lists them) unless linked."""
+    session.flush()
+    if session.get(ProgramLink, (program.id, mediator.id)) is None:
+        session.add(
+            ProgramLink(program=program, mediator=mediator, linked_on=on, linked_by_id=actor.id)
+        )
 
 
 def _log_record(

@@ -17,7 +17,11 @@ from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
 from registry.extensions import db
 from registry.mediators import services
-from registry.mediators.checklist import prerequisites_on, profile_checklist
+from registry.mediators.checklist import (
+    certification_steps,
+    prerequisites_on,
+    profile_checklist,
+)
 from registry.mediators.forms import (
     ConductForm,
     GrantForm,
@@ -89,6 +93,27 @@ def my_certification() -> str:
     )
 
 
+@bp.route("/my/checklist")
+@role_required(Role.MEDIATOR)
+def my_checklist() -> str:
+    """Every step from applicant to certified, with its state and the next action."""
+    mediator = profile_of(db.session, current_user)
+    if mediator is None:
+        return render_template("mediators/my_checklist.html", mediator=None)
+    today = local_today()
+    standing = mediator_standing(db.session, mediator, today)
+    steps = certification_steps(prerequisites_on(db.session, mediator, today), standing)
+    return render_template(
+        "mediators/my_checklist.html",
+        mediator=mediator,
+        standing=standing,
+        steps=steps,
+        next_step=next((step for step in steps if not step.is_done), None),
+        profile_items=profile_checklist(mediator),
+        today=today,
+    )
+
+
 def _profile_form(mediator: Mediator | None) -> ProfileForm:
     form = ProfileForm(obj=mediator, specialisations=specialisation_choices(db.session))
     if mediator is not None and request.method == "GET":
@@ -146,7 +171,7 @@ def my_profile() -> Response | str:
 # -- Staff pages ---------------------------------------------------------------------------
 
 
-def _mediator_or_404(public_id: str) -> Mediator:
+def mediator_or_404(public_id: str) -> Mediator:
     if not public_id.isalnum():  # e.g. NUL, which PostgreSQL refuses in a parameter
         abort(404)
     mediator = db.session.scalar(select(Mediator).where(Mediator.public_id == public_id))
@@ -232,13 +257,13 @@ def _render_detail(mediator: Mediator, status: int = 200, **given: Any) -> tuple
 @bp.route("/staff/mediators/<public_id>")
 @role_required(*REGISTRY_STAFF)
 def staff_detail(public_id: str) -> tuple[str, int]:
-    return _render_detail(_mediator_or_404(public_id))
+    return _render_detail(mediator_or_404(public_id))
 
 
 @bp.route("/staff/mediators/<public_id>/profile", methods=["GET", "POST"])
 @role_required(*REGISTRY_STAFF)
 def staff_profile(public_id: str) -> Response | str:
-    mediator = _mediator_or_404(public_id)
+    mediator = mediator_or_404(public_id)
     form = _profile_form(mediator)
     if form.validate_on_submit():
         try:
@@ -275,7 +300,7 @@ def _act(
 @bp.route("/staff/mediators/<public_id>/grant", methods=["POST"])
 @role_required(*REGISTRY_STAFF)
 def grant(public_id: str) -> Response | tuple[str, int]:
-    mediator = _mediator_or_404(public_id)
+    mediator = mediator_or_404(public_id)
     form = GrantForm()
 
     def action() -> str:
@@ -340,7 +365,7 @@ def conduct(number: str, kind: str) -> Response | tuple[str, int]:
 @bp.route("/staff/mediators/<public_id>/<any(assessment, training):kind>", methods=["POST"])
 @role_required(*REGISTRY_STAFF)
 def record_program(public_id: str, kind: str) -> Response | tuple[str, int]:
-    mediator = _mediator_or_404(public_id)
+    mediator = mediator_or_404(public_id)
     types = ASSESSMENT_TYPES if kind == "assessment" else frozenset({ProgramType.CMTP})
     form = ProgramRecordForm(prefix=kind, programs=program_choices(db.session, types))
 

@@ -1,10 +1,19 @@
-"""The directory's filters and the review forms."""
+"""The directory's filters, the review forms, and the organisation account and dashboard forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from registry.organisations.models import AccountType, ProgramType
+from registry.organisations.dashboard import SORTS, Bucket, DashboardFilter, step_key
+from registry.organisations.models import AccountType, Program, ProgramType
 from registry.organisations.queries import ACCOUNT_TYPE_LABELS, DirectoryOptions
 from registry.organisations.services import MAX_REASON_LENGTH, MAX_REVIEW_LENGTH
 from registry.reference import COUNTRIES, country_name
@@ -155,3 +164,74 @@ class HideReviewForm(FlaskForm):
 
 class RestoreReviewForm(FlaskForm):
     """Only the CSRF token: restoring needs no input."""
+
+
+# -- Organisation accounts and the dashboard -------------------------------------------------
+
+
+BUCKET_CHOICES = {bucket.value: bucket.label for bucket in Bucket}
+
+
+class DashboardForm(PageForm):
+    """The dashboard's filters and sort (a GET form); the choices are the organisation's own."""
+
+    q = StringField("Name contains", validators=[Optional(), Length(max=100)], filters=[_strip])
+    bucket = SelectField("Bucket", choices={"": "Every bucket", **BUCKET_CHOICES}, default="")
+    program = SelectField("Program", default="")
+    step = SelectField("Missing step", default="")
+    sort = SelectField("Sort by", choices=SORTS, default="name")
+
+    def __init__(
+        self, *args: object, programs: list[Program], steps: list[str], **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.program.choices = {
+            "": "Every program",
+            **{str(p.id): f"{p.name} ({p.program_type})" for p in programs},
+        }
+        self.step.choices = {"": "Any", **{step_key(label): label for label in steps}}
+
+    def wanted(self) -> DashboardFilter:
+        """Return the filter the (validated) form describes."""
+        return DashboardFilter(
+            bucket=Bucket(self.bucket.data) if self.bucket.data else None,
+            program_id=int(self.program.data) if self.program.data else None,
+            step=self.step.data or None,
+            name=self.q.data or None,
+            sort=self.sort.data or "name",
+        )
+
+
+class AddAdminForm(FlaskForm):
+    email = EmailField(
+        "E-mail address of their account",
+        validators=[DataRequired(), Email(), Length(max=254)],
+        description="The person registers first; they get the organisation admin role here.",
+        filters=[_strip],
+    )
+
+
+class LinkMediatorForm(FlaskForm):
+    program_id = SelectField("Program", coerce=int, choices=[])
+    mediator = StringField(
+        "Mediator",
+        validators=[
+            DataRequired(message="Give a public id or an e-mail address."),
+            Length(max=254),
+        ],
+        description="Their public id (M…) or the e-mail address of their profile.",
+        filters=[_strip],
+    )
+    linked_on = DateField("Linked since", validators=[DataRequired()])
+
+    def __init__(self, *args: object, programs: list[Program], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.program_id.choices = {p.id: f"{p.name} ({p.program_type})" for p in programs}
+
+
+class LinkFilterForm(PageForm):
+    q = StringField("Mediator's name", validators=[Optional(), Length(max=100)], filters=[_strip])
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: removing an administrator or a link, sending a reminder."""

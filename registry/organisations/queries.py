@@ -1,4 +1,5 @@
-"""Read-only questions about organisations: the public directory and reviews."""
+"""Read-only questions about organisations: the public directory, reviews, administrators and
+the mediators linked to programs (the dashboard itself is in ``dashboard``)."""
 
 from dataclasses import dataclass
 
@@ -6,10 +7,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from registry.accounts.models import User
+from registry.mediators.models import Mediator, ProgramLink
 from registry.mediators.names import fold_text, search_form
 from registry.organisations.models import (
     AccountType,
     Organisation,
+    OrganisationAdmin,
     Program,
     ProgramLocation,
     ProgramType,
@@ -191,3 +194,109 @@ def signed_review_by(session: Session, organisation: Organisation, user: User) -
             Review.is_anonymous.is_(False),
         )
     )
+
+
+# -- Organisation accounts -------------------------------------------------------------------
+
+
+def administered_organisations(session: Session, user: User) -> list[Organisation]:
+    """Return the organisations ``user`` administers, by name."""
+    return list(
+        session.scalars(
+            select(Organisation)
+            .join(OrganisationAdmin, OrganisationAdmin.organisation_id == Organisation.id)
+            .where(OrganisationAdmin.user_id == user.id)
+            .order_by(Organisation.name)
+        )
+    )
+
+
+def is_organisation_admin(session: Session, organisation_id: int, user: User) -> bool:
+    """Return whether ``user`` administers the organisation ``organisation_id``."""
+    return session.get(OrganisationAdmin, (organisation_id, user.id)) is not None
+
+
+def organisation_admins(session: Session, organisation: Organisation) -> list[OrganisationAdmin]:
+    """Return the organisation's administrators, by name."""
+    return list(
+        session.scalars(
+            select(OrganisationAdmin)
+            .join(User, User.id == OrganisationAdmin.user_id)
+            .where(OrganisationAdmin.organisation_id == organisation.id)
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StaffOrganisationRow:
+    """One line of the staff list of organisations."""
+
+    organisation: Organisation
+    admins: int
+    mediators: int
+
+
+def staff_organisation_rows(session: Session) -> list[StaffOrganisationRow]:
+    """Return every organisation with its number of administrators and of linked mediators."""
+    admins = dict(
+        session.execute(
+            select(OrganisationAdmin.organisation_id, func.count()).group_by(
+                OrganisationAdmin.organisation_id
+            )
+        ).all()
+    )
+    mediators = dict(
+        session.execute(
+            select(Program.organisation_id, func.count(ProgramLink.mediator_id.distinct()))
+            .join(ProgramLink, ProgramLink.program_id == Program.id)
+            .group_by(Program.organisation_id)
+        ).all()
+    )
+    organisations = session.scalars(
+        select(Organisation).options(selectinload(Organisation.programs))
+    ).all()
+    return [
+        StaffOrganisationRow(o, admins.get(o.id, 0), mediators.get(o.id, 0))
+        for o in sorted(organisations, key=lambda o: (fold_text(o.name), o.id))
+    ]
+
+
+def link_counts(session: Session, organisation: Organisation) -> dict[int, int]:
+    """Return how many mediators are linked to each of the organisation's programs."""
+    rows = session.execute(
+        select(ProgramLink.program_id, func.count())
+        .join(Program, Program.id == ProgramLink.program_id)
+        .where(Program.organisation_id == organisation.id)
+        .group_by(ProgramLink.program_id)
+    )
+    return dict(rows.all())
+
+
+def program_links_query(organisation: Organisation, name: str | None) -> Select:
+    """Select the organisation's program links (newest first), whose mediator matches ``name``."""
+    query = (
+        select(ProgramLink)
+        .join(Program, Program.id == ProgramLink.program_id)
+        .join(Mediator, Mediator.id == ProgramLink.mediator_id)
+        .where(Program.organisation_id == organisation.id)
+        .options(selectinload(ProgramLink.mediator).lazyload("*"))
+        .order_by(ProgramLink.linked_on.desc(), Mediator.search_name, ProgramLink.program_id)
+    )
+    for word in fold_text(name or "").split()[:5]:
+        query = query.where(Mediator.search_name.contains(word, autoescape=True))
+    return query
+
+
+def find_mediator(session: Session, reference: str) -> Mediator | None:
+    """Return the mediator whose public id or e-mail address is ``reference``."""
+    reference = reference.strip()
+    if not reference.isprintable():  # e.g. NUL, which PostgreSQL refuses in a parameter
+        return None
+    if "@" in reference:
+        column, value = Mediator.email, reference.lower()
+    elif reference.isalnum():
+        column, value = Mediator.public_id, reference.upper()
+    else:
+        return None
+    return session.scalar(select(Mediator).where(column == value))

@@ -1,14 +1,33 @@
-"""Reviews of organisations: posting, hiding and restoring, each logged in the event log."""
+"""Changes to organisations, each logged in the event log: reviews and their moderation, the
+organisation's administrators, the links between its programs and mediators, and the reminders
+it sends from its dashboard.
+"""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from flask import current_app, render_template
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
+from registry.accounts.services import find_user, grant_role
 from registry.events.services import record_event
-from registry.organisations.models import Organisation, Review
-from registry.organisations.queries import signed_review_by
+from registry.mail.services import queue_mail
+from registry.mediators.models import Mediator, ProgramLink
+from registry.organisations.dashboard import (
+    REMINDABLE,
+    dashboard_rows,
+    last_reminder_day,
+    reminders_sent_on,
+)
+from registry.organisations.models import (
+    DashboardReminder,
+    Organisation,
+    OrganisationAdmin,
+    Program,
+    Review,
+)
+from registry.organisations.queries import find_mediator, signed_review_by
 
 MAX_REVIEW_LENGTH = 2000
 MAX_REASON_LENGTH = 2000
@@ -119,3 +138,234 @@ def restore_review(session: Session, review: Review, *, actor: User, now: dateti
         data={"organisation_id": review.organisation_id, "hidden_reason": reason},
     )
     session.flush()
+
+
+# -- Organisation accounts: administrators, program links, dashboard reminders ---------------
+
+
+class OrganisationError(ValueError):
+    """An organisation account change that the rules do not allow."""
+
+
+NOT_LINKED = "This mediator is not linked to a program of your organisation."
+
+
+def add_organisation_admin(
+    session: Session, organisation: Organisation, *, email: str, actor: User, now: datetime
+) -> OrganisationAdmin:
+    """Make the account with ``email`` an administrator of ``organisation``.
+
+    The person gets the organisation admin role if they do not hold it yet.
+    """
+    user = find_user(session, email)
+    if user is None:
+        raise OrganisationError(
+            f"There is no account with the e-mail address {email.strip()}; "
+            "the person registers first."
+        )
+    if not user.is_active:
+        raise OrganisationError(f"The account of {user.email} is disabled.")
+    if session.get(OrganisationAdmin, (organisation.id, user.id)) is not None:
+        raise OrganisationError(f"{user.email} is already an administrator of {organisation.name}.")
+    if not user.has_role(Role.ORGANISATION_ADMIN):
+        grant_role(
+            session,
+            user=user,
+            role=Role.ORGANISATION_ADMIN,
+            actor=actor,
+            reason=f"Administrator of {organisation.name}",
+            now=now,
+        )
+    admin = OrganisationAdmin(
+        organisation_id=organisation.id, user_id=user.id, added_at=now, added_by_id=actor.id
+    )
+    _add_once(session, admin, f"{user.email} is already an administrator of {organisation.name}.")
+    _log_organisation(session, organisation, "admin_added", actor, now, user_id=user.id)
+    return admin
+
+
+def _add_once(session: Session, row: object, refusal: str) -> None:
+    """Add ``row``; a concurrent request that added it first makes this a refusal."""
+    try:
+        # The savepoint keeps the rest of the transaction usable if the key exists already.
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise OrganisationError(refusal) from None
+
+
+def _log_organisation(
+    session: Session,
+    organisation: Organisation,
+    action: str,
+    actor: User,
+    now: datetime,
+    **data: object,
+) -> None:
+    record_event(
+        session,
+        action=f"organisation.{action}",
+        subject_type="organisation",
+        subject_id=organisation.id,
+        now=now,
+        actor=actor,
+        data=data,
+    )
+    session.flush()
+
+
+def remove_organisation_admin(
+    session: Session, organisation: Organisation, *, user_id: int, actor: User, now: datetime
+) -> User:
+    """Stop the account ``user_id`` administering ``organisation``; return that account.
+
+    The role stays: the person may administer other organisations, and staff revoke roles on
+    the account itself.
+    """
+    admin = session.get(OrganisationAdmin, (organisation.id, user_id))
+    if admin is None:
+        raise OrganisationError(f"This person is not an administrator of {organisation.name}.")
+    user = admin.user
+    session.delete(admin)
+    _log_organisation(session, organisation, "admin_removed", actor, now, user_id=user_id)
+    return user
+
+
+def _own_program(session: Session, organisation: Organisation, program_id: int) -> Program:
+    program = session.get(Program, program_id)
+    if program is None or program.organisation_id != organisation.id:
+        raise OrganisationError(f"Choose one of the programs of {organisation.name}.")
+    return program
+
+
+def link_mediator_to_program(
+    session: Session,
+    organisation: Organisation,
+    *,
+    program_id: int,
+    mediator_reference: str,
+    linked_on: date,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> ProgramLink:
+    """Link a mediator (by public id or e-mail address) to one of the organisation's programs."""
+    program = _own_program(session, organisation, program_id)
+    mediator = find_mediator(session, mediator_reference)
+    if mediator is None:
+        raise OrganisationError(
+            f"No mediator has the public id or e-mail address {mediator_reference.strip()!r}."
+        )
+    if linked_on > today:
+        raise OrganisationError("A link cannot be dated in the future.")
+    refusal = f"{mediator.name} is already linked to {program.name}."
+    if session.get(ProgramLink, (program.id, mediator.id)) is not None:
+        raise OrganisationError(refusal)
+    link = ProgramLink(
+        program_id=program.id, mediator_id=mediator.id, linked_on=linked_on, linked_by_id=actor.id
+    )
+    _add_once(session, link, refusal)
+    _log_organisation(
+        session,
+        organisation,
+        "mediator_linked",
+        actor,
+        now,
+        program=program.title,
+        mediator=mediator.public_id,
+        linked_on=linked_on.isoformat(),
+    )
+    return link
+
+
+def unlink_mediator_from_program(
+    session: Session,
+    organisation: Organisation,
+    *,
+    program_id: int,
+    mediator: Mediator,
+    now: datetime,
+    actor: User,
+) -> None:
+    """Remove the link between ``mediator`` and one of the organisation's programs."""
+    program = _own_program(session, organisation, program_id)
+    link = session.get(ProgramLink, (program.id, mediator.id))
+    if link is None:
+        raise OrganisationError(f"{mediator.name} is not linked to {program.name}.")
+    session.delete(link)
+    _log_organisation(
+        session,
+        organisation,
+        "mediator_unlinked",
+        actor,
+        now,
+        program=program.title,
+        mediator=mediator.public_id,
+        linked_on=link.linked_on.isoformat(),
+    )
+
+
+def send_reminder(
+    session: Session,
+    organisation: Organisation,
+    mediator: Mediator,
+    *,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> DashboardReminder:
+    """E-mail ``mediator`` their next steps on behalf of ``organisation`` (rate-limited)."""
+    rows = dashboard_rows(session, organisation, today, mediator_ids=[mediator.id])
+    if not rows:
+        raise OrganisationError(NOT_LINKED)
+    row = rows[0]
+    if row.bucket not in REMINDABLE:
+        raise OrganisationError(
+            "Reminders go to mediators nearing certification, nearing lapse or in grace; "
+            f"{mediator.name} is {row.bucket.label.lower()}."
+        )
+    _check_reminder_limits(session, organisation, mediator, today)
+    reminder = DashboardReminder(
+        organisation_id=organisation.id, mediator_id=mediator.id, sent_at=now, sent_by_id=actor.id
+    )
+    session.add(reminder)
+    text = render_template(
+        "mail/organisation_reminder.txt",
+        organisation=organisation,
+        row=row,
+        config=current_app.config,
+    )
+    subject, _, body = text.partition("\n\n")
+    queue_mail(
+        session, to=mediator.email, subject=subject.removeprefix("Subject: "), body=body, now=now
+    )
+    _log_organisation(
+        session,
+        organisation,
+        "reminder_sent",
+        actor,
+        now,
+        mediator=mediator.public_id,
+        bucket=row.bucket.value,
+        missing=[step.label for step in row.missing],
+    )
+    return reminder
+
+
+def _check_reminder_limits(
+    session: Session, organisation: Organisation, mediator: Mediator, today: date
+) -> None:
+    """Refuse a reminder too soon after the last one, or beyond the organisation's daily limit."""
+    config = current_app.config
+    days, per_day = config["ORGANISATION_REMINDER_DAYS"], config["ORGANISATION_REMINDERS_PER_DAY"]
+    last = last_reminder_day(session, organisation, mediator)
+    if last is not None and today < last + timedelta(days=days):
+        raise OrganisationError(
+            f"A reminder was sent on {last.isoformat()}; the next can be sent from "
+            f"{(last + timedelta(days=days)).isoformat()}."
+        )
+    if reminders_sent_on(session, organisation, today) >= per_day:
+        raise OrganisationError(
+            f"{organisation.name} has sent {per_day} reminders today, the daily limit; "
+            "more can be sent tomorrow."
+        )

@@ -1,23 +1,52 @@
-"""The public directory of organisations, their profiles, and reviews with their moderation."""
+"""The public directory of organisations, their profiles, and reviews with their moderation;
+the staff pages for organisation administrators and program links; the organisation dashboard.
+"""
 
+import io
 from collections.abc import Callable
+from datetime import date
+from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from werkzeug.wrappers import Response
 
 from registry.accounts.models import Role
 from registry.accounts.permissions import public, role_required, signed_in
+from registry.clock import local_today
 from registry.database import utcnow
 from registry.extensions import db
+from registry.mediators.names import fold_text
 from registry.mediators.views import REGISTRY_STAFF
 from registry.organisations import services
+from registry.organisations.dashboard import (
+    REMINDABLE,
+    build_dashboard,
+    dashboard_rows,
+    recent_reminders,
+    step_labels,
+    write_csv,
+)
 from registry.organisations.forms import (
+    AddAdminForm,
+    ConfirmForm,
+    DashboardForm,
     DirectoryForm,
     HideReviewForm,
+    LinkFilterForm,
+    LinkMediatorForm,
     PageForm,
     RestoreReviewForm,
     ReviewForm,
@@ -25,14 +54,21 @@ from registry.organisations.forms import (
 from registry.organisations.models import Organisation, Review
 from registry.organisations.queries import (
     DirectoryFilter,
+    administered_organisations,
     directory_options,
     directory_page,
     directory_rows,
+    find_mediator,
+    is_organisation_admin,
+    link_counts,
+    organisation_admins,
+    program_links_query,
     rating_of,
     reviews_query,
     signed_review_by,
+    staff_organisation_rows,
 )
-from registry.pagination import paginate
+from registry.pagination import Page, paginate
 from registry.web import flash_form_errors, render_error, submit_form
 
 bp = Blueprint("organisations", __name__)
@@ -175,3 +211,234 @@ def restore_review(organisation_id: int, review_id: int) -> Response:
         return "The review is published again."
 
     return _moderate(review, RestoreReviewForm(), action)
+
+
+# -- Staff: organisation administrators and program links -----------------------------------
+
+LINKS_PAGE_SIZE = 50
+
+
+@bp.route("/staff/organisations")
+@role_required(*REGISTRY_STAFF)
+def staff_list() -> str:
+    return render_template(
+        "organisations/staff_list.html", rows=staff_organisation_rows(db.session)
+    )
+
+
+@bp.route("/staff/organisations/<int:organisation_id>")
+@role_required(*REGISTRY_STAFF)
+def staff_detail(organisation_id: int) -> ResponseReturnValue:
+    organisation = _organisation_or_404(organisation_id)
+    filters = LinkFilterForm(request.args)
+    if not filters.validate():
+        return render_error(400, "There is no such page of linked mediators.")
+    query = program_links_query(organisation, filters.q.data)
+    links = paginate(db.session, query, filters.page.data or 1, LINKS_PAGE_SIZE)
+    return render_template(
+        "organisations/staff_detail.html",
+        organisation=organisation,
+        admins=organisation_admins(db.session, organisation),
+        link_counts=link_counts(db.session, organisation),
+        links=links,
+        filters=filters,
+        admin_form=AddAdminForm(formdata=None),
+        link_form=LinkMediatorForm(
+            formdata=None, programs=organisation.programs, data={"linked_on": local_today()}
+        ),
+    )
+
+
+def _back_to_staff_detail(organisation: Organisation) -> Response:
+    return redirect(url_for("organisations.staff_detail", organisation_id=organisation.id), 303)
+
+
+@bp.route("/staff/organisations/<int:organisation_id>/admins", methods=["POST"])
+@role_required(Role.ADMINISTRATOR)
+def add_admin(organisation_id: int) -> Response:
+    organisation = _organisation_or_404(organisation_id)
+    form = AddAdminForm()
+
+    def action() -> str:
+        admin = services.add_organisation_admin(
+            db.session, organisation, email=form.email.data, actor=current_user, now=utcnow()
+        )
+        return f"{admin.user.name} ({admin.user.email}) now administers {organisation.name}."
+
+    back = _back_to_staff_detail(organisation)
+    return submit_form(form, back, action, services.OrganisationError)
+
+
+@bp.route(
+    "/staff/organisations/<int:organisation_id>/admins/<int:user_id>/remove", methods=["POST"]
+)
+@role_required(Role.ADMINISTRATOR)
+def remove_admin(organisation_id: int, user_id: int) -> Response:
+    organisation = _organisation_or_404(organisation_id)
+
+    def action() -> str:
+        user = services.remove_organisation_admin(
+            db.session, organisation, user_id=user_id, actor=current_user, now=utcnow()
+        )
+        return f"{user.name} no longer administers {organisation.name}."
+
+    back = _back_to_staff_detail(organisation)
+    return submit_form(ConfirmForm(), back, action, services.OrganisationError)
+
+
+@bp.route("/staff/organisations/<int:organisation_id>/links", methods=["POST"])
+@role_required(*REGISTRY_STAFF)
+def link_mediator(organisation_id: int) -> Response:
+    organisation = _organisation_or_404(organisation_id)
+    form = LinkMediatorForm(programs=organisation.programs)
+
+    def action() -> str:
+        link = services.link_mediator_to_program(
+            db.session,
+            organisation,
+            program_id=form.program_id.data,
+            mediator_reference=form.mediator.data,
+            linked_on=form.linked_on.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        return f"{link.mediator.name} is linked to {link.program.name}."
+
+    back = _back_to_staff_detail(organisation)
+    return submit_form(form, back, action, services.OrganisationError)
+
+
+@bp.route(
+    "/staff/organisations/<int:organisation_id>/programs/<int:program_id>"
+    "/mediators/<public_id>/unlink",
+    methods=["POST"],
+)
+@role_required(*REGISTRY_STAFF)
+def unlink_mediator(organisation_id: int, program_id: int, public_id: str) -> Response:
+    organisation = _organisation_or_404(organisation_id)
+    mediator = find_mediator(db.session, public_id) if public_id.isalnum() else None
+    if mediator is None:
+        abort(404)
+
+    def action() -> str:
+        services.unlink_mediator_from_program(
+            db.session,
+            organisation,
+            program_id=program_id,
+            mediator=mediator,
+            now=utcnow(),
+            actor=current_user,
+        )
+        return f"{mediator.name} is no longer linked to that program."
+
+    back = _back_to_staff_detail(organisation)
+    return submit_form(ConfirmForm(), back, action, services.OrganisationError)
+
+
+# -- The organisation dashboard --------------------------------------------------------------
+
+DASHBOARD_PAGE_SIZE = 100
+NOT_AN_ADMINISTRATOR = "You are not an administrator of this organisation."
+# The dashboard's query arguments: a reminder sent from a filtered view returns to it.
+DASHBOARD_ARGS = ("q", "bucket", "program", "step", "sort", "page")
+
+
+def organisation_access(view: Callable[..., ResponseReturnValue]) -> Callable[..., Any]:
+    """Let in the organisation's administrators and registry staff: every dashboard route.
+
+    The view gets the organisation instead of its id. Anyone else is refused before the
+    organisation is looked up, so the refusal tells nothing about it.
+    """
+
+    @wraps(view)
+    def guarded(organisation_id: int, **kwargs: Any) -> ResponseReturnValue:
+        staff = current_user.has_role(*REGISTRY_STAFF)
+        if not staff and not is_organisation_admin(db.session, organisation_id, current_user):
+            return render_error(403, NOT_AN_ADMINISTRATOR)
+        return view(_organisation_or_404(organisation_id), **kwargs)
+
+    return role_required(Role.ORGANISATION_ADMIN, *REGISTRY_STAFF)(guarded)
+
+
+@bp.route("/organisation")
+@role_required(Role.ORGANISATION_ADMIN)
+def my_organisations() -> ResponseReturnValue:
+    organisations = administered_organisations(db.session, current_user)
+    if len(organisations) == 1:
+        return redirect(url_for("organisations.dashboard", organisation_id=organisations[0].id))
+    return render_template("organisations/mine.html", organisations=organisations)
+
+
+def _dashboard_form(organisation: Organisation, today: date) -> DashboardForm:
+    return DashboardForm(request.args, programs=organisation.programs, steps=step_labels(today))
+
+
+def _dashboard_args() -> dict[str, str]:
+    return {key: value for key in DASHBOARD_ARGS if (value := request.args.get(key, ""))}
+
+
+@bp.route("/organisation/<int:organisation_id>/dashboard")
+@organisation_access
+def dashboard(organisation: Organisation) -> ResponseReturnValue:
+    today = local_today()
+    form = _dashboard_form(organisation, today)
+    context: dict[str, Any] = {"organisation": organisation, "form": form, "today": today}
+    if not form.validate():
+        return render_template("organisations/dashboard.html", board=None, **context), 400
+    rows = dashboard_rows(db.session, organisation, today)
+    board = build_dashboard(rows, form.wanted(), today)
+    number, size = form.page.data or 1, DASHBOARD_PAGE_SIZE
+    page = Page(board.rows[(number - 1) * size : number * size], len(board.rows), number, size)
+    days = current_app.config["ORGANISATION_REMINDER_DAYS"]
+    return render_template(
+        "organisations/dashboard.html",
+        board=board,
+        page=page,
+        linked=len(rows),
+        reminded=recent_reminders(db.session, organisation, today, days),
+        reminder_days=days,
+        remindable=REMINDABLE,
+        args=_dashboard_args(),
+        **context,
+    )
+
+
+@bp.route("/organisation/<int:organisation_id>/dashboard.csv")
+@organisation_access
+def dashboard_csv(organisation: Organisation) -> ResponseReturnValue:
+    today = local_today()
+    form = _dashboard_form(organisation, today)
+    if not form.validate():
+        return render_error(400, "These filters cannot be used; go back to the dashboard.")
+    rows = dashboard_rows(db.session, organisation, today)
+    out = io.StringIO()
+    write_csv(build_dashboard(rows, form.wanted(), today).rows, out)
+    slug = fold_text(organisation.name).replace(" ", "-") or f"organisation-{organisation.id}"
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{slug}-mediators-{today.isoformat()}.csv"'
+    )
+    return response
+
+
+@bp.route("/organisation/<int:organisation_id>/mediators/<public_id>/remind", methods=["POST"])
+@organisation_access
+def remind(organisation: Organisation, public_id: str) -> Response:
+    mediator = find_mediator(db.session, public_id) if public_id.isalnum() else None
+
+    def action() -> str:
+        if mediator is None:  # the same refusal as for another organisation's mediator
+            raise services.OrganisationError(services.NOT_LINKED)
+        services.send_reminder(
+            db.session,
+            organisation,
+            mediator,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        return f"A reminder is on its way to {mediator.name}."
+
+    back = url_for("organisations.dashboard", organisation_id=organisation.id, **_dashboard_args())
+    return submit_form(ConfirmForm(), redirect(back, 303), action, services.OrganisationError)

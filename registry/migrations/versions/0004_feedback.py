@@ -152,7 +152,7 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("end_reason", sa.Text(), nullable=True),
         sa.CheckConstraint(
-            "(status = 'awaiting_declaration') = (declared_at IS NULL)",
+            "status = 'ended' OR (status = 'awaiting_declaration') = (declared_at IS NULL)",
             name=op.f("ck_reviewer_assignments_declared_unless_awaiting"),
         ),
         sa.CheckConstraint(

@@ -122,7 +122,8 @@ def certification_steps(
             "First listing contribution paid or waived",
             covered,
             "Pay the listing contribution invoiced with the grant, or ask for a waiver.",
-            action="mediators.my_certification",
+            # Nothing to pay before the grant issues the first invoice.
+            action="mediators.my_certification" if granted else None,
             action_label="Pay or ask for a waiver",
         ),
     ]

@@ -26,6 +26,7 @@ from registry.events.services import record_event
 from registry.feedback.models import FeedbackAnswer
 from registry.mail.services import queue_mail
 from registry.mediators.models import Mediator
+from registry.validation import checked_text
 
 MIN_SUMMARY_LENGTH = 50
 MAX_SUMMARY_LENGTH = 5000
@@ -41,14 +42,7 @@ class DigestError(ValueError):
 
 
 def _text(value: str | None, *, what: str, limit: int, minimum: int = 1) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise DigestError(f"{what} cannot be empty.")
-    if len(value) < minimum:
-        raise DigestError(f"{what} needs at least {minimum} characters; it has {len(value)}.")
-    if len(value) > limit:
-        raise DigestError(f"{what} is {len(value)} characters long; the limit is {limit}.")
-    return value
+    return checked_text(value, what=what, limit=limit, error=DigestError, minimum=minimum)
 
 
 def _mail(session: Session, template: str, *, to: str, now: datetime, **context: object) -> None:

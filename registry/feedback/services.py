@@ -36,6 +36,7 @@ from registry.feedback.models import (
 )
 from registry.mail.services import queue_mail, redact_message
 from registry.mediators.models import Mediator
+from registry.validation import checked_text
 
 MAX_PARTIES = 10
 MAX_TEXT_LENGTH = 2000
@@ -262,13 +263,8 @@ def _check_scores(scores: Mapping[str, object]) -> dict[str, int]:
     return checked
 
 
-def _check_text(text: str | None, what: str) -> str:
-    text = (text or "").strip()
-    if len(text) > MAX_TEXT_LENGTH:
-        raise FeedbackError(
-            f"{what} is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}."
-        )
-    return text
+def _optional_text(text: str | None, what: str) -> str:
+    return checked_text(text, what=what, limit=MAX_TEXT_LENGTH, error=FeedbackError, minimum=0)
 
 
 def _close(session: Session, invitation: FeedbackInvitation, now: datetime) -> None:
@@ -300,8 +296,8 @@ def submit_answer(
     """Record a party's answers through their link, and close the link for good."""
     invitation = find_open_invitation(session, token, now)
     checked = _check_scores(scores)
-    went_well = _check_text(went_well, "What the mediator did well")
-    could_improve = _check_text(could_improve, "What the mediator could do better")
+    went_well = _optional_text(went_well, "What the mediator did well")
+    could_improve = _optional_text(could_improve, "What the mediator could do better")
     request = invitation.request
     _close(session, invitation, now)
     answer = FeedbackAnswer(

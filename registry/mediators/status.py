@@ -154,11 +154,24 @@ def certification_standing(
     grace = grace_days() if grace is None else grace
     query = status_rows(as_of, grace, certification_ids=[certification.id])
     row = session.execute(query).one_or_none()
+    return standing_from_row(row, certification, as_of, grace)
+
+
+def standing_from_row(
+    row: object | None, certification: Certification, as_of: date, grace: int
+) -> Standing:
+    """Return the standing that ``certification``'s ``status_rows`` row (or None) gives."""
     if row is None:
         return Standing(Status.APPLICANT, as_of, certification, None, None)
-    status = Status(row.status)
+    status = Status(row.status)  # type: ignore[attr-defined]
     grace_ends = last_covered_day(row) + timedelta(days=grace) if status is Status.LAPSED else None
-    return Standing(status, since(row, grace), certification, row.covered_until, grace_ends)
+    covered = row.covered_until  # type: ignore[attr-defined]
+    return Standing(status, since(row, grace), certification, covered, grace_ends)
+
+
+def applicant_standing(mediator: Mediator, as_of: date) -> Standing:
+    """Return the standing of someone never granted certification: applicant since creation."""
+    return Standing(Status.APPLICANT, min(mediator.created_at.date(), as_of), None, None, None)
 
 
 def mediator_standing(
@@ -167,6 +180,5 @@ def mediator_standing(
     """Return the status of ``mediator`` on ``as_of``: that of their latest grant by then."""
     granted = [c for c in mediator.certifications if c.granted_on <= as_of]
     if not granted:
-        created_on = mediator.created_at.date()
-        return Standing(Status.APPLICANT, min(created_on, as_of), None, None, None)
+        return applicant_standing(mediator, as_of)
     return certification_standing(session, granted[-1], as_of, grace)

@@ -28,7 +28,13 @@ from registry.mediators.checklist import (
 )
 from registry.mediators.models import Assessment, Certification, Mediator, ProgramLink, Status
 from registry.mediators.names import fold_text
-from registry.mediators.status import Standing, grace_days, since, status_rows
+from registry.mediators.status import (
+    Standing,
+    applicant_standing,
+    grace_days,
+    standing_from_row,
+    status_rows,
+)
 from registry.organisations.models import DashboardReminder, Organisation, Program
 
 # Keeps every IN list under the databases' parameter limits.
@@ -188,7 +194,11 @@ def dashboard_rows(
     for mediator in mediators:
         certification = latest[mediator.id]
         row = statuses.get(certification.id) if certification else None
-        standing = _standing(mediator, certification, row, today, grace)
+        standing = (
+            applicant_standing(mediator, today)
+            if certification is None
+            else standing_from_row(row, certification, today, grace)
+        )
         prerequisites = certification_prerequisites(mediator, today, digests.get(mediator.id))
         mine = links[mediator.id]
         rows.append(
@@ -256,19 +266,6 @@ def _statuses(session: Session, ids: list[int], today: date, grace: int) -> dict
         query = status_rows(today, grace, certification_ids=ids[start : start + BATCH])
         found.update((row.certification_id, row) for row in session.execute(query))
     return found
-
-
-def _standing(
-    mediator: Mediator, certification: Certification | None, row: Any, today: date, grace: int
-) -> Standing:
-    """Return the standing a status row gives (as ``mediator_standing`` would)."""
-    if certification is None:
-        return Standing(Status.APPLICANT, min(mediator.created_at.date(), today), None, None, None)
-    if row is None:
-        return Standing(Status.APPLICANT, today, certification, None, None)
-    status = Status(row.status)
-    grace_ends = row.covered_until + timedelta(days=grace) if status is Status.LAPSED else None
-    return Standing(status, since(row, grace), certification, row.covered_until, grace_ends)
 
 
 def bucket_of(standing: Standing, today: date, warning_days: int) -> Bucket:

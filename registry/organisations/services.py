@@ -28,6 +28,7 @@ from registry.organisations.models import (
     Review,
 )
 from registry.organisations.queries import find_mediator, signed_review_by
+from registry.validation import checked_text
 
 MAX_REVIEW_LENGTH = 2000
 MAX_REASON_LENGTH = 2000
@@ -38,12 +39,7 @@ class ReviewError(ValueError):
 
 
 def _check_text(text: str | None, *, what: str, limit: int) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise ReviewError(f"{what} cannot be empty.")
-    if len(text) > limit:
-        raise ReviewError(f"{what} is {len(text)} characters long; the limit is {limit}.")
-    return text
+    return checked_text(text, what=what, limit=limit, error=ReviewError)
 
 
 def _check_rating(rating: object) -> int:

@@ -15,7 +15,8 @@ from flask import Flask
 
 from registry.config import load_config, resolve_secret_key
 
-# The packages whose blueprints and jobs make up the site, in registration order.
+# The packages whose blueprints and jobs make up the site, in registration order. The
+# registry's kernel never imports ``audits`` by name: this list is the registration hook.
 DOMAINS = (
     "registry.main",
     "registry.accounts",
@@ -28,6 +29,7 @@ DOMAINS = (
     "registry.contributions",
     "registry.search",
     "registry.api",
+    "audits",
 )
 
 

@@ -110,6 +110,16 @@ def load_config(instance_path: Path) -> dict:
         "ORGANISATION_REMINDER_DAYS": _int("ORGANISATION_REMINDER_DAYS", 7),
         # At most this many dashboard reminders per organisation per day (registry calendar).
         "ORGANISATION_REMINDERS_PER_DAY": _int("ORGANISATION_REMINDERS_PER_DAY", 100),
+        # Program audits (product brief section 2): an audit opens this many days before its
+        # due date, and the organisation and appraisers are reminded this many days before it.
+        "AUDIT_LEAD_DAYS": _int("AUDIT_LEAD_DAYS", 120),
+        "AUDIT_REMINDER_DAYS": _int("AUDIT_REMINDER_DAYS", 30),
+        # Where uploaded audit documents are kept (outside the web root; empty: the instance
+        # folder's audit-files), and the largest file accepted.
+        "AUDIT_FILES_DIR": os.environ.get("AUDIT_FILES_DIR", ""),
+        "AUDIT_UPLOAD_MAX_BYTES": _int("AUDIT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024),
+        # The due date a new document request suggests, in days from today.
+        "DOCUMENT_REQUEST_DAYS": _int("DOCUMENT_REQUEST_DAYS", 21),
         # Payment provider webhook: HMAC-SHA256 secret (empty turns the webhook off) and how
         # far a signature's timestamp may be from now.
         "PAYMENT_WEBHOOK_SECRET": os.environ.get("PAYMENT_WEBHOOK_SECRET", ""),

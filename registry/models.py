@@ -1,4 +1,12 @@
-"""Every model module, imported so that ``Base.metadata`` knows every table (for Alembic)."""
+"""Every model module, imported so that ``Base.metadata`` knows every table (for Alembic).
+
+The registry's own modules are imported by name; the domains outside the registry package
+(``audits``, ...) are found through ``DOMAINS``, the registration list ``create_app`` reads,
+so the registry never imports them by name.
+"""
+
+import importlib
+import importlib.util
 
 from registry.accounts import models as accounts_models
 from registry.contributions import models as contributions_models
@@ -11,6 +19,12 @@ from registry.mediators import models as mediators_models
 from registry.organisations import models as organisations_models
 from registry.scheduling import models as scheduling_models
 from registry.search import models as search_models
+
+from registry import DOMAINS
+
+for _domain in DOMAINS:
+    if not _domain.startswith("registry.") and importlib.util.find_spec(f"{_domain}.models"):
+        importlib.import_module(f"{_domain}.models")
 
 metadata = Base.metadata
 

@@ -66,9 +66,14 @@ class Organisation(Base):
 
 
 class Program(Base):
+    """A recognised program. Its public status comes from its audits (``audits.schedule``)."""
+
     __tablename__ = "programs"
     __table_args__ = (
         CheckConstraint(f"program_type IN ({sql_values(ProgramType)})", name="known_program_type"),
+        CheckConstraint(
+            "(withdrawn_on IS NULL) = (withdrawal_reason IS NULL)", name="withdrawal_has_reason"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +82,9 @@ class Program(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     recognised_on: Mapped[date]
+    # Set when an administrator withdraws the recognition: no further audits are scheduled.
+    withdrawn_on: Mapped[date | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
     organisation: Mapped[Organisation] = relationship(back_populates="programs", lazy="joined")
     locations: Mapped[list["ProgramLocation"]] = relationship(

@@ -1,0 +1,204 @@
+"""Reading audits: committee membership, assignments, declarations and program statuses."""
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from audits.models import (
+    Audit,
+    AuditAssignment,
+    AuditStatus,
+    ConflictDeclaration,
+    Subcommittee,
+    SubcommitteeMember,
+)
+from audits.schedule import ProgramFacts, ProgramStatus, program_status
+from registry.accounts.models import Role, User, UserRole
+from registry.organisations.models import OrganisationAdmin, Program
+
+
+def subcommittee_for(session: Session, program_type: str) -> Subcommittee | None:
+    """Return the subcommittee that appraises programs of ``program_type``."""
+    return session.scalars(
+        select(Subcommittee).where(Subcommittee.program_type == program_type)
+    ).one_or_none()
+
+
+def chaired_types(session: Session, user_id: int) -> set[str]:
+    """Return the program types whose subcommittee ``user_id`` chairs."""
+    return set(
+        session.scalars(select(Subcommittee.program_type).where(Subcommittee.chair_id == user_id))
+    )
+
+
+def is_chair(session: Session, user_id: int, program_type: str) -> bool:
+    """Return whether ``user_id`` chairs the subcommittee of ``program_type``."""
+    return program_type in chaired_types(session, user_id)
+
+
+def pool_types(session: Session, user_id: int) -> set[str]:
+    """Return the program types whose appraiser pool ``user_id`` belongs to."""
+    return set(
+        session.scalars(
+            select(Subcommittee.program_type)
+            .join(SubcommitteeMember)
+            .join(UserRole, UserRole.user_id == SubcommitteeMember.user_id)
+            .where(SubcommitteeMember.user_id == user_id, UserRole.role == Role.APPRAISER)
+        )
+    )
+
+
+def pool(session: Session, program_type: str) -> list[User]:
+    """Return the appraisers of ``program_type``'s subcommittee, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(SubcommitteeMember, SubcommitteeMember.user_id == User.id)
+            .join(Subcommittee)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                Subcommittee.program_type == program_type,
+                UserRole.role == Role.APPRAISER,
+                User.disabled_at.is_(None),
+            )
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def active_assignments(session: Session, audit_id: int) -> list[AuditAssignment]:
+    """Return the audit's current appraisers' assignments, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditAssignment)
+            .where(AuditAssignment.audit_id == audit_id, AuditAssignment.removed_at.is_(None))
+            .order_by(AuditAssignment.assigned_at, AuditAssignment.id)
+        )
+    )
+
+
+def is_assigned(session: Session, user_id: int, audit_id: int) -> bool:
+    """Return whether ``user_id`` is one of the audit's current appraisers."""
+    return (
+        session.scalar(
+            select(AuditAssignment.id).where(
+                AuditAssignment.audit_id == audit_id,
+                AuditAssignment.appraiser_id == user_id,
+                AuditAssignment.removed_at.is_(None),
+            )
+        )
+        is not None
+    )
+
+
+def declaration_of(session: Session, audit_id: int, user_id: int) -> ConflictDeclaration | None:
+    """Return the appraiser's declaration for the audit, if they filed one."""
+    return session.get(ConflictDeclaration, (audit_id, user_id))
+
+
+def declarations(session: Session, audit_id: int) -> list[ConflictDeclaration]:
+    """Return every declaration filed for the audit, oldest first."""
+    return list(
+        session.scalars(
+            select(ConflictDeclaration)
+            .where(ConflictDeclaration.audit_id == audit_id)
+            .order_by(ConflictDeclaration.declared_at)
+        )
+    )
+
+
+def is_organisation_admin(session: Session, user_id: int, organisation_id: int) -> bool:
+    """Return whether ``user_id`` administers the organisation."""
+    return session.get(OrganisationAdmin, (organisation_id, user_id)) is not None
+
+
+def organisation_admin_emails(session: Session, organisation_id: int) -> list[str]:
+    """Return the addresses of the organisation's administrators (enabled accounts)."""
+    return list(
+        session.scalars(
+            select(User.email)
+            .join(OrganisationAdmin, OrganisationAdmin.user_id == User.id)
+            .where(OrganisationAdmin.organisation_id == organisation_id)
+            .where(User.disabled_at.is_(None))
+            .order_by(User.email)
+        )
+    )
+
+
+def open_cycle(session: Session, program_id: int) -> Audit | None:
+    """Return the program's audit that is not completed yet, if the job scheduled one."""
+    return session.scalars(
+        select(Audit).where(Audit.program_id == program_id, Audit.status != AuditStatus.COMPLETED)
+    ).one_or_none()
+
+
+def completed_audits(session: Session, program_id: int) -> list[Audit]:
+    """Return the program's signed-off audits, newest first."""
+    return list(
+        session.scalars(
+            select(Audit)
+            .where(Audit.program_id == program_id, Audit.status == AuditStatus.COMPLETED)
+            .order_by(Audit.completed_on.desc(), Audit.id.desc())
+        )
+    )
+
+
+def program_facts(session: Session, program_ids: Iterable[int]) -> dict[int, ProgramFacts]:
+    """Return the facts of each program's public status, in three queries whatever the count."""
+    ids = list(program_ids)
+    if not ids:
+        return {}
+    programs = session.execute(
+        select(Program.id, Program.recognised_on, Program.withdrawn_on).where(Program.id.in_(ids))
+    ).all()
+    cycles = {
+        row.program_id: row
+        for row in session.execute(
+            select(Audit.program_id, Audit.status, Audit.due_on).where(
+                Audit.program_id.in_(ids), Audit.status != AuditStatus.COMPLETED
+            )
+        )
+    }
+    last = _last_completed(session, ids)
+    facts = {}
+    for program in programs:
+        cycle = cycles.get(program.id)
+        done = last.get(program.id)
+        facts[program.id] = ProgramFacts(
+            recognised_on=program.recognised_on,
+            withdrawn_on=program.withdrawn_on,
+            cycle_status=cycle.status if cycle else None,
+            cycle_due_on=cycle.due_on if cycle else None,
+            last_outcome=done.outcome if done else None,
+            last_completed_on=done.completed_on if done else None,
+        )
+    return facts
+
+
+def _last_completed(session: Session, ids: list[int]) -> dict[int, Audit]:
+    newest = (
+        select(Audit.program_id, func.max(Audit.completed_on).label("completed_on"))
+        .where(Audit.program_id.in_(ids), Audit.status == AuditStatus.COMPLETED)
+        .group_by(Audit.program_id)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(Audit).join(
+            newest,
+            (Audit.program_id == newest.c.program_id)
+            & (Audit.completed_on == newest.c.completed_on),
+        )
+    )
+    return {audit.program_id: audit for audit in rows}
+
+
+def program_statuses(
+    session: Session, program_ids: Iterable[int], today: date, lead_days: int
+) -> dict[int, ProgramStatus]:
+    """Return each program's public status on ``today``."""
+    return {
+        program_id: program_status(facts, today, lead_days)
+        for program_id, facts in program_facts(session, program_ids).items()
+    }

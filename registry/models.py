@@ -8,6 +8,7 @@ so the registry never imports them by name.
 import importlib
 import importlib.util
 
+from registry import DOMAINS
 from registry.accounts import models as accounts_models
 from registry.contributions import models as contributions_models
 from registry.database import Base
@@ -19,8 +20,6 @@ from registry.mediators import models as mediators_models
 from registry.organisations import models as organisations_models
 from registry.scheduling import models as scheduling_models
 from registry.search import models as search_models
-
-from registry import DOMAINS
 
 for _domain in DOMAINS:
     if not _domain.startswith("registry.") and importlib.util.find_spec(f"{_domain}.models"):

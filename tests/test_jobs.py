@@ -98,6 +98,7 @@ def test_scheduler_settings(app):
         "prune-listings",
         "expire-feedback-links",
         "digests",
+        "audits",
         "send-mail",
     }
     daily = jobs["purge-reset-links"]

@@ -1,0 +1,5 @@
+"""Audit committee pages (to be written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("audit_committee", __name__)

@@ -1,0 +1,5 @@
+"""Audit reports pages (to be written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("audit_reports", __name__)

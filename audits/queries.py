@@ -1,20 +1,23 @@
 """Reading audits: committee membership, assignments, declarations and program statuses."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from audits.models import (
     Audit,
     AuditAssignment,
+    AuditReport,
     AuditStatus,
     ConflictDeclaration,
+    DocumentRequest,
     Subcommittee,
     SubcommitteeMember,
 )
-from audits.schedule import ProgramFacts, ProgramStatus, program_status
+from audits.schedule import ProgramFacts, ProgramStatus, due_date, program_status
 from registry.accounts.models import Role, User, UserRole
 from registry.organisations.models import OrganisationAdmin, Program
 
@@ -202,3 +205,92 @@ def program_statuses(
         program_id: program_status(facts, today, lead_days)
         for program_id, facts in program_facts(session, program_ids).items()
     }
+
+
+# -- The schedule, program and organisation pages ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgramRow:
+    """A program as the audit pages show it: its public status, open cycle and next due date."""
+
+    program: Program
+    status: ProgramStatus
+    # The audit not completed yet, if the job has scheduled one.
+    cycle: Audit | None
+    # The open cycle's due date, else when the next audit will be due; None once withdrawn.
+    due_on: date | None
+    last_completed_on: date | None
+
+
+def program_rows(
+    session: Session, programs: list[Program], today: date, lead_days: int
+) -> list[ProgramRow]:
+    """Return a row for each of ``programs``, in a fixed number of queries whatever the count."""
+    ids = [program.id for program in programs]
+    facts = program_facts(session, ids)
+    cycles = open_cycles(session, ids)
+    rows = []
+    for program in programs:
+        fact, cycle = facts[program.id], cycles.get(program.id)
+        status = program_status(fact, today, lead_days)
+        if cycle is not None:
+            due_on: date | None = cycle.due_on
+        elif status == ProgramStatus.WITHDRAWN:
+            due_on = None
+        else:
+            due_on = due_date(fact.last_completed_on or fact.recognised_on)
+        rows.append(ProgramRow(program, status, cycle, due_on, fact.last_completed_on))
+    return rows
+
+
+def open_cycles(session: Session, program_ids: Iterable[int]) -> dict[int, Audit]:
+    """Return the open cycle (the audit not completed yet) of each program that has one."""
+    ids = list(program_ids)
+    if not ids:
+        return {}
+    audits = session.scalars(
+        select(Audit)
+        .where(Audit.program_id.in_(ids), Audit.status != AuditStatus.COMPLETED)
+        # The callers hold the programs already: no second copy joined in.
+        .options(lazyload(Audit.program))
+    )
+    return {audit.program_id: audit for audit in audits}
+
+
+def program_audits(session: Session, program_id: int) -> list[Audit]:
+    """Return every audit of the program, the latest due first."""
+    return list(
+        session.scalars(
+            select(Audit).where(Audit.program_id == program_id).order_by(Audit.due_on.desc())
+        )
+    )
+
+
+def open_request_counts(session: Session, audit_ids: Iterable[int]) -> dict[int, int]:
+    """Return how many document requests of each audit the organisation has not answered."""
+    ids = list(audit_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(DocumentRequest.audit_id, func.count())
+        .where(DocumentRequest.audit_id.in_(ids), DocumentRequest.answered_at.is_(None))
+        .group_by(DocumentRequest.audit_id)
+    )
+    return {audit_id: number for audit_id, number in rows}
+
+
+def signed_off_audits(
+    session: Session, program_ids: Iterable[int]
+) -> list[tuple[Audit, AuditReport | None]]:
+    """Return the programs' completed audits with their reports, the latest completed first."""
+    ids = list(program_ids)
+    if not ids:
+        return []
+    rows = session.execute(
+        select(Audit, AuditReport)
+        .outerjoin(AuditReport, AuditReport.audit_id == Audit.id)
+        .where(Audit.program_id.in_(ids), Audit.status == AuditStatus.COMPLETED)
+        .order_by(Audit.completed_on.desc(), Audit.id.desc())
+    )
+    return [(audit, report) for audit, report in rows]

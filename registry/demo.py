@@ -28,6 +28,8 @@ STAFF = [
     ("committee", "Kofi Committee", [Role.COMMITTEE_MEMBER]),
     ("board", "Beatriz Board", [Role.BOARD_MEMBER]),
     ("appraiser", "Aino Appraiser", [Role.APPRAISER]),
+    ("appraiser2", "Bruno Appraiser", [Role.APPRAISER]),
+    ("appraiser3", "Chiara Appraiser", [Role.APPRAISER]),
     ("reviewer", "Ravi Reviewer", [Role.PEER_REVIEWER]),
     ("organisation", "Olga Organisation", [Role.ORGANISATION_ADMIN]),
     ("mediator", "Marta Mediator", [Role.MEDIATOR]),
@@ -120,6 +122,10 @@ def load_demo(app: Flask) -> str:
             today=local_today(),
             now=now,
         )
+        # Domains outside the registry package (audits) add their demo data through this
+        # hook, so the registry never imports them by name.
+        for load_more in app.extensions.get("demo_loaders", []):
+            load_more(session, today=local_today(), now=now)
         # The past-dated history queued mail as it went (digests published, declarations);
         # nobody should receive years-old news, and the outbox is where the walk-through
         # reads the feedback links it is about to send.

@@ -2,6 +2,7 @@
 
 import pytest
 
+from audits.access import AUDIT_PAGE_ROLES
 from registry.accounts.models import STAFF_ROLES, Role
 from registry.accounts.permissions import PUBLIC, SIGNED_IN
 from tests.conftest import post_form
@@ -23,7 +24,15 @@ STAFF_PAGES = {
     "/reviewer": {Role.PEER_REVIEWER},
     "/staff/organisations": REGISTRY_STAFF,
     "/organisation": {Role.ORGANISATION_ADMIN},
+    "/staff/audits": {*REGISTRY_STAFF, Role.COMMITTEE_MEMBER},
+    "/staff/programs/new": {Role.ADMINISTRATOR},
+    "/staff/appraisal-committee": {*REGISTRY_STAFF, Role.COMMITTEE_MEMBER},
+    "/appraiser": {Role.APPRAISER},
+    "/committee/audits": {Role.COMMITTEE_MEMBER},
 }
+# Audit pages: the roles that may hold a standing on an audit pass the role check, then get
+# the audit guard's 404 on an audit that does not exist (as anyone without a standing does).
+AUDIT_ROLES = set(AUDIT_PAGE_ROLES)
 # Assignment pages admit staff past the role check so that they get the same 404 as a
 # reviewer who is not the assignment's own.
 ASSIGNMENT_ROLES = {Role.PEER_REVIEWER, *REGISTRY_STAFF}
@@ -32,12 +41,24 @@ PAGES_ON_MISSING_IDS = {
     "/staff/mediators/0/digest": REGISTRY_STAFF,
     "/reviewer/assignments/0": ASSIGNMENT_ROLES,
     "/staff/organisations/0": REGISTRY_STAFF,
+    "/staff/programs/0": REGISTRY_STAFF,
+    "/audits/0": AUDIT_ROLES,
+    "/audits/0/appraisers": AUDIT_ROLES,
+    "/audits/0/requests": AUDIT_ROLES,
+    "/audits/0/documents/0": AUDIT_ROLES,
+    "/audits/0/report": AUDIT_ROLES,
 }
 # The dashboard's own guard turns away organisation admins of other organisations (403)
 # before looking the organisation up; staff pass it and get the lookup's 404.
-DASHBOARD_ROUTES = ["/organisation/0/dashboard", "/organisation/0/dashboard.csv"]
+DASHBOARD_ROUTES = [
+    "/organisation/0/dashboard",
+    "/organisation/0/dashboard.csv",
+    "/organisation/0/audits",
+]
 # Open to everyone, signed in or not.
 PUBLIC_PAGES = ["/organisations", "/feedback/thanks"]
+# Open to everyone, answering 404 for an id that exists nowhere.
+PUBLIC_PAGES_ON_MISSING_IDS = ["/programs/0"]
 # POST routes, tried on ids that exist nowhere: the guard answers before the lookup's 404.
 STAFF_ACTIONS = {
     "/organisations/0/reviews/0/hide": REGISTRY_STAFF,
@@ -52,6 +73,22 @@ STAFF_ACTIONS = {
     "/staff/organisations/0/links": REGISTRY_STAFF,
     "/staff/organisations/0/programs/0/mediators/M0/unlink": REGISTRY_STAFF,
     "/organisation/0/mediators/M0/remind": REGISTRY_STAFF,  # the dashboard's guard, as above
+    "/staff/programs/0/withdraw": {Role.ADMINISTRATOR},
+    # An unknown program type answers 404, like an unknown id.
+    "/staff/appraisal-committee/XX/chair": {Role.ADMINISTRATOR},
+    "/staff/appraisal-committee/XX/members": {Role.ADMINISTRATOR},
+    "/staff/appraisal-committee/XX/members/0/remove": {Role.ADMINISTRATOR},
+    "/audits/0/declaration": AUDIT_ROLES,
+    "/audits/0/assignments": AUDIT_ROLES,
+    "/audits/0/assignments/0/remove": AUDIT_ROLES,
+    "/audits/0/requests": AUDIT_ROLES,
+    "/audits/0/requests/0/documents": AUDIT_ROLES,
+    "/audits/0/requests/0/answer": AUDIT_ROLES,
+    "/audits/0/report": AUDIT_ROLES,
+    "/audits/0/report/submit": AUDIT_ROLES,
+    "/audits/0/report/return": AUDIT_ROLES,
+    "/audits/0/report/sign-off": AUDIT_ROLES,
+    "/audits/0/notes": AUDIT_ROLES,
 }
 SIGNED_IN_ACTIONS = ["/organisations/0/reviews"]
 
@@ -124,6 +161,11 @@ def test_access_rules_are_known_values(app):
 @pytest.mark.parametrize("page", PUBLIC_PAGES)
 def test_public_pages_are_open_to_strangers(client, session, page):
     assert client.get(page).status_code == 200
+
+
+@pytest.mark.parametrize("page", PUBLIC_PAGES_ON_MISSING_IDS)
+def test_public_pages_about_missing_ids_say_not_found(client, session, page):
+    assert client.get(page).status_code == 404
 
 
 @pytest.mark.parametrize("role", list(Role))

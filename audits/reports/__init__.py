@@ -1,1 +1,1 @@
-"""Audit reports."""
+"""Audit reports: the appraisers' draft and submission, notes, the chair's return or sign-off."""

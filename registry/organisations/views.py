@@ -51,7 +51,7 @@ from registry.organisations.forms import (
     RestoreReviewForm,
     ReviewForm,
 )
-from registry.organisations.models import Organisation, Review
+from registry.organisations.models import Organisation, Program, Review
 from registry.organisations.queries import (
     DirectoryFilter,
     administered_organisations,
@@ -112,6 +112,17 @@ def _review_form() -> ReviewForm:
     return ReviewForm(can_post_anonymously=anonymous)
 
 
+def program_statuses(programs: list[Program]) -> dict[int, Any]:
+    """Return each program's public status, from the audits package's ``program_statuses`` hook.
+
+    Without the hook (an app built without audits) no status is shown.
+    """
+    hook = current_app.extensions.get("program_statuses")
+    if hook is None or not programs:
+        return {}
+    return hook(db.session, [program.id for program in programs], local_today())
+
+
 def _render_profile(
     organisation: Organisation, review_form: ReviewForm | None = None, status: int = 200
 ) -> ResponseReturnValue:
@@ -129,6 +140,7 @@ def _render_profile(
         "own_review": signed_review_by(db.session, organisation, user) if user else None,
         "review_form": review_form or (_review_form() if user else None),
         "moderator": moderator,
+        "program_statuses": program_statuses(organisation.programs),
     }
     if moderator:
         context["hide_forms"] = {

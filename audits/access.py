@@ -60,7 +60,7 @@ def standings_on(session: Session, user: User, audit: Audit) -> frozenset[Standi
     """Return ``user``'s standings on ``audit``."""
     program_type = audit.program.program_type
     found = set()
-    if user.has_role(Role.COMMITTEE_MEMBER) and queries.is_chair(session, user.id, program_type):
+    if queries.chairs_audit(session, user, audit):
         found.add(Standing.CHAIR)
     if user.has_role(Role.APPRAISER):
         if queries.is_assigned(session, user.id, audit.id):

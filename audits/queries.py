@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
+from audits.criteria import required_appraisers
 from audits.models import (
     Audit,
     AuditAssignment,
@@ -39,6 +40,20 @@ def chaired_types(session: Session, user_id: int) -> set[str]:
 def is_chair(session: Session, user_id: int, program_type: str) -> bool:
     """Return whether ``user_id`` chairs the subcommittee of ``program_type``."""
     return program_type in chaired_types(session, user_id)
+
+
+def chairs_audit(session: Session, user: User, audit: Audit) -> bool:
+    """Return whether ``user`` is the chair (a committee member) of the audit's subcommittee."""
+    return user.has_role(Role.COMMITTEE_MEMBER) and is_chair(
+        session, user.id, audit.program.program_type
+    )
+
+
+def is_staffed(session: Session, audit: Audit) -> bool:
+    """Return whether the audit has as many appraisers as its program type needs."""
+    return len(active_assignments(session, audit.id)) >= required_appraisers(
+        audit.program.program_type
+    )
 
 
 def pool_types(session: Session, user_id: int) -> set[str]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from audits.models import Audit, AuditStatus
 from audits.notify import log_audit
-from audits.queries import completed_audits, open_cycle
+from audits.queries import chairs_audit, completed_audits, open_cycle
 from audits.schedule import due_date
 from registry.accounts.models import User
 from registry.events.services import record_event
@@ -42,6 +42,14 @@ def locked(session: Session, audit: Audit) -> Audit:
         .with_for_update(of=Audit)
         .execution_options(populate_existing=True)
     ).one()
+
+
+def check_chair(session: Session, audit: Audit, actor: User, *, doing: str) -> None:
+    """Raise AuditError unless ``actor`` chairs the audit's subcommittee."""
+    if not chairs_audit(session, actor, audit):
+        raise AuditError(
+            f"Only the chair of the {audit.program.program_type} subcommittee can {doing}."
+        )
 
 
 # -- Programs and their cycles ----------------------------------------------------------

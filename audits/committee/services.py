@@ -25,7 +25,7 @@ from audits.models import (
     SubcommitteeMember,
 )
 from audits.notify import log_audit, send_mail
-from audits.services import AuditError, locked, text
+from audits.services import AuditError, check_chair, locked, text
 from registry.accounts.models import Role, User
 from registry.events.services import record_event
 from registry.organisations.models import Program
@@ -387,21 +387,10 @@ def _end_assignment(
     """
     assignment.removed_at, assignment.removal_reason = now, reason
     session.flush()
-    remaining = len(queries.active_assignments(session, audit.id))
-    if audit.status == AuditStatus.IN_PROGRESS and remaining < required_appraisers(
-        audit.program.program_type
-    ):
+    if audit.status == AuditStatus.IN_PROGRESS and not queries.is_staffed(session, audit):
         audit.status = AuditStatus.OPEN
         return True
     return False
-
-
-def _check_chair(session: Session, audit: Audit, actor: User, *, doing: str) -> None:
-    program_type = audit.program.program_type
-    if not actor.has_role(Role.COMMITTEE_MEMBER) or not queries.is_chair(
-        session, actor.id, program_type
-    ):
-        raise AuditError(f"Only the chair of the {program_type} subcommittee can {doing}.")
 
 
 def _check_assignable(audit: Audit) -> None:
@@ -441,7 +430,7 @@ def assign_appraiser(
     The audit is in progress once it has the appraisers its program type needs.
     """
     audit = locked(session, audit)
-    _check_chair(session, audit, actor, doing="assign appraisers")
+    check_chair(session, audit, actor, doing="assign appraisers")
     _check_assignable(audit)
     _check_eligible(session, audit, appraiser, actor)
     program_type = audit.program.program_type
@@ -499,7 +488,7 @@ def remove_appraiser(
     """
     reason = text(reason, what="The reason", limit=MAX_REASON_LENGTH)
     audit = locked(session, audit)
-    _check_chair(session, audit, actor, doing="remove appraisers")
+    check_chair(session, audit, actor, doing="remove appraisers")
     session.refresh(assignment)
     if assignment.audit_id != audit.id:
         raise AuditError("This assignment belongs to another audit.")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audits import queries
-from audits.criteria import criteria_for, required_appraisers, rules_for
+from audits.criteria import criteria_for, rules_for
 from audits.models import (
     Audit,
     AuditDeviation,
@@ -27,8 +27,8 @@ from audits.models import (
     Recommendation,
 )
 from audits.notify import log_audit, send_mail
-from audits.services import AuditError, locked, schedule_audit, text
-from registry.accounts.models import Role, User
+from audits.services import AuditError, check_chair, locked, schedule_audit, text
+from registry.accounts.models import User
 
 MAX_EVIDENCE_LENGTH = 5000
 MAX_SECTION_LENGTH = 10000  # strengths, weaknesses, summary, conditions
@@ -126,19 +126,6 @@ def missing_parts(report: AuditReport | None, program_type: str) -> list[str]:
 def _check_appraiser(session: Session, audit: Audit, actor: User, doing: str) -> None:
     if not queries.is_assigned(session, actor.id, audit.id):
         raise AuditError(f"Only an appraiser assigned to this audit can {doing}.")
-
-
-def _is_chair(session: Session, audit: Audit, actor: User) -> bool:
-    return actor.has_role(Role.COMMITTEE_MEMBER) and queries.is_chair(
-        session, actor.id, audit.program.program_type
-    )
-
-
-def _check_chair(session: Session, audit: Audit, actor: User, doing: str) -> None:
-    if not _is_chair(session, audit, actor):
-        raise AuditError(
-            f"Only the chair of the {audit.program.program_type} subcommittee can {doing}."
-        )
 
 
 def _check_writable(audit: Audit) -> None:
@@ -317,7 +304,7 @@ def return_report(
 ) -> AuditReport:
     """Send the submitted report back to the appraisers with the chair's comments."""
     audit = locked(session, audit)
-    _check_chair(session, audit, actor, "return a report")
+    check_chair(session, audit, actor, doing="return a report")
     _check_submitted(audit, "returned")
     comments = text(comments, what="Your comments", limit=MAX_COMMENTS_LENGTH)
     report = report_of(session, audit.id)
@@ -325,10 +312,8 @@ def return_report(
     report.returned_at, report.chair_comments = now, comments
     report.submitted_at = report.submitted_by_id = None
     # An appraiser removed meanwhile leaves the audit waiting for a new one.
-    enough = len(queries.active_assignments(session, audit.id)) >= required_appraisers(
-        audit.program.program_type
-    )
-    audit.status = AuditStatus.IN_PROGRESS if enough else AuditStatus.OPEN
+    staffed = queries.is_staffed(session, audit)
+    audit.status = AuditStatus.IN_PROGRESS if staffed else AuditStatus.OPEN
     log_audit(session, "audit.report_returned", audit, now=now, actor=actor)
     send_mail(
         session,
@@ -351,7 +336,7 @@ def sign_off(
     years on from ``today``. Returns the next cycle's audit, or None (a withdrawn program).
     """
     audit = locked(session, audit)
-    _check_chair(session, audit, actor, "sign off an audit")
+    check_chair(session, audit, actor, doing="sign off an audit")
     _check_submitted(audit, "signed off")
     report = report_of(session, audit.id)
     assert report is not None and report.recommendation is not None  # checked at submission
@@ -407,7 +392,10 @@ def _announce_outcome(
 def add_note(session: Session, audit: Audit, *, body: str, now: datetime, actor: User) -> AuditNote:
     """Add a working note, read only by the audit's appraisers and the chair."""
     audit = locked(session, audit)
-    if not (_is_chair(session, audit, actor) or queries.is_assigned(session, actor.id, audit.id)):
+    if not (
+        queries.chairs_audit(session, actor, audit)
+        or queries.is_assigned(session, actor.id, audit.id)
+    ):
         raise AuditError(
             "Only the audit's appraisers and the chair of the "
             f"{audit.program.program_type} subcommittee can add notes."

@@ -79,10 +79,16 @@ def _row(program: Program, today: date) -> queries.ProgramRow:
 # -- The audit hub ---------------------------------------------------------------------------
 
 
-def _timeline(audit: Audit, report: AuditReport | None) -> list[tuple[str, date | None]]:
-    """Return the audit's dates, in the order they happen (None: not yet)."""
+def _timeline(
+    audit: Audit, report: AuditReport | None, *, pool_only: bool
+) -> list[tuple[str, date]]:
+    """Return the dates the audit has passed, in order; a pool appraiser sees only the first two.
+
+    (What the work has reached tells a pool appraiser more than they may know before they are
+    assigned.)
+    """
     submitted = report.submitted_at if report is not None else None
-    return [
+    steps = [
         ("Scheduled", audit.scheduled_at.date()),
         ("Opened", audit.opened_on),
         ("Reminded", audit.reminded_on),
@@ -90,6 +96,7 @@ def _timeline(audit: Audit, report: AuditReport | None) -> list[tuple[str, date 
         ("Report submitted", submitted.date() if submitted else None),
         ("Signed off", audit.completed_on),
     ]
+    return [(label, day) for label, day in steps[: 2 if pool_only else None] if day]
 
 
 @bp.route("/audits/<int:audit_id>")
@@ -98,6 +105,8 @@ def audit(audit: Audit, viewer: AuditViewer) -> str:
     today = local_today()
     report = db.session.get(AuditReport, audit.id)
     sees_assignments = viewer.is_(*SEES_ASSIGNMENTS)
+    # Pool appraisers (with no other standing) see only the audit's name and dates.
+    pool_only = viewer.standings == {Standing.POOL}
     subcommittee = queries.subcommittee_for(db.session, audit.program.program_type)
     return render_template(
         "audits/audit.html",
@@ -107,9 +116,8 @@ def audit(audit: Audit, viewer: AuditViewer) -> str:
         Standing=Standing,
         today=today,
         is_overdue=audit.is_overdue_on(today),
-        # Pool appraisers (with no other standing) see only the audit's name and dates.
-        pool_only=viewer.standings == {Standing.POOL},
-        timeline=_timeline(audit, report),
+        pool_only=pool_only,
+        timeline=_timeline(audit, report, pool_only=pool_only),
         assignments=queries.active_assignments(db.session, audit.id) if sees_assignments else None,
         chair=subcommittee.chair if sees_assignments and subcommittee else None,
         shows_report=viewer.is_(Standing.CHAIR, Standing.APPRAISER)

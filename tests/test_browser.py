@@ -229,3 +229,181 @@ def test_an_organisation_admin_reads_the_dashboard(browser, page, live_server):
     assert small.evaluate("document.documentElement.scrollWidth") <= 390
     shot(small, "organisation-dashboard-phone")
     phone.close()
+
+
+def test_an_audit_from_declaration_to_sign_off_and_the_next_due_date(
+    browser, page, live_server, tmp_path
+):
+    """The README's demo walk-through: the Amsterdam Mediation Academy's QAP audit.
+
+    Each person has a browser of their own, signed in once (sign-ins are rate limited).
+    """
+    import re
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from playwright.sync_api import expect
+
+    from audits.criteria import criteria_for
+    from audits.schedule import due_date
+
+    qap = "Amsterdam Mediation Academy: Qualifying Assessment Program (NL) (QAP)"
+    summary = "Sound, independent assessments; report the results to the registry sooner."
+    # The server's "today" is a day in the registry's time zone, as is the next due date.
+    zone = ZoneInfo(os.environ.get("REGISTRY_TIMEZONE", "Europe/Amsterdam"))
+    next_due = due_date(datetime.now(zone).date())
+    next_due_text = f"{next_due.day} {next_due:%B %Y}"
+
+    def person(email: str):
+        signed_in = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        sign_in(signed_in, live_server, email)
+        return signed_in
+
+    def menu(on, name: str) -> None:
+        on.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+    def flash(on, text: str):
+        return expect(on.locator(".flash").filter(has_text=text))
+
+    aino = page
+    sign_in(aino, live_server, "appraiser@demo.registry.example")
+    chen = person("chair@demo.registry.example")
+    olga = person("organisation@demo.registry.example")
+
+    # 1. The appraiser declares: a declaration with nothing ticked is refused.
+    menu(aino, "My audits")
+    row = aino.get_by_role("row").filter(has_text="Qualifying Assessment Program (NL)")
+    expect(row.get_by_text("Declaration needed")).to_be_visible()
+    shot(aino, "audit-appraiser-home")
+    row.get_by_role("link", name=f"Declare for {qap}").click()
+    expect(aino.get_by_role("heading", name="Your declaration")).to_be_visible()
+    shot(aino, "audit-declaration")
+    aino.get_by_role("button", name="Send declaration").click()
+    flash(aino, "Declare either that you have no conflict of interest").to_be_visible()
+    aino.get_by_label("I declare that I have no conflict of interest").check()
+    aino.get_by_role("button", name="Send declaration").click()
+    flash(aino, "you declared no conflict of interest").to_be_visible()
+
+    # 2. The chair assigns her.
+    menu(chen, "Appraisal committee")
+    waiting = chen.get_by_role("region", name="Waiting for appraisers")
+    waiting.get_by_role("link", name=qap, exact=True).click()
+    chen.get_by_role("link", name="Appraisers and conflict declarations").click()
+    chen.get_by_label("Appraiser", exact=True).select_option(
+        label="Aino Appraiser (appraiser@demo.registry.example)"
+    )
+    shot(chen, "audit-chair-appraisers")
+    chen.get_by_role("button", name="Assign").click()
+    flash(chen, "Aino Appraiser is assigned and told by e-mail.").to_be_visible()
+    expect(chen.get_by_role("heading", name="Appraisers (1 of 1)")).to_be_visible()
+
+    # 3. The appraiser asks the organisation for documents (the due date is filled in).
+    menu(aino, "My audits")
+    assigned = aino.get_by_role("region", name="Assigned to you")
+    assigned.get_by_role("link", name=qap, exact=True).click()
+    audit_url = aino.url
+    aino.get_by_role("link", name="Document requests and spot checks").click()
+    expect(aino.get_by_label("Due date")).not_to_have_value("")
+    aino.get_by_label("Title").fill("Assessment records 2025")
+    aino.get_by_label("What the organisation should send").fill(
+        "The assessment handbook and the assessors' reports of 2025."
+    )
+    aino.get_by_role("button", name="Send the request").click()
+    flash(aino, "Assessment records 2025").to_be_visible()
+
+    # 4. The organisation uploads a PDF; a program and a text file with NUL bytes are refused.
+    olga.goto(f"{live_server}/organisation")
+    olga.get_by_role("link", name="Programs and audits").click()
+    expect(olga.get_by_role("heading", name="Program audits")).to_be_visible()
+    programs_url = olga.url
+    row = olga.get_by_role("row").filter(has_text="Qualifying Assessment Program (NL)")
+    program_link = row.get_by_role("link", name="Qualifying Assessment Program (NL)")
+    program_url = program_link.get_attribute("href")
+    row.get_by_role("link", name="1 open request").click()
+    request = olga.get_by_role("article", name="Assessment records 2025")
+    files = {
+        "records.pdf": b"%PDF-1.4\n%%EOF\n",
+        "setup.exe": b"MZ\x90\x00",
+        "notes.txt": b"plain\x00text\n",
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    request.get_by_label("Add a file").set_input_files(tmp_path / "records.pdf")
+    request.get_by_role("button", name="Upload").click()
+    flash(olga, "“records.pdf” is uploaded").to_be_visible()
+    request.get_by_label("Add a file").set_input_files(tmp_path / "setup.exe")
+    request.get_by_role("button", name="Upload").click()
+    flash(olga, "“setup.exe” is not a kind of file accepted here").to_be_visible()
+    request.get_by_label("Add a file").set_input_files(tmp_path / "notes.txt")
+    request.get_by_role("button", name="Upload").click()
+    flash(olga, "The content of “notes.txt” does not match its type").to_be_visible()
+    expect(request.get_by_role("listitem")).to_have_count(1)  # only records.pdf is kept
+    shot(olga, "audit-requests-organisation")
+    request.get_by_role("button", name="Mark as answered").click()
+    flash(olga, "is marked as answered").to_be_visible()
+    expect(request.get_by_role("heading", level=3)).to_contain_text("Answered")
+
+    # 5. The appraiser files the report: a deviation that cites no rule is refused.
+    aino.goto(audit_url)
+    aino.get_by_role("link", name="The report").click()
+    report_url = aino.url
+    for criterion in criteria_for("QAP"):
+        finding = aino.get_by_role("group", name=f"{criterion.code}: {criterion.title}")
+        finding.get_by_label("Rating").select_option(label="Met")
+        finding.get_by_label("Evidence").fill("Read the handbook and five assessment files.")
+    aino.get_by_label("Strengths").fill("Independent assessors; complete files.")
+    aino.get_by_label("Weaknesses").fill("Results reach the registry late.")
+    aino.get_by_label("Renew", exact=True).check()
+    aino.get_by_label("Summary for the organisation").fill(summary)
+    deviation = aino.get_by_role("group", name="Deviation 1", exact=True)
+    deviation.get_by_label("What deviates from the rule").fill("One file lacked a signature.")
+    shot(aino, "audit-report-form")
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        storage_state=aino.context.storage_state(),
+    )
+    small = phone.new_page()
+    small.goto(report_url)
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(small, "audit-report-form-phone")
+    phone.close()
+    aino.get_by_role("button", name="Submit to the chair").click()
+    flash(aino, "Check the form: each problem is marked below.").to_be_visible()
+    deviation = aino.get_by_role("group", name="Deviation 1", exact=True)
+    expect(deviation.get_by_text("Choose the rule this deviation breaks.")).to_be_visible()
+    shot(aino, "audit-report-refused")
+    deviation.get_by_label("What deviates from the rule").fill("")
+    aino.get_by_role("button", name="Submit to the chair").click()
+    flash(aino, "The report is submitted; the chair is told by e-mail.").to_be_visible()
+
+    # 6. The chair signs off; the next audit is due two years on, at a half-year's end.
+    menu(chen, "Appraisal committee")
+    chen.get_by_role("link", name=f"Read the report and sign off for {qap}").click()
+    chen.get_by_role("button", name="Sign off: Renew").click()
+    flash(chen, "The audit is signed off: Renew.").to_contain_text(
+        f"The next audit is due on {next_due_text}."
+    )
+    expect(chen.get_by_text("Outcome: Renew.")).to_be_visible()
+    shot(chen, "audit-signed-off")
+    chen.goto(audit_url)
+    expect(chen.locator(".page-head")).to_contain_text("Completed")
+
+    # 7. The organisation reads the outcome and summary; the public sees the next due date.
+    olga.goto(programs_url)
+    done = olga.get_by_role("region", name="Completed audits").get_by_role("article")
+    done = done.filter(has_text=summary)
+    expect(done).to_contain_text("Qualifying Assessment Program (NL) (QAP): Renew")
+    row = olga.get_by_role("row").filter(has_text="Qualifying Assessment Program (NL)")
+    expect(row).to_contain_text("Recognised")
+    expect(row).to_contain_text(next_due_text)
+    shot(olga, "audit-organisation")
+    for signed_in in (chen, olga):
+        signed_in.context.close()
+
+    aino.get_by_role("button", name="Sign out").click()
+    aino.goto(f"{live_server}{program_url}")
+    expect(aino.locator(".page-head").get_by_text("Recognised", exact=True)).to_be_visible()
+    recognition = aino.get_by_role("region", name="Recognition and audits")
+    expect(recognition).to_contain_text(re.compile(rf"Next audit due\s*{next_due_text}"))
+    shot(aino, "audit-public-program")

@@ -37,7 +37,7 @@ from audits.schedule import ProgramStatus
 from audits.services import AuditError, create_program, withdraw_program
 from registry.accounts.models import Role
 from registry.accounts.permissions import public, role_required
-from registry.clock import local_today
+from registry.clock import local_date, local_today
 from registry.database import utcnow
 from registry.extensions import db
 from registry.organisations.models import Organisation, Program
@@ -89,11 +89,11 @@ def _timeline(
     """
     submitted = report.submitted_at if report is not None else None
     steps = [
-        ("Scheduled", audit.scheduled_at.date()),
+        ("Scheduled", local_date(audit.scheduled_at)),
         ("Opened", audit.opened_on),
         ("Reminded", audit.reminded_on),
         ("Marked overdue", audit.overdue_marked_on),
-        ("Report submitted", submitted.date() if submitted else None),
+        ("Report submitted", local_date(submitted) if submitted else None),
         ("Signed off", audit.completed_on),
     ]
     return [(label, day) for label, day in steps[: 2 if pool_only else None] if day]

@@ -16,6 +16,11 @@ def local_today() -> date:
     return datetime.now(registry_zone()).date()
 
 
+def local_date(instant: datetime) -> date:
+    """Return the registry's calendar day of an aware instant (23:30 UTC may be tomorrow)."""
+    return instant.astimezone(registry_zone()).date()
+
+
 def add_years(day: date, years: int) -> date:
     """Return the same day ``years`` later; 29 February becomes 28 February in common years."""
     try:

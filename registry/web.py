@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from registry.accounts.models import STAFF_ROLES, Role
 from registry.api.errors import API_PATH, api_error
-from registry.clock import registry_zone
+from registry.clock import local_date, registry_zone
 from registry.extensions import db
 
 ERROR_TEXTS = {
@@ -38,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(Role=Role, STAFF_ROLES=STAFF_ROLES)
     app.jinja_env.filters["localtime"] = _localtime
+    app.jinja_env.filters["localdate"] = lambda value: local_date(value).isoformat()
 
 
 def _localtime(value: datetime) -> str:

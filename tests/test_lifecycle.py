@@ -1,6 +1,6 @@
 """The certification lifecycle: status as of any date, at the exact boundary days."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -19,7 +19,11 @@ from registry.mediators.services import (
     revoke_certification,
     suspend_certification,
 )
-from registry.mediators.status import certification_standing, mediator_standing
+from registry.mediators.status import (
+    applicant_standing,
+    certification_standing,
+    mediator_standing,
+)
 from tests.factories import grant, make_mediator, open_invoice, pay, set_fees, staff_user
 
 D = date.fromisoformat
@@ -311,3 +315,12 @@ def test_payment_in_another_currency_or_unknown_currency_is_refused(session, cer
                 actor=staff_user(session),
             )
     assert invoice.payments == []
+
+
+def test_an_applicant_counts_from_the_registry_calendar_day_of_creation(session, ctx):
+    # 23:30 UTC on 21 November is 00:30 on 22 November in Amsterdam, the registry's calendar.
+    mediator = make_mediator(session)
+    mediator.created_at = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)
+    standing = applicant_standing(mediator, date(2026, 12, 1))
+    assert standing.status is Status.APPLICANT
+    assert standing.since == date(2026, 11, 22)

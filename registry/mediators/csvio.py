@@ -24,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
+from registry.clock import local_date
 from registry.contributions.models import FeeRate, Invoice, Tier
 from registry.events.services import record_event
 from registry.mediators.models import (
@@ -602,7 +603,7 @@ def _certification_columns(
 ) -> list[str]:
     """Return certificate_number .. status_since for one mediator."""
     if standing is None:
-        joined = min(mediator.created_at.date(), today)
+        joined = min(local_date(mediator.created_at), today)
         return ["", "", "", mediator.public_id, Status.APPLICANT.value, joined.isoformat()]
     covered = standing.covered_until
     return [

@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from registry.clock import local_date
 from registry.contributions.models import Invoice
 from registry.mediators.models import Certification, Mediator, Status
 
@@ -171,7 +172,7 @@ def standing_from_row(
 
 def applicant_standing(mediator: Mediator, as_of: date) -> Standing:
     """Return the standing of someone never granted certification: applicant since creation."""
-    return Standing(Status.APPLICANT, min(mediator.created_at.date(), as_of), None, None, None)
+    return Standing(Status.APPLICANT, min(local_date(mediator.created_at), as_of), None, None, None)
 
 
 def mediator_standing(

@@ -16,7 +16,8 @@ from flask import Flask
 from registry.config import load_config, resolve_secret_key
 
 # The packages whose blueprints and jobs make up the site, in registration order. The
-# registry's kernel never imports ``audits`` by name: this list is the registration hook.
+# registry's kernel never imports ``audits`` or ``complaints`` by name: this list is the
+# registration hook.
 DOMAINS = (
     "registry.main",
     "registry.accounts",
@@ -30,6 +31,7 @@ DOMAINS = (
     "registry.search",
     "registry.api",
     "audits",
+    "complaints",
 )
 
 

@@ -120,6 +120,20 @@ def load_config(instance_path: Path) -> dict:
         "AUDIT_UPLOAD_MAX_BYTES": _int("AUDIT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024),
         # The due date a new document request suggests, in days from today.
         "DOCUMENT_REQUEST_DAYS": _int("DOCUMENT_REQUEST_DAYS", 21),
+        # Complaints (product brief section 3): each level acknowledges within, and responds
+        # within, this many days of the complaint reaching it; closed complaints are purged
+        # this many days after closing, leaving only a count.
+        "COMPLAINT_ACK_DAYS": _int("COMPLAINT_ACK_DAYS", 7),
+        "COMPLAINT_RESPONSE_DAYS": _int("COMPLAINT_RESPONSE_DAYS", 30),
+        "COMPLAINT_RETENTION_DAYS": _int("COMPLAINT_RETENTION_DAYS", 730),
+        # Attachments: where they are kept (empty: the instance folder's complaint-files),
+        # the largest file, and how many files one complaint or reply may carry.
+        "COMPLAINT_FILES_DIR": os.environ.get("COMPLAINT_FILES_DIR", ""),
+        "COMPLAINT_UPLOAD_MAX_BYTES": _int("COMPLAINT_UPLOAD_MAX_BYTES", 5 * 1024 * 1024),
+        "COMPLAINT_MAX_FILES": _int("COMPLAINT_MAX_FILES", 5),
+        # Tracking and filing pages one client (network address) may use, against guessing.
+        "COMPLAINT_TRACK_RATE_LIMIT": os.environ.get("COMPLAINT_TRACK_RATE_LIMIT", "10 per minute"),
+        "COMPLAINT_FILE_RATE_LIMIT": os.environ.get("COMPLAINT_FILE_RATE_LIMIT", "5 per hour"),
         # Payment provider webhook: HMAC-SHA256 secret (empty turns the webhook off) and how
         # far a signature's timestamp may be from now.
         "PAYMENT_WEBHOOK_SECRET": os.environ.get("PAYMENT_WEBHOOK_SECRET", ""),

@@ -31,6 +31,9 @@ def check_schema_ready() -> str | None:
     return None
 
 
+ACCESS_LOG_FORMAT = '"%(r)s" %(s)s %(b)s %(M)sms'
+
+
 def _commands(host: str, port: int, workers: int, threads: int, with_scheduler: bool):
     web = [
         sys.executable, "-m", "gunicorn",
@@ -39,6 +42,9 @@ def _commands(host: str, port: int, workers: int, threads: int, with_scheduler: 
         "--threads", str(threads),
         "--bind", f"{host}:{port}",
         "--access-logfile", "-",
+        # No client address in the access log: an anonymous complaint's filing time must not
+        # be matched to a network address (product brief section 3).
+        "--access-logformat", ACCESS_LOG_FORMAT,
         "--graceful-timeout", str(STOP_TIMEOUT_SECONDS - 5),
         # The default control socket is one path per user: two servers would fight over it.
         "--no-control-socket",

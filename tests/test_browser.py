@@ -407,3 +407,52 @@ def test_an_audit_from_declaration_to_sign_off_and_the_next_due_date(
     recognition = aino.get_by_role("region", name="Recognition and audits")
     expect(recognition).to_contain_text(re.compile(rf"Next audit due\s*{next_due_text}"))
     shot(aino, "audit-public-program")
+
+
+def test_an_anonymous_complaint_about_the_registry_filed_and_tracked(browser, page, live_server):
+    """File anonymously, keep the receipt, track the complaint and reply, as a stranger."""
+    from playwright.sync_api import expect
+
+    phone_context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = phone_context.new_page()
+    phone.goto(f"{live_server}/complaints/new")
+    phone.get_by_label("A certified mediator or mediation advocate").check()
+    expect(phone.get_by_label("The mediator's certificate number or profile id")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "scrolls sideways"
+    shot(phone, "complaint-form-phone")
+    phone_context.close()
+
+    page.goto(f"{live_server}/complaints/new")
+    expect(page.get_by_text("no network (IP) address")).to_be_visible()
+    page.get_by_label("The registry itself").check()
+    page.get_by_label("Your complaint", exact=True).fill(
+        "My certificate was sent to an old address twice although I had updated it."
+    )
+    page.get_by_label("No: file anonymously").check()
+    expect(page.get_by_label("Your name")).to_be_hidden()
+    page.get_by_role("button", name="File the complaint").click()
+    expect(page.get_by_role("heading", name="Your complaint is filed")).to_be_visible()
+    code = page.locator("#receipt-code").inner_text()
+    secret = page.locator("#receipt-secret").inner_text()
+    assert code.startswith("C") and len(secret) == 23
+    expect(page.get_by_text("You filed anonymously")).to_be_visible()
+    shot(page, "complaint-receipt")
+
+    page.get_by_role("link", name="Track your complaint").click()
+    page.get_by_label("Receipt code").fill(code.lower())
+    page.get_by_label("Secret").fill(secret)
+    page.get_by_role("button", name="Open my complaint").click()
+    expect(page.get_by_role("heading", name=f"Your complaint {code}")).to_be_visible()
+    page.get_by_label("Your reply").fill("The second letter arrived on 3 May.")
+    page.get_by_label("Attachments (optional)").set_input_files(
+        files=[{"name": "envelope.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n"}]
+    )
+    page.get_by_role("button", name="Send the reply").click()
+    expect(page.get_by_text("Your reply is added to the complaint.")).to_be_visible()
+    timeline = page.get_by_role("region", name="Timeline")
+    expect(timeline).to_contain_text("The second letter arrived on 3 May.")
+    expect(timeline).to_contain_text("envelope.pdf")
+    shot(page, "complaint-tracking")
+
+    page.get_by_role("button", name="Forget this complaint on this device").click()
+    expect(page.get_by_text("This browser no longer shows your complaint.")).to_be_visible()

@@ -99,6 +99,8 @@ def test_scheduler_settings(app):
         "expire-feedback-links",
         "digests",
         "audits",
+        "complaints-overdue",
+        "purge-complaints",
         "send-mail",
     }
     daily = jobs["purge-reset-links"]

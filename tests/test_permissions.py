@@ -10,6 +10,12 @@ from tests.factories import PASSWORD, make_user
 
 REGISTRY_STAFF = {Role.SUPPORT, Role.EXECUTIVE_DIRECTOR, Role.ADMINISTRATOR}
 PAYMENT_STAFF = {Role.SUPPORT, Role.ADMINISTRATOR}
+COMPLAINT_HANDLERS = {
+    Role.SUPPORT,
+    Role.EXECUTIVE_DIRECTOR,
+    Role.COMMITTEE_MEMBER,
+    Role.BOARD_MEMBER,
+}
 STAFF_PAGES = {
     "/staff/events": STAFF_ROLES,
     "/staff/outbox": {Role.ADMINISTRATOR},
@@ -29,6 +35,8 @@ STAFF_PAGES = {
     "/staff/appraisal-committee": {*REGISTRY_STAFF, Role.COMMITTEE_MEMBER},
     "/appraiser": {Role.APPRAISER},
     "/committee/audits": {Role.COMMITTEE_MEMBER},
+    "/staff/complaints": COMPLAINT_HANDLERS,
+    "/staff/complaint-committees": REGISTRY_STAFF,
 }
 # Audit pages: the roles that may hold a standing on an audit pass the role check, then get
 # the audit guard's 404 on an audit that does not exist (as anyone without a standing does).
@@ -47,6 +55,10 @@ PAGES_ON_MISSING_IDS = {
     "/audits/0/requests": AUDIT_ROLES,
     "/audits/0/documents/0": AUDIT_ROLES,
     "/audits/0/report": AUDIT_ROLES,
+    # Every staff role passes to the complaint's own guard, which answers 404 to anyone who
+    # is not one of its handlers (an administrator included).
+    "/staff/complaints/0": STAFF_ROLES,
+    "/staff/complaints/0/attachments/0": STAFF_ROLES,
 }
 # The dashboard's own guard turns away organisation admins of other organisations (403)
 # before looking the organisation up; staff pass it and get the lookup's 404.
@@ -56,9 +68,10 @@ DASHBOARD_ROUTES = [
     "/organisation/0/audits",
 ]
 # Open to everyone, signed in or not.
-PUBLIC_PAGES = ["/organisations", "/feedback/thanks"]
+PUBLIC_PAGES = ["/organisations", "/feedback/thanks", "/complaints/new", "/complaints/track"]
 # Open to everyone, answering 404 for an id that exists nowhere.
 PUBLIC_PAGES_ON_MISSING_IDS = ["/programs/0"]
+COMPLAINT_ACTIONS = ("acknowledge", "message", "respond", "resolve", "escalate", "decide")
 # POST routes, tried on ids that exist nowhere: the guard answers before the lookup's 404.
 STAFF_ACTIONS = {
     "/organisations/0/reviews/0/hide": REGISTRY_STAFF,
@@ -89,6 +102,10 @@ STAFF_ACTIONS = {
     "/audits/0/report/return": AUDIT_ROLES,
     "/audits/0/report/sign-off": AUDIT_ROLES,
     "/audits/0/notes": AUDIT_ROLES,
+    **{f"/staff/complaints/0/{action}": STAFF_ROLES for action in COMPLAINT_ACTIONS},
+    "/staff/complaint-committees/0/members": {Role.ADMINISTRATOR},
+    "/staff/complaint-committees/0/members/0/remove": {Role.ADMINISTRATOR},
+    "/staff/complaint-committees/routes/unknown": {Role.ADMINISTRATOR},
 }
 SIGNED_IN_ACTIONS = ["/organisations/0/reviews"]
 

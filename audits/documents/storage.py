@@ -1,254 +1,67 @@
-"""Where audit documents' bytes live: outside the web root, under random names.
+"""Where audit documents' bytes live: ``registry.uploads`` with the audits' folder and limit.
 
-Only a few kinds of file are accepted, each recognised by its extension *and* its first bytes
-(a ``.pdf`` must start like a PDF). A file is written to a temporary name and renamed, so a
-half-written file never carries a stored name; a file whose database row is not committed is
-removed when the session's transaction ends (see ``_discard_uncommitted``), and only a row
-makes a file reachable: nothing is ever served by its name alone.
+The folder is AUDIT_FILES_DIR (empty: the instance folder's ``audit-files``), the largest file
+AUDIT_UPLOAD_MAX_BYTES. What is accepted, how files are written and when an uncommitted one is
+removed is told in ``registry.uploads``.
 """
 
-import hashlib
-import io
-import os
-import re
-import secrets
-import tempfile
-import unicodedata
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from flask import Response, current_app, send_file
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from flask import Response, current_app
+from sqlalchemy.orm import Session
 
 from audits.models import AuditDocument
+from registry import uploads
+from registry.uploads import (
+    ACCEPTED,
+    KIND_NAMES,
+    KINDS,
+    Kind,
+    StoredFile,
+    UploadRefused,
+    clean_name,
+    discard,
+    human_size,
+)
 
-MAX_NAME_LENGTH = 200
-PENDING_FILES = "audit_files_pending"
+__all__ = [
+    "ACCEPTED",
+    "KINDS",
+    "KIND_NAMES",
+    "Kind",
+    "StoredFile",
+    "UploadRefused",
+    "clean_name",
+    "discard",
+    "document_response",
+    "files_dir",
+    "human_size",
+    "read_upload",
+    "store_upload",
+]
 
-PDF = b"%PDF-"
-PNG = b"\x89PNG\r\n\x1a\n"
-JPEG = b"\xff\xd8\xff"
-ZIP = b"PK\x03\x04"
-
-
-@dataclass(frozen=True)
-class Kind:
-    content_type: str
-    magic: bytes = b""  # the first bytes of every such file
-    is_text: bool = False  # UTF-8 text without NUL bytes
-    # For ZIP-based office files: a member every such file has ...
-    member: str | None = None
-    # ... or, for OpenDocument, the content of its "mimetype" member.
-    odf_mimetype: str | None = None
-
-
-ODT = "application/vnd.oasis.opendocument.text"
-ODS = "application/vnd.oasis.opendocument.spreadsheet"
-KINDS = {
-    "pdf": Kind("application/pdf", PDF),
-    "png": Kind("image/png", PNG),
-    "jpg": Kind("image/jpeg", JPEG),
-    "jpeg": Kind("image/jpeg", JPEG),
-    "docx": Kind(
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        ZIP,
-        member="word/document.xml",
-    ),
-    "xlsx": Kind(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ZIP,
-        member="xl/workbook.xml",
-    ),
-    "odt": Kind(ODT, ZIP, odf_mimetype=ODT),
-    "ods": Kind(ODS, ZIP, odf_mimetype=ODS),
-    "txt": Kind("text/plain; charset=utf-8", is_text=True),
-    "csv": Kind("text/csv; charset=utf-8", is_text=True),
-}
-ACCEPTED = ", ".join(sorted({f".{ext}" for ext in KINDS}))
-KIND_NAMES = "PDF, PNG, JPEG, Word (.docx), Excel (.xlsx), OpenDocument (.odt, .ods), text or CSV"
-
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
-_SPACES = re.compile(r"\s+")
-_STORAGE_NAME = re.compile(r"[0-9a-f]{64}")
-
-
-class UploadRefused(ValueError):
-    """A file that cannot be accepted, with the reason for the uploader."""
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    original_name: str
-    content_type: str
-    size_bytes: int
-    sha256: str
-    storage_name: str
-    path: Path
+FOLDER = {"folder_setting": "AUDIT_FILES_DIR", "default_folder": "audit-files"}
+MAX_BYTES_SETTING = "AUDIT_UPLOAD_MAX_BYTES"
 
 
 def files_dir() -> Path:
     """Return the folder of audit documents (created, private), refusing one the web serves."""
-    configured = current_app.config["AUDIT_FILES_DIR"]
-    folder = Path(configured or Path(current_app.instance_path) / "audit-files").resolve()
-    static = current_app.static_folder
-    if static and folder.is_relative_to(Path(static).resolve()):
-        raise RuntimeError(f"AUDIT_FILES_DIR ({folder}) must not be inside the static folder.")
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return folder
-
-
-def clean_name(name: str | None) -> str:
-    """Return a readable, harmless version of an uploaded file's name ("" if nothing is left).
-
-    Folders, control characters and characters that file systems or headers trip over are
-    dropped; letters of any script stay. Long names are cut, keeping the extension.
-    """
-    name = unicodedata.normalize("NFC", name or "")
-    name = re.split(r"[/\\]", name)[-1]
-    name = _SPACES.sub(" ", _UNSAFE.sub(" ", name)).strip(" .")
-    if len(name) > MAX_NAME_LENGTH:
-        stem, dot, extension = name.rpartition(".")
-        if dot and 0 < len(extension) < 10:
-            name = stem[: MAX_NAME_LENGTH - len(extension) - 1].rstrip(" .") + "." + extension
-        else:
-            name = name[:MAX_NAME_LENGTH].rstrip(" .")
-    return name
-
-
-def human_size(size: int) -> str:
-    """Return ``size`` in bytes as people read it: "812 bytes", "35 KB", "10 MB", "2.5 MB"."""
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{round(size / 1024):,} KB"
-    return f"{round(size / (1024 * 1024), 1):g} MB"
+    return uploads.files_dir(**FOLDER)
 
 
 def read_upload(stream: IO[bytes], name: str | None) -> tuple[str, Kind, bytes]:
     """Return the cleaned name, the kind and the bytes of an upload, or raise UploadRefused."""
-    original = clean_name(name)
-    if not original:
-        raise UploadRefused("The file has no usable name; rename it and upload it again.")
-    extension = original.rpartition(".")[2].lower() if "." in original else ""
-    kind = KINDS.get(extension)
-    if kind is None:
-        raise UploadRefused(
-            f"“{original}” is not a kind of file accepted here. Upload {KIND_NAMES} files."
-        )
-    limit = current_app.config["AUDIT_UPLOAD_MAX_BYTES"]
-    data = stream.read(limit + 1)
-    if not data:
-        raise UploadRefused(f"“{original}” is empty.")
-    if len(data) > limit:
-        raise UploadRefused(f"“{original}” is larger than {human_size(limit)}, the limit.")
-    if not _content_matches(kind, data):
-        raise UploadRefused(
-            f"The content of “{original}” does not match its type ({extension.upper()}):"
-            " upload the document itself, not a renamed file."
-        )
-    return original, kind, data
-
-
-def _content_matches(kind: Kind, data: bytes) -> bool:
-    if kind.is_text:
-        if b"\x00" in data:
-            return False
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return True
-    if not data.startswith(kind.magic):
-        return False
-    return kind.magic != ZIP or _office_file(kind, data)
-
-
-def _office_file(kind: Kind, data: bytes) -> bool:
-    """Return whether a ZIP file holds what a file of ``kind`` always holds."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            if kind.member is not None:
-                return kind.member in names
-            if "mimetype" not in names:
-                return False
-            with archive.open("mimetype") as member:
-                return member.read(100).strip() == (kind.odf_mimetype or "").encode()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, NotImplementedError):
-        return False
+    return uploads.read_upload(stream, name, max_bytes=current_app.config[MAX_BYTES_SETTING])
 
 
 def store_upload(session: Session, stream: IO[bytes], name: str | None) -> StoredFile:
-    """Check an upload and write it under a random name; raise UploadRefused if it is refused.
-
-    The file stays only if ``session``'s transaction commits; ``discard`` removes it sooner.
-    """
-    original, kind, data = read_upload(stream, name)
-    folder = files_dir()
-    storage_name = secrets.token_hex(32)
-    path = folder / storage_name
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    session.info.setdefault(PENDING_FILES, []).append(path)
-    return StoredFile(
-        original_name=original,
-        content_type=kind.content_type,
-        size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_name=storage_name,
-        path=path,
+    """Check an audit document and write it under a random name (see ``registry.uploads``)."""
+    return uploads.store_upload(
+        session, stream, name, max_bytes_setting=MAX_BYTES_SETTING, **FOLDER
     )
-
-
-def discard(session: Session, stored: StoredFile) -> None:
-    """Remove a stored file whose row will not be written."""
-    pending = session.info.get(PENDING_FILES, [])
-    if stored.path in pending:
-        pending.remove(stored.path)
-    stored.path.unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_committed(session: Session) -> None:
-    session.info.pop(PENDING_FILES, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _discard_uncommitted(session: Session, transaction: SessionTransaction) -> None:
-    """Remove the files written in a transaction that ended without a commit."""
-    if transaction.parent is None:
-        for path in session.info.pop(PENDING_FILES, []):
-            path.unlink(missing_ok=True)
 
 
 def document_response(document: AuditDocument) -> Response | None:
     """Return the document as a download, or None if its file is missing."""
-    if not _STORAGE_NAME.fullmatch(document.storage_name):
-        return None
-    path = files_dir() / document.storage_name
-    if not path.is_file():
-        current_app.logger.error("Audit document %s has no file %s", document.id, path)
-        return None
-    response = send_file(
-        path,
-        mimetype=document.content_type,
-        as_attachment=True,
-        download_name=document.original_name,
-        conditional=False,
-        etag=False,
-        max_age=None,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.stored_file_response(document, **FOLDER)

@@ -1,0 +1,195 @@
+"""Forms of the handlers' complaint page and of the committees page."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
+
+from complaints.committees import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
+from complaints.models import Committee, ConductOutcome
+from complaints.services import MAX_REASON_LENGTH, MAX_TEXT_LENGTH
+from registry.accounts.models import User
+from registry.accounts.services import find_user
+from registry.extensions import db
+
+CONDUCT_OUTCOME_LABELS = {
+    ConductOutcome.NO_ACTION: "No action on the certification",
+    ConductOutcome.SUSPEND: "Suspend the certification",
+    ConductOutcome.REVOKE: "Revoke the certification",
+}
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+def _text(label: str, missing: str, description: str, rows: int = 4) -> TextAreaField:
+    return TextAreaField(
+        label,
+        validators=[
+            DataRequired(message=missing),
+            Length(max=MAX_TEXT_LENGTH, message=f"At most {MAX_TEXT_LENGTH:,} characters."),
+        ],
+        description=description,
+        filters=[_strip],
+        render_kw={"rows": rows, "maxlength": MAX_TEXT_LENGTH},
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: acknowledging a complaint."""
+
+
+class MessageForm(FlaskForm):
+    body = _text(
+        "Message to the complainant",
+        "Write the message.",
+        "The complainant reads it on the tracking page and is told by e-mail if they gave an"
+        " address.",
+    )
+
+
+class RespondForm(FlaskForm):
+    body = _text(
+        "Response",
+        "Write the response.",
+        "This level's answer. The complainant may then ask for the complaint to go to the next"
+        " level.",
+        rows=6,
+    )
+
+
+class EscalateForm(FlaskForm):
+    reason = _text(
+        "Reason for escalating",
+        "Say why the complaint goes to the next level.",
+        "The complainant and the next level's handlers read it.",
+        rows=3,
+    )
+
+
+class _ClosingForm(FlaskForm):
+    """A written outcome and, on the conduct process, what happens to the certification."""
+
+    conduct_outcome = SelectField(
+        "Outcome for the certification",
+        choices={
+            "": "Choose an outcome",
+            **{outcome.value: label for outcome, label in CONDUCT_OUTCOME_LABELS.items()},
+        },
+        description="A suspension or a revocation takes effect today and is shown publicly.",
+    )
+    public_reason = TextAreaField(
+        "Public reason",
+        validators=[
+            Length(max=MAX_REASON_LENGTH, message=f"At most {MAX_REASON_LENGTH:,} characters.")
+        ],
+        description="Shown on the register beside the mediator's status.",
+        filters=[_strip],
+        render_kw={"rows": 2, "maxlength": MAX_REASON_LENGTH},
+    )
+
+    def __init__(self, *args: object, conduct: bool, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if not conduct:
+            del self.conduct_outcome
+            del self.public_reason
+
+    def validate_conduct_outcome(self, field: SelectField) -> None:
+        if not field.data:
+            raise ValidationError("Choose what happens to the certification.")
+
+    def validate_public_reason(self, field: TextAreaField) -> None:
+        changes = {ConductOutcome.SUSPEND.value, ConductOutcome.REVOKE.value}
+        if self.conduct_outcome.data in changes and not field.data:
+            raise ValidationError(
+                "Give the reason shown publicly with the suspension or revocation."
+            )
+
+    @property
+    def chosen_outcome(self) -> ConductOutcome | None:
+        """Return the conduct outcome chosen, or None when the form has none."""
+        field = getattr(self, "conduct_outcome", None)
+        return ConductOutcome(field.data) if field is not None and field.data else None
+
+    @property
+    def chosen_reason(self) -> str | None:
+        field = getattr(self, "public_reason", None)
+        return (field.data or None) if field is not None else None
+
+
+class ResolveForm(_ClosingForm):
+    outcome = _text(
+        "Written outcome",
+        "Write the outcome.",
+        "Closes the complaint. The complainant reads it on the tracking page.",
+        rows=6,
+    )
+
+
+class DecideForm(_ClosingForm):
+    decision = _text(
+        "The Board's decision",
+        "Write the decision.",
+        "Final: the complaint is closed and cannot be escalated again.",
+        rows=6,
+    )
+
+
+class PersonForm(FlaskForm):
+    """An account named by its e-mail address: a member to seat on a committee."""
+
+    email = EmailField(
+        "E-mail address of their account",
+        validators=[
+            DataRequired(message="Give the e-mail address of their account."),
+            Email(message="This is not an e-mail address."),
+            Length(max=254),
+        ],
+        description="The account must hold the committee member role.",
+        filters=[_strip],
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.user: User | None = None
+
+    def validate_email(self, field: EmailField) -> None:
+        if field.errors:  # not an address: nothing to look up
+            return
+        self.user = find_user(db.session, field.data)
+        if self.user is None:
+            raise ValidationError(f"There is no account with the e-mail address {field.data}.")
+
+
+class CommitteeForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="Give the committee a name."),
+            Length(max=MAX_NAME_LENGTH, message=f"At most {MAX_NAME_LENGTH} characters."),
+        ],
+        filters=[_strip],
+    )
+    description = TextAreaField(
+        "What it handles",
+        validators=[
+            Length(
+                max=MAX_DESCRIPTION_LENGTH, message=f"At most {MAX_DESCRIPTION_LENGTH} characters."
+            )
+        ],
+        filters=[_strip],
+        render_kw={"rows": 2},
+    )
+
+
+class RouteForm(FlaskForm):
+    committee_id = SelectField("Committee or taskforce", coerce=int, validate_choice=False)
+
+    def __init__(self, *args: object, committees: list[Committee], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.committee_id.choices = {c.id: c.name for c in committees}
+
+    def validate_committee_id(self, field: SelectField) -> None:
+        self.committee = db.session.get(Committee, field.data) if field.data else None
+        if self.committee is None:
+            raise ValidationError("Choose a committee or taskforce.")

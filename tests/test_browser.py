@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import IN_CI, free_port
 from tests.test_packaging import wait_for
@@ -82,15 +83,16 @@ def test_register_with_a_mistake_then_correctly(page, live_server):
     page.get_by_label("Password", exact=True).fill("a good long passphrase")
     page.get_by_label("Repeat the password").fill("a different passphrase")
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_text("The passwords do not match.").is_visible()
+    # The refusal re-renders /register: wait for it rather than read the page being left.
+    expect(page.get_by_text("The passwords do not match.")).to_be_visible()
     shot(page, "register-error")
 
     page.get_by_label("Password", exact=True).fill("a good long passphrase")
     page.get_by_label("Repeat the password").fill("a good long passphrase")
     page.get_by_role("button", name="Create account").click()
     page.wait_for_url(f"{live_server}/account")
-    assert page.get_by_text("Welcome! Your mediator account is ready.").is_visible()
-    assert page.get_by_text("Mediator / advocate").is_visible()
+    expect(page.get_by_text("Welcome! Your mediator account is ready.")).to_be_visible()
+    expect(page.get_by_text("Mediator / advocate")).to_be_visible()
     shot(page, "account")
 
 
@@ -102,14 +104,14 @@ def test_staff_sign_in_and_read_the_event_log_and_outbox(page, live_server):
     page.wait_for_url(f"{live_server}/account")
 
     page.get_by_role("link", name="Event log").click()
-    assert page.get_by_role("heading", name="Event log").is_visible()
+    expect(page.get_by_role("heading", name="Event log")).to_be_visible()
     page.get_by_label("Action").select_option("account.signed_in")
     page.get_by_role("button", name="Filter").click()
-    assert page.get_by_text("1 entry").is_visible()
+    expect(page.get_by_text("1 entry")).to_be_visible()
     shot(page, "event-log")
 
     page.get_by_role("link", name="Outbox").click()
-    assert page.get_by_text("Mail is not sent in this environment").is_visible()
+    expect(page.get_by_text("Mail is not sent in this environment")).to_be_visible()
     shot(page, "outbox")
 
 
@@ -134,8 +136,6 @@ def sign_in(page, base: str, email: str) -> None:
 
 
 def test_support_records_a_payment_and_a_lapsed_mediator_is_certified_again(page, live_server):
-    from playwright.sync_api import expect
-
     sign_in(page, live_server, "support@demo.registry.example")
     page.get_by_role("link", name="Mediators").click()
     page.get_by_label("Status").select_option("lapsed")
@@ -160,8 +160,8 @@ def test_support_records_a_payment_and_a_lapsed_mediator_is_certified_again(page
 def test_a_mediator_sees_status_and_checklist(page, live_server):
     sign_in(page, live_server, "mediator001@demo.registry.example")
     page.get_by_role("link", name="My certification").click()
-    assert page.get_by_role("heading", name="Status today").is_visible()
-    assert page.get_by_role("heading", name="Towards certification").is_visible()
+    expect(page.get_by_role("heading", name="Status today")).to_be_visible()
+    expect(page.get_by_role("heading", name="Towards certification")).to_be_visible()
     shot(page, "my-certification")
 
 
@@ -197,8 +197,6 @@ def test_the_public_finds_a_mediator_and_verifies_the_certificate(page, live_ser
 
 
 def test_an_organisation_admin_reads_the_dashboard(browser, page, live_server):
-    from playwright.sync_api import expect
-
     sign_in(page, live_server, "admin@demo.registry.example")
     page.goto(f"{live_server}/staff/organisations")
     page.get_by_role("link", name="Amsterdam Mediation Academy").click()
@@ -241,8 +239,6 @@ def test_an_audit_from_declaration_to_sign_off_and_the_next_due_date(
     import re
     from datetime import datetime
     from zoneinfo import ZoneInfo
-
-    from playwright.sync_api import expect
 
     from audits.criteria import criteria_for
     from audits.schedule import due_date
@@ -411,8 +407,6 @@ def test_an_audit_from_declaration_to_sign_off_and_the_next_due_date(
 
 def test_an_anonymous_complaint_about_the_registry_filed_and_tracked(browser, page, live_server):
     """File anonymously, keep the receipt, track the complaint and reply, as a stranger."""
-    from playwright.sync_api import expect
-
     phone_context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = phone_context.new_page()
     phone.goto(f"{live_server}/complaints/new")

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from audits.criteria import required_appraisers
 from audits.models import ACTIVE_STATUSES, Audit, AuditStatus, DocumentRequest
-from audits.notify import log_audit, send_mail
+from audits.notify import log_audit
 from audits.queries import active_assignments, organisation_admin_emails, pool, subcommittee_for
 from audits.services import schedule_audit
+from registry.mail.services import queue_template_mail
 from registry.organisations.models import Program
 
 
@@ -101,9 +102,9 @@ def _tell_opened(session: Session, audit: Audit, now: datetime) -> None:
     """Tell the organisation, and ask the subcommittee's pool to declare any conflict."""
     program = audit.program
     organisation = organisation_admin_emails(session, program.organisation_id)
-    send_mail(session, "audit_opened.txt", to=organisation, now=now, audit=audit)
+    queue_template_mail(session, "audit_opened.txt", to=organisation, now=now, audit=audit)
     pool_emails = [user.email for user in pool(session, program.program_type)]
-    send_mail(
+    queue_template_mail(
         session,
         "audit_opened.txt",
         to=[*_chair_email(session, program.program_type), *pool_emails],
@@ -142,9 +143,9 @@ def _tell_reminder(session: Session, audit: Audit, now: datetime) -> None:
     """Remind the organisation, and the assigned appraisers (the chair while there are none)."""
     program = audit.program
     organisation = organisation_admin_emails(session, program.organisation_id)
-    send_mail(session, "audit_reminder.txt", to=organisation, now=now, audit=audit)
+    queue_template_mail(session, "audit_reminder.txt", to=organisation, now=now, audit=audit)
     appraisers = [a.appraiser.email for a in active_assignments(session, audit.id)]
-    send_mail(
+    queue_template_mail(
         session,
         "audit_reminder.txt",
         to=appraisers or _chair_email(session, program.program_type),
@@ -170,9 +171,11 @@ def _mark_overdue(session: Session, today: date, now: datetime) -> int:
     for audit in marked:
         program = audit.program
         organisation = organisation_admin_emails(session, program.organisation_id)
-        send_mail(session, "audit_overdue.txt", to=organisation, now=now, audit=audit)
+        queue_template_mail(session, "audit_overdue.txt", to=organisation, now=now, audit=audit)
         chair = _chair_email(session, program.program_type)
-        send_mail(session, "audit_overdue.txt", to=chair, now=now, audit=audit, for_committee=True)
+        queue_template_mail(
+            session, "audit_overdue.txt", to=chair, now=now, audit=audit, for_committee=True
+        )
         log_audit(session, "audit.overdue", audit, now=now, actor=None, due_on=str(audit.due_on))
     return len(marked)
 
@@ -201,7 +204,7 @@ def _remind_requests(session: Session, today: date, now: datetime) -> int:
         claimed[request.audit_id].append(request)
     for requests in claimed.values():
         audit = requests[0].audit
-        send_mail(
+        queue_template_mail(
             session,
             "audit_request_overdue.txt",
             to=organisation_admin_emails(session, audit.program.organisation_id),

@@ -39,12 +39,12 @@ from complaints.models import (
     OverdueFlag,
     Status,
 )
-from complaints.services import FILE_SETTINGS, locked, send_mail, tell_complainant
+from complaints.services import FILE_SETTINGS, locked, tell_complainant
 from registry.accounts.models import Role, User, UserRole
 from registry.clock import local_date, registry_zone
 from registry.events.services import record_event
 from registry.mail.models import OutboxMessage
-from registry.mail.services import redact_message
+from registry.mail.services import queue_template_mail, redact_message
 from registry.uploads import files_dir
 
 ACKNOWLEDGE = "acknowledge"
@@ -170,8 +170,8 @@ def _tell_overdue(session: Session, complaint: Complaint, kind: str, now: dateti
     current = [user.email for user in queries.handlers_of(session, complaint, complaint.level)]
     if complaint.level < Level.BOARD:
         above = [user.email for user in _handlers_above(session, complaint)]
-        send_mail(session, "complaint_overdue.txt", to=above, now=now, **context)
-    send_mail(session, "complaint_overdue_reminder.txt", to=current, now=now, **context)
+        queue_template_mail(session, "complaint_overdue.txt", to=above, now=now, **context)
+    queue_template_mail(session, "complaint_overdue_reminder.txt", to=current, now=now, **context)
     tell_complainant(session, complaint, note.removesuffix("."), now=now)
     session.flush()
 

@@ -16,12 +16,12 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -42,7 +42,7 @@ from complaints.models import (
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
 from registry.events.services import record_event
-from registry.mail.services import queue_mail
+from registry.mail.services import queue_template_mail
 from registry.mediators.models import Certification, Mediator
 from registry.mediators.services import (
     MediatorError,
@@ -190,24 +190,11 @@ def _log(
     )
 
 
-def send_mail(
-    session: Session, template: str, *, to: Iterable[str], now: datetime, **context: object
-) -> int:
-    """Queue ``mail/<template>`` (first line "Subject: ...") to each address; return how many."""
-    rendered = render_template(f"mail/{template}", **context)
-    subject, _, body = rendered.partition("\n\n")
-    subject = subject.removeprefix("Subject: ").strip()
-    addresses = list(dict.fromkeys(to))
-    for address in addresses:
-        queue_mail(session, to=address, subject=subject, body=body, now=now)
-    return len(addresses)
-
-
 def tell_complainant(session: Session, complaint: Complaint, change: str, *, now: datetime) -> int:
     """E-mail the complainant (if an address was kept) that ``change`` happened."""
     if not complaint.complainant_email:
         return 0
-    return send_mail(
+    return queue_template_mail(
         session,
         "complaint_changed.txt",
         to=[complaint.complainant_email],
@@ -223,7 +210,7 @@ def tell_handlers(
 ) -> int:
     """E-mail the handlers of the complaint's current level."""
     handlers = queries.handlers_of(session, complaint, complaint.level)
-    return send_mail(
+    return queue_template_mail(
         session,
         template,
         to=[handler.email for handler in handlers],
@@ -400,7 +387,7 @@ def file_complaint(
 
 def _mail_receipt(session: Session, complaint: Complaint, *, now: datetime) -> None:
     if complaint.complainant_email:
-        send_mail(
+        queue_template_mail(
             session,
             "complaint_filed.txt",
             to=[complaint.complainant_email],
@@ -606,21 +593,18 @@ def resolve_complaint(
     complaint = _acting(session, complaint, actor, doing="resolve it")
     if complaint.level == Level.BOARD:
         raise ComplaintError("The Board does not resolve a complaint: it decides it, finally.")
-    outcome = text(outcome, what="The outcome")
-    conduct = _conduct(
+    _finish(
         session,
         complaint,
-        conduct_outcome,
+        ClosedAs.RESOLVED,
+        text(outcome, what="The outcome"),
+        conduct_outcome=conduct_outcome,
         public_reason=public_reason,
+        told=f"it was resolved at {stage(complaint)}",
         actor=actor,
         now=now,
         today=today,
     )
-    _close(session, complaint, ClosedAs.RESOLVED, now=now, outcome=outcome, conduct=conduct)
-    _entry(session, complaint, EntryKind.RESOLVED, now=now, author=actor, body=outcome)
-    _log(session, "resolved", complaint, now=now, actor=actor, conduct_outcome=conduct)
-    tell_complainant(session, complaint, f"it was resolved at {stage(complaint)}", now=now)
-    session.flush()
 
 
 def decide_complaint(
@@ -644,7 +628,34 @@ def decide_complaint(
             f"Only the Board decides a complaint; at {stage(complaint)} it is resolved or"
             " escalated."
         )
-    decision = text(decision, what="The decision")
+    _finish(
+        session,
+        complaint,
+        ClosedAs.DECIDED,
+        text(decision, what="The decision"),
+        conduct_outcome=conduct_outcome,
+        public_reason=public_reason,
+        told="the Board decided it; its decision is final",
+        actor=actor,
+        now=now,
+        today=today,
+    )
+
+
+def _finish(
+    session: Session,
+    complaint: Complaint,
+    closed_as: ClosedAs,
+    outcome: str,
+    *,
+    conduct_outcome: str | None,
+    public_reason: str | None,
+    told: str,
+    actor: User,
+    now: datetime,
+    today: date,
+) -> None:
+    """Close a complaint with its written outcome (and any conduct outcome); tell the parties."""
     conduct = _conduct(
         session,
         complaint,
@@ -654,10 +665,11 @@ def decide_complaint(
         now=now,
         today=today,
     )
-    _close(session, complaint, ClosedAs.DECIDED, now=now, outcome=decision, conduct=conduct)
-    _entry(session, complaint, EntryKind.DECIDED, now=now, author=actor, body=decision)
-    _log(session, "decided", complaint, now=now, actor=actor, conduct_outcome=conduct)
-    tell_complainant(session, complaint, "the Board decided it; its decision is final", now=now)
+    _close(session, complaint, closed_as, now=now, outcome=outcome, conduct=conduct)
+    kind = EntryKind.RESOLVED if closed_as == ClosedAs.RESOLVED else EntryKind.DECIDED
+    _entry(session, complaint, kind, now=now, author=actor, body=outcome)
+    _log(session, closed_as.value, complaint, now=now, actor=actor, conduct_outcome=conduct)
+    tell_complainant(session, complaint, told, now=now)
     session.flush()
 
 

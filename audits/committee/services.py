@@ -24,10 +24,11 @@ from audits.models import (
     Subcommittee,
     SubcommitteeMember,
 )
-from audits.notify import log_audit, send_mail
+from audits.notify import log_audit
 from audits.services import AuditError, check_chair, locked, text
 from registry.accounts.models import Role, User
 from registry.events.services import record_event
+from registry.mail.services import queue_template_mail
 from registry.organisations.models import Program
 
 MAX_DETAILS_LENGTH = 2000
@@ -108,7 +109,7 @@ def appoint_chair(
         user_id=user.id,
         previous_chair_id=previous,
     )
-    send_mail(
+    queue_template_mail(
         session,
         "audit_committee_chair_appointed.txt",
         to=[user.email],
@@ -351,7 +352,7 @@ def _mail_chair_of_removal(
     chair = _subcommittee(session, audit.program.program_type).chair
     if chair is None or not chair.is_active:
         return
-    send_mail(
+    queue_template_mail(
         session,
         "audit_conflict_removed.txt",
         to=[chair.email],
@@ -460,7 +461,7 @@ def assign_appraiser(
         appraiser_id=appraiser.id,
         assignment_id=assignment.id,
     )
-    send_mail(
+    queue_template_mail(
         session,
         "audit_assigned.txt",
         to=[appraiser.email],
@@ -508,7 +509,7 @@ def remove_appraiser(
         assignment_id=assignment.id,
         reopened=reopened,
     )
-    send_mail(
+    queue_template_mail(
         session,
         "audit_committee_appraiser_removed.txt",
         to=[assignment.appraiser.email],

@@ -32,9 +32,10 @@ from audits.models import (
     DocumentRequest,
     RequestKind,
 )
-from audits.notify import log_audit, send_mail
+from audits.notify import log_audit
 from audits.services import MAX_NAME_LENGTH, AuditError, locked, text
 from registry.accounts.models import Role, User
+from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator, ProgramLink
 
 MAX_DESCRIPTION_LENGTH = 5000
@@ -193,7 +194,7 @@ def _mail_organisation(
     session: Session, template: str, request: DocumentRequest, *, now: datetime, **extra: object
 ) -> int:
     organisation = request.audit.program.organisation
-    return send_mail(
+    return queue_template_mail(
         session,
         template,
         to=queries.organisation_admin_emails(session, organisation.id),
@@ -286,7 +287,7 @@ def answer_request(
         request_id=request.id,
         documents=len(request.documents),
     )
-    send_mail(
+    queue_template_mail(
         session,
         "audit_document_request_answered.txt",
         to=_auditors_emails(session, request),

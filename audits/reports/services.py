@@ -26,9 +26,10 @@ from audits.models import (
     Rating,
     Recommendation,
 )
-from audits.notify import log_audit, send_mail
+from audits.notify import log_audit
 from audits.services import AuditError, check_chair, locked, schedule_audit, text
 from registry.accounts.models import User
+from registry.mail.services import queue_template_mail
 
 MAX_EVIDENCE_LENGTH = 5000
 MAX_SECTION_LENGTH = 10000  # strengths, weaknesses, summary, conditions
@@ -275,7 +276,7 @@ def submit_report(session: Session, audit: Audit, *, now: datetime, actor: User)
     subcommittee = queries.subcommittee_for(session, audit.program.program_type)
     chair = subcommittee.chair if subcommittee else None
     if chair is not None and chair.is_active:
-        send_mail(
+        queue_template_mail(
             session,
             "audit_report_submitted.txt",
             to=[chair.email],
@@ -315,7 +316,7 @@ def return_report(
     staffed = queries.is_staffed(session, audit)
     audit.status = AuditStatus.IN_PROGRESS if staffed else AuditStatus.OPEN
     log_audit(session, "audit.report_returned", audit, now=now, actor=actor)
-    send_mail(
+    queue_template_mail(
         session,
         "audit_report_returned.txt",
         to=_appraiser_emails(session, audit),
@@ -370,14 +371,14 @@ def _announce_outcome(
 ) -> None:
     """Tell the organisation's administrators the outcome and summary, and the appraisers."""
     context = {"audit": audit, "report": report, "next_audit": next_audit}
-    send_mail(
+    queue_template_mail(
         session,
         "audit_report_outcome.txt",
         to=queries.organisation_admin_emails(session, audit.program.organisation_id),
         now=now,
         **context,
     )
-    send_mail(
+    queue_template_mail(
         session,
         "audit_report_signed_off.txt",
         to=_appraiser_emails(session, audit),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from registry.digests.models import Digest
 from registry.events.models import Event
 from registry.mail.models import MailStatus, OutboxMessage
+from registry.mail.services import split_subject
 from registry.mediators.models import Mediator
 
 Newer = aliased(Digest)
@@ -124,12 +125,12 @@ def _queue(session: Session, template_name: str, rows: list[Any], now: datetime)
     messages = []
     for row in rows:
         text = template.render(row=row, config=current_app.config)
-        subject, _, body = text.partition("\n\n")
+        subject, body = split_subject(text)
         messages.append(
             {
                 "created_at": now,
                 "to_address": row.email,
-                "subject": subject.removeprefix("Subject: ").strip(),
+                "subject": subject,
                 "body_text": body,
                 "status": MailStatus.QUEUED.value,
                 "attempts": 0,

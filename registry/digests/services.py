@@ -8,7 +8,7 @@ there the write transaction itself is exclusive (``BEGIN IMMEDIATE``).
 
 from datetime import date, datetime, timedelta
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from registry.digests.queries import (
 )
 from registry.events.services import record_event
 from registry.feedback.models import FeedbackAnswer
-from registry.mail.services import queue_mail
+from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator
 from registry.validation import checked_text
 
@@ -47,11 +47,7 @@ def _text(value: str | None, *, what: str, limit: int, minimum: int = 1) -> str:
 
 def _mail(session: Session, template: str, *, to: str, now: datetime, **context: object) -> None:
     """Queue ``mail/<template>``, whose first line is "Subject: ...", to ``to``."""
-    text = render_template(f"mail/{template}", **context)
-    subject, _, body = text.partition("\n\n")
-    queue_mail(
-        session, to=to, subject=subject.removeprefix("Subject: ").strip(), body=body, now=now
-    )
+    queue_template_mail(session, template, to=[to], now=now, **context)
 
 
 def _event(

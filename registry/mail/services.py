@@ -9,11 +9,12 @@ nothing is sent: staff read the messages on the outbox page.
 
 import logging
 import smtplib
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from flask import current_app
+from flask import current_app, render_template
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -39,6 +40,26 @@ def queue_mail(
     )
     session.add(message)
     return message
+
+
+def split_subject(text: str) -> tuple[str, str]:
+    """Split a rendered mail template (first line "Subject: ...", a blank line, the body)."""
+    subject, _, body = text.partition("\n\n")
+    return subject.removeprefix("Subject: ").strip(), body
+
+
+def queue_template_mail(
+    session: Session, template: str, *, to: Iterable[str], now: datetime, **context: object
+) -> int:
+    """Render ``mail/<template>`` once and queue it to each address; return how many.
+
+    Each recipient gets a message of their own, so no one learns who else was told.
+    """
+    subject, body = split_subject(render_template(f"mail/{template}", **context))
+    addresses = list(dict.fromkeys(to))
+    for address in addresses:
+        queue_mail(session, to=address, subject=subject, body=body, now=now)
+    return len(addresses)
 
 
 def redact_message(session: Session, message_id: int, *, reason: str) -> bool:

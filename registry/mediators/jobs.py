@@ -19,6 +19,7 @@ from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier
 from registry.events.models import Event
 from registry.events.services import record_event
 from registry.mail.models import MailStatus, OutboxMessage
+from registry.mail.services import split_subject
 from registry.mediators.models import (
     Certification,
     LifecycleReminder,
@@ -225,12 +226,12 @@ class _Reminders:
                 grace_ends_on=covered + timedelta(days=self.grace),
                 config=current_app.config,
             )
-            subject, _, text = body.partition("\n\n")
+            subject, text = split_subject(body)
             messages.append(
                 {
                     "created_at": self.now,
                     "to_address": row.email,
-                    "subject": subject.removeprefix("Subject: ").strip(),
+                    "subject": subject,
                     "body_text": text,
                     "status": MailStatus.QUEUED.value,
                     "attempts": 0,

@@ -5,14 +5,14 @@ it sends from its dashboard.
 
 from datetime import date, datetime, timedelta
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
 from registry.accounts.services import find_user, grant_role
 from registry.events.services import record_event
-from registry.mail.services import queue_mail
+from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator, ProgramLink
 from registry.organisations.dashboard import (
     REMINDABLE,
@@ -325,15 +325,14 @@ def send_reminder(
         organisation_id=organisation.id, mediator_id=mediator.id, sent_at=now, sent_by_id=actor.id
     )
     session.add(reminder)
-    text = render_template(
-        "mail/organisation_reminder.txt",
+    queue_template_mail(
+        session,
+        "organisation_reminder.txt",
+        to=[mediator.email],
+        now=now,
         organisation=organisation,
         row=row,
         config=current_app.config,
-    )
-    subject, _, body = text.partition("\n\n")
-    queue_mail(
-        session, to=mediator.email, subject=subject.removeprefix("Subject: "), body=body, now=now
     )
     _log_organisation(
         session,

@@ -1,0 +1,134 @@
+"""What a status means for the reader: until when it holds, what follows it, and in words.
+
+A public status answer says "certified" or "lapsed"; a reader then has to know the rules to
+tell how long that holds. ``outlook`` works it out from the ``Standing`` that
+``registry.mediators.status`` computes, so the rules stay in one place: the last covered day,
+the next change that follows from the recorded facts alone (only lapsing and striking are
+dated in advance; a first payment or a suspension's lifting is not), and one plain sentence.
+
+Each sentence is a single template with named placeholders, so it can be translated whole.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from registry.mediators.models import Status
+from registry.mediators.status import Standing
+
+DAY = timedelta(days=1)
+
+# Written out here because strftime("%B") follows the process locale.
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+CERTIFIED = (
+    "Certified: listing contribution paid until %(valid_until)s. "
+    "Lapses on %(lapses_on)s unless renewed."
+)
+LAPSED = (
+    "Not currently certified: the listing contribution has been overdue since %(lapsed_on)s. "
+    "Paying it by %(last_grace_day)s restores certification; "
+    "otherwise the certification is struck off on %(struck_on)s."
+)
+STRUCK = (
+    "Not currently certified: struck off on %(struck_on)s after the grace period ended; "
+    "only a new certification restores it."
+)
+SUSPENDED = (
+    "Not currently certified: suspended since %(suspended_on)s "
+    "as the outcome of a professional conduct process."
+)
+REVOKED = (
+    "Not currently certified: revoked on %(revoked_on)s "
+    "as the outcome of a professional conduct process; only a new certification restores it."
+)
+GRANTED_NOT_IN_EFFECT = (
+    "Not yet certified: certification granted on %(granted_on)s takes effect "
+    "when the first listing contribution is paid or waived."
+)
+NOT_GRANTED = "Not certified: certification has not been granted."
+
+
+@dataclass(frozen=True)
+class NextChange:
+    """A status change that will happen on a known day unless new facts are recorded."""
+
+    on: date
+    to: Status
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """A status explained: its last day if certified, the next dated change, a sentence."""
+
+    valid_until: date | None
+    next_change: NextChange | None
+    explanation: str
+
+    def as_json(self) -> dict[str, object]:
+        """Return the outlook as the fields of a public status answer."""
+        change = self.next_change
+        return {
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "next_change": {"on": change.on.isoformat(), "to": change.to.value} if change else None,
+            "explanation": self.explanation,
+        }
+
+
+def long_date(day: date) -> str:
+    """Write ``day`` as the public pages do, e.g. "1 April 2027", whatever the locale."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def outlook(standing: Standing) -> Outlook:
+    """Return what ``standing`` means: until when it holds, what follows it, and in words."""
+    if standing.status is Status.CERTIFIED:
+        return _certified(standing.covered_until)
+    if standing.status is Status.LAPSED:
+        return _lapsed(standing.since, standing.grace_ends_on)
+    return Outlook(None, None, _explain_lasting(standing))
+
+
+def _certified(last_covered_day: date) -> Outlook:
+    lapses_on = last_covered_day + DAY
+    explanation = CERTIFIED % {
+        "valid_until": long_date(last_covered_day),
+        "lapses_on": long_date(lapses_on),
+    }
+    return Outlook(last_covered_day, NextChange(lapses_on, Status.LAPSED), explanation)
+
+
+def _lapsed(lapsed_on: date, last_grace_day: date) -> Outlook:
+    struck_on = last_grace_day + DAY
+    explanation = LAPSED % {
+        "lapsed_on": long_date(lapsed_on),
+        "last_grace_day": long_date(last_grace_day),
+        "struck_on": long_date(struck_on),
+    }
+    return Outlook(None, NextChange(struck_on, Status.STRUCK), explanation)
+
+
+def _explain_lasting(standing: Standing) -> str:
+    """Explain a status that no dated change follows: it lasts until new facts are recorded."""
+    since = long_date(standing.since)
+    if standing.status is Status.STRUCK:
+        return STRUCK % {"struck_on": since}
+    if standing.status is Status.SUSPENDED:
+        return SUSPENDED % {"suspended_on": since}
+    if standing.status is Status.REVOKED:
+        return REVOKED % {"revoked_on": since}
+    if standing.certification is None:
+        return NOT_GRANTED
+    return GRANTED_NOT_IN_EFFECT % {"granted_on": long_date(standing.certification.granted_on)}

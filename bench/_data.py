@@ -10,17 +10,18 @@ conduct, giving its SPREAD of statuses) with the profile of each mediator drawn 
   names are drawn with Zipf-like weights (pools are in rough order of frequency), so prefixes
   have a realistic selectivity ("m" matches far more than "xo");
 * 1-3 languages: usually a language of the country, English very common, sometimes another;
-* 0-2 specialisations from the nine seeded in migration 0002, common ones more often.
+* 0-2 granted specialisations (the credentials migration 0007 keeps), most have none.
 """
 
 import itertools
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from lifecycle import SEED, Batch, Generator, _search_form
 
-from registry.mediators.models import MediatorLanguage, MediatorSpecialisation
+from registry.mediators.models import MediatorLanguage, SpecialisationGrant
 from registry.reference import COUNTRIES
 
 
@@ -254,13 +255,13 @@ TAIL_LANGUAGES = "en fr es ar pt ru"
 ENGLISH_SHARE = 0.6
 EXTRA_LANGUAGE_SHARE = 0.3
 EXTRA_LANGUAGES = ["fr", "es", "de", "it", "pt", "nl", "ar", "zh", "ru", "pl"]
-# How many specialisations (0, 1, 2) and which, by weight (codes seeded by migration 0002).
-SPECIALISATION_COUNTS = [0.3, 0.45, 0.25]
+# How many granted specialisations (0, 1, 2) and which, by weight (migration 0007's codes).
+SPECIALISATION_COUNTS = [0.7, 0.25, 0.05]
 SPECIALISATION_WEIGHTS = {
-    "commercial": 25, "family": 22, "employment": 18, "construction": 8,
-    "online_dispute_resolution": 8, "intercultural": 7, "intellectual_property": 5,
-    "environmental": 4, "investor_state": 3,
+    "intercultural": 50, "online_dispute_resolution": 35, "investor_state": 15,
 }
+GRANTED_ON = date(2020, 1, 15)
+GRANTED_AT = datetime(2020, 1, 15, 9, tzinfo=UTC)
 # fmt: on
 
 
@@ -364,7 +365,7 @@ class ProfileBatch(Batch):
     def tables(self):  # type: ignore[no-untyped-def]
         yield from super().tables()
         yield MediatorLanguage.__table__, self.languages
-        yield MediatorSpecialisation.__table__, self.specialisations
+        yield SpecialisationGrant.__table__, self.specialisations
 
 
 class ProfileGenerator(Generator):
@@ -383,7 +384,14 @@ class ProfileGenerator(Generator):
             person = self.profiles.pop(mediator_id)
             batch.languages += [{"mediator_id": mediator_id, "code": c} for c in person.languages]
             batch.specialisations += [
-                {"mediator_id": mediator_id, "code": c} for c in person.specialisations
+                {
+                    "mediator_id": mediator_id,
+                    "code": c,
+                    "granted_on": GRANTED_ON,
+                    "basis": "Benchmark data.",
+                    "granted_at": GRANTED_AT,
+                }
+                for c in person.specialisations
             ]
         return batch
 

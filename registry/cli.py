@@ -214,8 +214,14 @@ def mediators() -> None:
 
 @mediators.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--specialisations-are-granted",
+    is_flag=True,
+    help="Import the specialisations column as grants, with the import as their basis (for a "
+    "registry that granted them). Without it, a row with specialisations is refused.",
+)
 @with_app
-def mediators_import(app: Flask, file: Path) -> None:
+def mediators_import(app: Flask, file: Path, specialisations_are_granted: bool) -> None:
     """Import mediators from a CSV file: every row, or nothing if any row is bad."""
     from sqlalchemy.exc import IntegrityError
 
@@ -227,7 +233,13 @@ def mediators_import(app: Flask, file: Path) -> None:
     try:
         with file.open("rb") as stream, db.transaction() as session:
             summary = import_mediators(
-                session, stream, today=local_today(), now=utcnow(), actor=None, source=file.name
+                session,
+                stream,
+                today=local_today(),
+                now=utcnow(),
+                actor=None,
+                source=file.name,
+                specialisations_are_granted=specialisations_are_granted,
             )
     except ImportFailed as failure:
         for line, message in failure.errors:

@@ -22,7 +22,12 @@ from registry.contributions.services import (
     set_fee_rate,
 )
 from registry.demo_feedback import answers_waiting, publish_demo_digest
-from registry.mediators.models import CertificationType, Mediator
+from registry.mediators.models import (
+    Certification,
+    CertificationType,
+    Mediator,
+    SpecialisationBasis,
+)
 from registry.mediators.services import (
     create_profile,
     grant_certification,
@@ -31,6 +36,8 @@ from registry.mediators.services import (
     revoke_certification,
     suspend_certification,
 )
+from registry.mediators.specialisations import grant_specialisation
+from registry.mediators.status import certification_standing
 from registry.organisations.models import (
     Organisation,
     Program,
@@ -146,15 +153,23 @@ REDUCED = {
     "PL": Tier.REDUCED_25,
 }
 LANGUAGES = ["en", "fr", "de", "es", "pt", "nl", "pl", "sw", "ja", "zh", "ar", "hi"]
-SPECIALISATIONS = [
-    "commercial",
-    "family",
-    "employment",
-    "intercultural",
-    "investor_state",
-    "online_dispute_resolution",
-    "construction",
+# Practice areas are what mediators say of their work (shown as declared, not verified); some
+# declare an interest that matches a specialisation the registry has not granted them.
+PRACTICE_AREAS = [
+    "Commercial, banking",
+    "Family, inheritance",
+    "Workplace, employment",
+    "Construction, energy",
+    "Intercultural and cross-border disputes",
+    "Online dispute resolution, e-commerce",
 ]
+# Shares of certified demo mediators who also hold these (beyond program-based grants).
+ADVOCATE_SHARE = 0.06
+INVESTOR_STATE_SHARE = 0.03
+INVESTOR_STATE_BASIS = (
+    "Direct grant: met the Investor-State specialisation criteria (at least five treaty-based "
+    "mediations as mediator or co-mediator, references from two parties' counsel)."
+)
 FEE_MINOR = 25_000  # EUR 250.00 a year, full tier
 # Share of demo mediators in each lifecycle state (the rest are certified).
 PLAN = [
@@ -175,6 +190,7 @@ class _Demo:
         self.rng = random.Random(2026)  # noqa: S311 (repeatable demo data, not secrets)
         self.programs: list[Program] = []
         self.organisation_list: list[Organisation] = []
+        self.bases: dict[str, list[str]] | None = None
 
     def organisations(self) -> None:
         for name, country, account_type, website, description, programs in ORGANISATIONS:
@@ -254,17 +270,9 @@ class _Demo:
         if complete:
             extra = {
                 "languages": rng.sample(LANGUAGES, rng.randint(1, 3)),
-                "specialisations": rng.sample(SPECIALISATIONS, rng.randint(1, 2)),
                 "biography": f"{user.name} mediates {rng.choice(['commercial', 'workplace', 'family', 'cross-border'])} disputes and trains new mediators. Member of the registry since {rng.randint(2012, 2024)}.",  # noqa: E501
                 "contact": f"https://{user.email.split('@')[0]}.mediation.example",
-                "practice_areas": rng.choice(
-                    [
-                        "Commercial, banking",
-                        "Family, inheritance",
-                        "Workplace, employment",
-                        "Construction, energy",
-                    ]
-                ),
+                "practice_areas": rng.choice(PRACTICE_AREAS),
             }
         return create_profile(
             self.session,
@@ -390,7 +398,9 @@ class _Demo:
                 actor=self.staff,
                 reason=CONDUCT_REASONS[state],
             )
-        elif state == "certified" and rng.random() < 0.05:
+        elif state == "certified":
+            self.credentials(mediator, certification)
+        if state == "certified" and rng.random() < 0.05:
             request_waiver(
                 self.session,
                 invoice,
@@ -400,6 +410,50 @@ class _Demo:
                 actor=mediator.user,
                 now=self.now,
             )
+
+    def credentials(self, mediator: Mediator, certification: Certification) -> None:
+        """Grant what a certified mediator's programs support, and some more, as staff would."""
+        rng, today = self.rng, self.today
+        since = certification_standing(self.session, certification, today).since
+        bases = self._bases()
+        for assessment in mediator.assessments:
+            for code in bases.get(assessment.program.program_type, ()):
+                granted_on = max(since, assessment.assessed_on, today - timedelta(days=300))
+                self.specialise(mediator, code, granted_on, program_id=assessment.program_id)
+        if rng.random() < INVESTOR_STATE_SHARE:
+            granted_on = max(since, today - timedelta(days=rng.randint(10, 500)))
+            self.specialise(mediator, "investor_state", granted_on, basis=INVESTOR_STATE_BASIS)
+        if rng.random() < ADVOCATE_SHARE:
+            grant_certification(
+                self.session,
+                mediator,
+                certification_type=CertificationType.ADVOCATE,
+                granted_on=max(since, today - timedelta(days=rng.randint(10, 300))),
+                today=today,
+                now=self.now,
+                actor=self.staff,
+                check_prerequisites=False,
+            )
+
+    def _bases(self) -> dict[str, list[str]]:
+        """Return the specialisation codes each program type is a basis for."""
+        if self.bases is None:
+            self.bases = {}
+            for row in self.session.scalars(select(SpecialisationBasis)):
+                self.bases.setdefault(row.program_type, []).append(row.code)
+        return self.bases
+
+    def specialise(self, mediator: Mediator, code: str, granted_on: date, **basis: object) -> None:
+        grant_specialisation(
+            self.session,
+            mediator,
+            code=code,
+            granted_on=granted_on,
+            today=self.today,
+            now=self.now,
+            actor=self.staff,
+            **basis,  # type: ignore[arg-type]
+        )
 
     def pay(self, invoice: Invoice) -> None:
         late = self.rng.random() < 0.1
@@ -463,8 +517,13 @@ def load_register(
         elif complete:
             demo.start(mediator)
         counts[state] = counts.get(state, 0) + 1
-    # The walk-through mediator: lapsed, with an open invoice of EUR 250.00 (full tier) to pay.
-    demo.certify(demo.profile(marta, complete=True, country="NL"), "lapsed")
+    # The walk-through mediator: lapsed, with an open invoice of EUR 250.00 (full tier) to pay,
+    # assessed by an ICQAP (a basis for Intercultural, which she declares but was not granted).
+    marta_profile = demo.profile(marta, complete=True, country="NL")
+    demo.certify(marta_profile, "lapsed")
+    marta_profile.practice_areas = "Intercultural and cross-border disputes"
+    icqap = next(p for p in demo.programs if p.program_type == ProgramType.ICQAP.value)
+    demo._record(record_assessment, marta_profile, icqap, today - timedelta(days=90))
     demo.reviews([*mediators[:6], marta])
     demo.walk_through(applicant, organisation_admin)
     return counts

@@ -12,8 +12,14 @@ from registry.contributions.models import Invoice
 from registry.contributions.services import issue_invoice, record_payment, set_fee_rate
 from registry.database import utcnow
 from registry.digests.models import Digest
-from registry.mediators.models import Certification, CertificationType, Mediator
+from registry.mediators.models import (
+    Certification,
+    CertificationType,
+    Mediator,
+    SpecialisationGrant,
+)
 from registry.mediators.services import create_profile, grant_certification
+from registry.mediators.specialisations import grant_specialisation
 from registry.organisations.models import Organisation, Program
 
 _COUNT = select(func.count(Mediator.id))
@@ -115,7 +121,6 @@ def make_mediator(
     if complete:
         extra = {
             "languages": ["en", "nl"],
-            "specialisations": ["commercial"],
             "biography": LONG_BIOGRAPHY,
             "contact": "https://mediation.example",
             "practice_areas": "Commercial, cross-border",
@@ -155,6 +160,29 @@ def grant(
     if paid:
         pay(session, certification, on=on)
     return certification
+
+
+def specialise(
+    session: Session,
+    mediator: Mediator,
+    code: str,
+    *,
+    on: date,
+    valid_until: date | None = None,
+    today: date | None = None,
+) -> SpecialisationGrant:
+    """Grant the specialisation ``code`` directly (a written basis) on ``on``."""
+    return grant_specialisation(
+        session,
+        mediator,
+        code=code,
+        granted_on=on,
+        valid_until=valid_until,
+        basis="Met the specialisation's criteria (test).",
+        today=today or on,
+        now=utcnow(),
+        actor=staff_user(session),
+    )
 
 
 def open_invoice(session: Session, certification: Certification) -> Invoice:

@@ -13,15 +13,15 @@ from registry.mediators.services import (
     suspend_certification,
     update_profile,
 )
-from tests.factories import grant, make_mediator, pay, set_fees, staff_user
+from tests.factories import grant, make_mediator, pay, set_fees, specialise, staff_user
 
-# name, country, languages, specialisations
+# name, country, languages, granted specialisations
 CERTIFIED = [
-    ("Anna Müller", "DE", ["de", "en"], ["commercial"]),
-    ("Eva Mueller", "AT", ["de"], ["family"]),
-    ("Łukasz Nowak", "PL", ["pl", "en"], ["commercial", "intercultural"]),
+    ("Anna Müller", "DE", ["de", "en"], ["investor_state"]),
+    ("Eva Mueller", "AT", ["de"], ["online_dispute_resolution"]),
+    ("Łukasz Nowak", "PL", ["pl", "en"], ["investor_state", "intercultural"]),
     ("Nguyễn Văn An", "VN", ["vi", "en"], []),
-    ("Siobhán O'Connor", "IE", ["en", "ga"], ["family"]),
+    ("Siobhán O'Connor", "IE", ["en", "ga"], ["online_dispute_resolution"]),
     ("José García Márquez", "ES", ["es"], ["intercultural"]),
 ]
 ADVOCATE = "José García Márquez"
@@ -30,14 +30,7 @@ ADVOCATE = "José García Márquez"
 def certify(session, name, country, languages, specialisations, granted_on, advocate=False):
     mediator = make_mediator(session, name=name, country=country)
     mediator.languages = languages
-    update_profile(
-        session,
-        mediator,
-        now=utcnow(),
-        actor=staff_user(session),
-        specialisations=specialisations,
-        languages=languages,
-    )
+    update_profile(session, mediator, now=utcnow(), actor=staff_user(session), languages=languages)
     if advocate:
         certification = grant_certification(
             session,
@@ -52,6 +45,8 @@ def certify(session, name, country, languages, specialisations, granted_on, advo
         pay(session, certification, on=granted_on)
     else:
         grant(session, mediator, on=granted_on)
+    for code in specialisations:
+        specialise(session, mediator, code, on=granted_on)
     return mediator
 
 

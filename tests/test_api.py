@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from registry.clock import add_years, local_today, registry_zone
-from registry.database import utcnow
+from registry.contributions.models import Invoice
+from registry.database import db, utcnow
 from registry.mediators.models import Mediator
 from registry.mediators.services import (
     revoke_certification,
@@ -16,7 +17,7 @@ from registry.mediators.services import (
 )
 from registry.search.verification import STRUCK_REASON
 from tests.conftest import make_test_app
-from tests.factories import grant, make_mediator, set_fees, staff_user
+from tests.factories import grant, make_mediator, set_fees, specialise, staff_user
 
 ITEM_KEYS = {
     "public_id",
@@ -25,6 +26,7 @@ ITEM_KEYS = {
     "languages",
     "specialisations",
     "certificate_number",
+    "certifications",
     "status",
     "profile_url",
 }
@@ -36,22 +38,29 @@ DETAIL_KEYS = {
     "listed",
     "status_since",
     "reason",
+    # Issue 15: the type, what the status means, the granted specialisations, each certificate.
+    "certification_type",
+    "valid_until",
+    "next_change",
+    "explanation",
+    "specialisations",
+    "certifications",
 }
 CONDUCT_REASON = "Outcome of the Professional Conduct Assessment Process."
 LISTED = ["Anna Müller", "Eva Mueller", "Łukasz Nowak"]  # in name order
 
 
-def _profile(session, name, country, languages, specialisations):
+def _profile(session, name, country, languages):
     mediator = make_mediator(session, name=name, country=country)
-    update_profile(
-        session,
-        mediator,
-        now=utcnow(),
-        actor=staff_user(session),
-        languages=languages,
-        specialisations=specialisations,
-    )
+    update_profile(session, mediator, now=utcnow(), actor=staff_user(session), languages=languages)
     return mediator
+
+
+GRANTED = {
+    "Anna Müller": ["investor_state"],
+    "Eva Mueller": ["online_dispute_resolution"],
+    "Łukasz Nowak": ["intercultural", "investor_state"],
+}
 
 
 @pytest.fixture
@@ -61,14 +70,14 @@ def register(app, session):
         today = local_today()
         set_fees(session, years=range(today.year - 4, today.year + 2))
         people = {
-            "Anna Müller": _profile(session, "Anna Müller", "DE", ["de", "en"], ["commercial"]),
-            "Eva Mueller": _profile(session, "Eva Mueller", "AT", ["de"], ["family"]),
-            "Łukasz Nowak": _profile(
-                session, "Łukasz Nowak", "PL", ["pl", "en"], ["intercultural", "commercial"]
-            ),
+            "Anna Müller": _profile(session, "Anna Müller", "DE", ["de", "en"]),
+            "Eva Mueller": _profile(session, "Eva Mueller", "AT", ["de"]),
+            "Łukasz Nowak": _profile(session, "Łukasz Nowak", "PL", ["pl", "en"]),
         }
         for name in LISTED:
             grant(session, people[name], on=today - timedelta(days=100))
+            for code in GRANTED[name]:
+                specialise(session, people[name], code, on=today - timedelta(days=90), today=today)
         for name, granted_days_ago, paid in [
             ("Greta Lapsed", 395, True),  # the first year ended 30 days ago, unpaid
             ("Karl Struck", 790, True),  # ...and the year of grace too
@@ -135,8 +144,9 @@ def test_list_item_in_full(client, register):
             "name": "Łukasz Nowak",
             "country": "PL",
             "languages": ["en", "pl"],
-            "specialisations": ["commercial", "intercultural"],  # in the order of their names
+            "specialisations": ["intercultural", "investor_state"],  # in the order of their names
             "certificate_number": number(lukasz),
+            "certifications": [{"type": "mediator", "certificate_number": number(lukasz)}],
             "status": "certified",
             "profile_url": f"http://registry.test/mediators/{lukasz.public_id}",
         }
@@ -151,8 +161,8 @@ FILTERS = [
     ("country=pl", ["Łukasz Nowak"]),
     ("country=DE", ["Anna Müller"]),
     ("language=de", ["Anna Müller", "Eva Mueller"]),
-    ("specialisation=commercial", ["Anna Müller", "Łukasz Nowak"]),
-    ("specialisation=family&language=de", ["Eva Mueller"]),
+    ("specialisation=investor_state", ["Anna Müller", "Łukasz Nowak"]),
+    ("specialisation=online_dispute_resolution&language=de", ["Eva Mueller"]),
     ("q=muller&country=PL", []),
     ("q=lena", []),  # suspended: never listed
     ("q=greta", []),  # lapsed
@@ -294,8 +304,51 @@ def test_mediator_and_certificate_say_where_they_stand_today(app, client, regist
     by_id = client.get(f"/api/v1/mediators/{mediator.public_id}")
     by_number = client.get(f"/api/v1/verify/{number(mediator)}")
     assert by_id.status_code == by_number.status_code == 200
-    assert by_id.get_json() == by_number.get_json() == expected
-    assert set(by_id.get_json()) == DETAIL_KEYS
+    body = by_id.get_json()
+    # One certification: the person's answer and the certificate's are the same.
+    assert body == by_number.get_json()
+    assert {key: body[key] for key in expected} == expected
+    assert set(body) == DETAIL_KEYS
+    assert body["certifications"] == [
+        {key: value for key, value in body.items() if key in CERTIFICATE_KEYS}
+    ]
+    assert body["certification_type"] == "mediator"
+    assert bool(body["specialisations"]) is (name == "Anna Müller")
+    assert (body["valid_until"] is not None) is listed
+    assert body["next_change"] == NEXT_CHANGE[status](mediator, app)
+    assert body["explanation"].startswith("Certified:" if listed else "Not ")
+
+
+def _after_cover(days: int, status: str):  # type: ignore[no-untyped-def]
+    """The next change ``days`` after the last covered day, to ``status``."""
+
+    def expected(mediator: Mediator, app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        with app.app_context():
+            covered = max(i.period_end for i in mediator_invoices(mediator) if i.settled_on)
+        return {"on": (covered + timedelta(days=days)).isoformat(), "to": status}
+
+    return expected
+
+
+def _none(_mediator: Mediator, _app) -> None:  # type: ignore[no-untyped-def]
+    return None
+
+
+# Only lapsing and striking are dated in advance (the default grace is 365 days).
+NEXT_CHANGE = {
+    "certified": _after_cover(1, "lapsed"),
+    "lapsed": _after_cover(1 + 365, "struck"),
+    "struck": _none,
+    "applicant": _none,
+    "suspended": _none,
+    "revoked": _none,
+}
+CERTIFICATE_KEYS = DETAIL_KEYS - {"public_id", "name", "specialisations", "certifications"}
+
+
+def mediator_invoices(mediator: Mediator) -> list[Invoice]:
+    ids = [c.id for c in mediator.certifications]
+    return list(db.session.scalars(select(Invoice).where(Invoice.certification_id.in_(ids))))
 
 
 def test_an_applicant_without_a_grant_has_no_certificate(app, client, register):
@@ -305,10 +358,16 @@ def test_an_applicant_without_a_grant_has_no_certificate(app, client, register):
         "public_id": rosa.public_id,
         "name": "Rosa Applicant",
         "certificate_number": None,
+        "certification_type": None,
         "status": "applicant",
         "listed": False,
         "status_since": today_in(app).isoformat(),  # created today
         "reason": None,
+        "valid_until": None,
+        "next_change": None,
+        "explanation": "Not certified: certification has not been granted.",
+        "specialisations": [],
+        "certifications": [],
     }
 
 
@@ -597,7 +656,7 @@ def test_openapi_document_describes_the_api(client, session):
         "default": 20,
     }
     assert parameters["page"]["schema"]["minimum"] == 1
-    assert "commercial" in parameters["specialisation"]["schema"]["enum"]
+    assert "investor_state" in parameters["specialisation"]["schema"]["enum"]
     assert "NL" in parameters["country"]["schema"]["enum"]
     listing = document["paths"]["/api/v1/mediators"]["get"]
     assert set(listing["responses"]) == {"200", "304", "400", "429"}

@@ -22,7 +22,7 @@ from registry.mediators.csvio import (
     import_mediators,
 )
 from registry.mediators.jobs import run_lifecycle
-from registry.mediators.models import Certification, Mediator, Status
+from registry.mediators.models import Certification, Mediator, SpecialisationGrant, Status
 from registry.mediators.status import mediator_standing
 from tests.conftest import create_database, drop_database
 from tests.factories import grant, make_mediator, set_fees, staff_user
@@ -38,7 +38,9 @@ def as_stream(*lines: str, bom: bool = False) -> io.BytesIO:
     return io.BytesIO((b"\xef\xbb\xbf" if bom else b"") + text.encode())
 
 
-def do_import(session: Session, *lines: str, bom: bool = False, today: date = TODAY):
+def do_import(
+    session: Session, *lines: str, bom: bool = False, today: date = TODAY, granted: bool = False
+):
     return import_mediators(
         session,
         as_stream(*lines, bom=bom),
@@ -46,6 +48,7 @@ def do_import(session: Session, *lines: str, bom: bool = False, today: date = TO
         now=utcnow(),
         actor=staff_user(session),
         source="test.csv",
+        specialisations_are_granted=granted,
     )
 
 
@@ -54,12 +57,12 @@ def row_counts(session: Session) -> tuple[int, ...]:
     return tuple(session.scalar(select(func.count(column))) for column in models)
 
 
-def errors_of(session: Session, *lines: str) -> list[tuple[int, str]]:
+def errors_of(session: Session, *lines: str, granted: bool = False) -> list[tuple[int, str]]:
     """Import ``lines`` expecting failure; check nothing was written; return the errors."""
     staff_user(session)
     before = row_counts(session)
     with pytest.raises(ImportFailed) as failure:
-        do_import(session, *lines)
+        do_import(session, *lines, granted=granted)
     assert row_counts(session) == before
     return failure.value.errors
 
@@ -76,7 +79,8 @@ def exported(session: Session, *, for_import: bool = False) -> list[dict[str, st
 
 GOOD_FILE = (
     HEADER,
-    "Jürgen Müller, Juergen@Example.org ,Germany,German; en,Commercial;FAMILY,mr-2026-7,"
+    "Jürgen Müller, Juergen@Example.org ,Germany,German; en,"
+    "Intercultural;ONLINE_DISPUTE_RESOLUTION,mr-2026-7,"
     "2026-05-15,2027-05-14",
     "Olga Old,olga@example.org,fr,fr,,OLD-1,2023-06-01,2024-05-31",
     GOOD,
@@ -86,7 +90,7 @@ GOOD_FILE = (
 @pytest.fixture
 def imported(ctx, session):
     set_fees(session, years=[2026], currency="CHF")
-    return do_import(session, *GOOD_FILE)
+    return do_import(session, *GOOD_FILE, granted=True)
 
 
 def test_a_good_file_imports_with_computed_statuses(session, imported):
@@ -113,7 +117,11 @@ def test_imported_values_are_normalised(session, imported):
     assert jurgen.name == "Jürgen Müller"
     assert {"mueller", "muller", "jurgen"} <= set(jurgen.search_name.split())
     assert (jurgen.country, jurgen.languages) == ("DE", ["de", "en"])
-    assert [s.code for s in jurgen.specialisations] == ["commercial", "family"]
+    grants = jurgen.specialisation_grants
+    assert [g.code for g in grants] == ["intercultural", "online_dispute_resolution"]
+    assert {(g.granted_on, g.basis, g.program_id) for g in grants} == {
+        (D("2026-05-15"), "Imported as granted from test.csv on 2026-06-15.", None)
+    }
     assert jurgen.current_certification.certificate_number == "MR-2026-7"
     assert jurgen.current_certification.certification_type == "mediator"
 
@@ -146,7 +154,11 @@ def test_the_daily_job_logs_no_transition_for_imported_statuses(session, importe
         ("Xavier,x@example.org,,,,,,", "country is required"),
         ("Xavier,x@example.org,Atlantis,,,,,", "unknown country 'Atlantis'"),
         ("Xavier,x@example.org,NL,en;Klingon,,,,", "unknown language(s): Klingon"),
-        ("Xavier,x@example.org,NL,,family;Astrology,,,", "unknown specialisation(s): Astrology"),
+        (
+            "Xavier,x@example.org,NL,,intercultural,C-1,2025-01-01,",
+            "specialisations are credentials the registry grants; import them only from a "
+            "registry that granted them, with --specialisations-are-granted",
+        ),
         ("Xavier,x@example.org,NL,,,C-1,,", "certificate_number needs certified_on"),
         ("Xavier,x@example.org,NL,,,,2024-01-01,", "certified_on needs a certificate_number"),
         ("Xavier,x@example.org,NL,,,,,2027-01-01", "paid_until needs certified_on"),
@@ -169,12 +181,35 @@ def test_a_bad_row_is_reported_at_its_line_and_nothing_is_imported(ctx, session,
     assert message in reported
 
 
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("Xavier,x@example.org,NL,,intercultural;Astrology,C-1,2025-01-01,", "Astrology"),
+        ("Xavier,x@example.org,NL,,intercultural,,,", "an applicant holds none"),
+    ],
+)
+def test_granted_specialisations_must_be_known_and_held_by_a_certified_row(
+    ctx, session, row, message
+):
+    errors = errors_of(session, HEADER, GOOD, row, granted=True)
+    assert [line for line, _ in errors] == [3]
+    assert message in errors[0][1]
+
+
+def test_no_self_declared_specialisation_is_imported_as_granted(ctx, session):
+    """Without the flag the column is refused; nothing at all is written."""
+    set_fees(session, years=[2026])
+    errors = errors_of(session, HEADER, "Cora,cora@example.org,NL,,Intercultural,C-1,2026-01-10,")
+    assert errors[0][0] == 2 and "--specialisations-are-granted" in errors[0][1]
+    assert session.scalar(select(func.count(SpecialisationGrant.id))) == 0
+
+
 def test_every_bad_row_is_reported_at_its_physical_line(ctx, session):
     errors = errors_of(
         session,
         HEADER,
-        'Quinn Quote,quinn@example.org,NL,en,"commercial;',
-        'family",,,',  # the row above spans lines 2 and 3
+        'Quinn Quote,quinn@example.org,NL,"en;',
+        'nl",,,,',  # the row above spans lines 2 and 3
         "",
         "Bad Country,bad@example.org,Nowhere,,,,,",
         GOOD,
@@ -279,6 +314,7 @@ def test_export_writes_status_as_of_today(ctx, session):
         "Cora Current,cora@example.org,NL,nl;en,investor_state,C-1,2026-01-10,2027-01-09",
         "Lars Lapsed,lars@example.org,SE,sv,,L-1,2025-01-01,2025-12-31",
         GOOD,
+        granted=True,
     )
     paid = grant(session, make_mediator(session, email="paid@example.org"), on=D("2026-02-01"))
     rows = {row["email"]: row for row in exported(session)}
@@ -381,13 +417,17 @@ def test_cli_round_trip_into_a_fresh_database(
     source = write_csv(
         tmp_path / "in.csv",
         HEADER,
-        f"Zoë Müller,zoe@example.org,NL,nl;en,commercial,Z-1,{today - timedelta(days=30)},"
+        f"Zoë Müller,zoe@example.org,NL,nl;en,intercultural,Z-1,{today - timedelta(days=30)},"
         f"{today + timedelta(days=335)}",
         f"Sam Struck,sam@example.org,BE,fr,,S-1,{today - timedelta(days=1100)},"
         f"{today - timedelta(days=735)}",
         GOOD,
     )
-    result = run(fresh_database_url, "mediators", "import", str(source))
+    refused = run(fresh_database_url, "mediators", "import", str(source))
+    assert refused.exit_code == 1
+    assert "line 2: specialisations are credentials" in refused.stderr
+    granted = "--specialisations-are-granted"
+    result = run(fresh_database_url, "mediators", "import", granted, str(source))
     assert result.exit_code == 0, result.output
     assert result.stdout == "Imported 3 mediators: 1 certified, 1 struck, 1 applicant.\n"
     with db.transaction() as session:
@@ -411,7 +451,7 @@ def test_cli_round_trip_into_a_fresh_database(
     other = create_database(database_kind, tmp_path_factory)
     try:
         assert run(other, "init").exit_code == 0
-        result = run(other, "mediators", "import", str(exported_file))
+        result = run(other, "mediators", "import", granted, str(exported_file))
         assert result.exit_code == 0, result.output
         again = run(other, "mediators", "export", "--for-import")
         assert again.stdout == exported_file.read_text(encoding="utf-8")

@@ -1,5 +1,6 @@
 """Migrations: the schema they build matches the models, and data survives the upgrades."""
 
+import json
 from datetime import date
 
 import sqlalchemy as sa
@@ -97,5 +98,89 @@ def test_0004_turns_recorded_digest_dates_into_digests_and_links_programs(fresh_
         assert [(row[0], row[1], str(row[2])) for row in links] == [
             (program, people["Ana"], "2024-11-02")
         ]
+    finally:
+        engine.dispose()
+
+
+def test_0007_turns_declared_specialisations_into_practice_areas_not_grants(fresh_database_url):
+    engine = make_engine(fresh_database_url)
+    stamp = "2026-01-05 10:00:00"
+    try:
+        command.upgrade(alembic_config(engine), "0006")
+        with engine.begin() as connection:
+            people = {}
+            for name, areas, declared in (
+                ("Ana", "Commercial, banking", ["commercial", "intercultural"]),
+                ("Ben", "", ["family"]),
+                ("Cy", "Workplace", []),
+            ):
+                people[name] = _insert(
+                    connection,
+                    "mediators",
+                    public_id=f"M{name.upper():0>10}",
+                    name=name,
+                    search_name=name.lower(),
+                    email=f"{name.lower()}@example.org",
+                    biography="",
+                    contact="",
+                    practice_areas=areas,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+                for code in declared:
+                    connection.execute(
+                        sa.text("INSERT INTO mediator_specialisations VALUES (:m, :c)"),
+                        {"m": people[name], "c": code},
+                    )
+            certification = _insert(
+                connection,
+                "certifications",
+                mediator_id=people["Ana"],
+                certificate_number="MR-2025-000001",
+                certification_type="mediator",
+                granted_on=date(2025, 1, 1),
+                recorded_status="certified",
+                recorded_since=date(2025, 1, 1),
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO listings (mediator_id, certification_id, public_id, name, "
+                    "search_name, facets, country, certification_type, certificate_number, "
+                    "certified_since, listed_until, refreshed_at) VALUES (:m, :c, 'MANA', 'Ana', "
+                    "'ana', ' tmediator cnl scommercial sintercultural len ', 'NL', 'mediator', "
+                    "'MR-2025-000001', '2025-01-01', '2027-01-01', :t)"
+                ),
+                {"m": people["Ana"], "c": certification, "t": stamp},
+            )
+        upgrade_to_head(engine)
+        with engine.connect() as connection:
+            areas = dict(
+                connection.execute(sa.text("SELECT name, practice_areas FROM mediators")).all()
+            )
+            grants = connection.scalar(sa.text("SELECT count(*) FROM specialisation_grants"))
+            codes = connection.scalars(sa.text("SELECT code FROM specialisations ORDER BY code"))
+            bases = connection.execute(
+                sa.text("SELECT program_type, code FROM specialisation_bases ORDER BY code")
+            ).all()
+            listing = connection.execute(
+                sa.text("SELECT facets, certifications FROM listings")
+            ).one()
+        # Nothing unverified is promoted: the declarations are practice areas, as declared.
+        assert areas == {
+            "Ana": "Commercial, banking, Intercultural",
+            "Ben": "Family",
+            "Cy": "Workplace",
+        }
+        assert grants == 0
+        assert codes.all() == ["intercultural", "investor_state", "online_dispute_resolution"]
+        assert [tuple(row) for row in bases] == [
+            ("ICQAP", "intercultural"),
+            ("ODRQAP", "online_dispute_resolution"),
+        ]
+        assert listing.facets == " tmediator cnl len "
+        certifications = listing.certifications
+        if isinstance(certifications, str):  # SQLite hands JSON back as text
+            certifications = json.loads(certifications)
+        assert certifications == [{"type": "mediator", "certificate_number": "MR-2025-000001"}]
     finally:
         engine.dispose()

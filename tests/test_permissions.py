@@ -23,6 +23,7 @@ STAFF_PAGES = {
     "/staff/mediators/new": REGISTRY_STAFF,
     "/staff/waivers": PAYMENT_STAFF,
     "/staff/fees": {Role.ADMINISTRATOR},
+    "/staff/specialisations": {Role.ADMINISTRATOR},
     "/my/certification": {Role.MEDIATOR},
     "/my/checklist": {Role.MEDIATOR},
     "/my/profile": {Role.MEDIATOR},
@@ -74,6 +75,9 @@ PUBLIC_PAGES_ON_MISSING_IDS = ["/programs/0"]
 COMPLAINT_ACTIONS = ("acknowledge", "message", "respond", "resolve", "escalate", "decide")
 # POST routes, tried on ids that exist nowhere: the guard answers before the lookup's 404.
 STAFF_ACTIONS = {
+    "/staff/mediators/M0/specialisations": PAYMENT_STAFF,
+    "/staff/specialisation-grants/0/withdraw": PAYMENT_STAFF,
+    "/staff/specialisations/unknown": {Role.ADMINISTRATOR},
     "/organisations/0/reviews/0/hide": REGISTRY_STAFF,
     "/organisations/0/reviews/0/restore": REGISTRY_STAFF,
     "/staff/mediators/0/reviewers": REGISTRY_STAFF,

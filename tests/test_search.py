@@ -109,15 +109,20 @@ def test_only_mediators_certified_today_are_listed(register, session):
         ({"country": "FR"}, []),
         ({"language": "en"}, ["Anna Müller", "Nguyễn Văn An", "Siobhán O'Connor", "Łukasz Nowak"]),
         ({"language": "de", "country": "AT"}, ["Eva Mueller"]),
-        ({"specialisation": "family"}, ["Eva Mueller", "Siobhán O'Connor"]),
+        ({"specialisation": "online_dispute_resolution"}, ["Eva Mueller", "Siobhán O'Connor"]),
         ({"specialisation": "intercultural", "language": "pl"}, ["Łukasz Nowak"]),
         ({"certification_type": "advocate"}, ["José García Márquez"]),
         ({"certification_type": "mediator", "q": "jose"}, []),
         (
-            {"q": "mu", "country": "AT", "language": "de", "specialisation": "family"},
+            {
+                "q": "mu",
+                "country": "AT",
+                "language": "de",
+                "specialisation": "online_dispute_resolution",
+            },
             ["Eva Mueller"],
         ),
-        ({"q": "mu", "country": "DE", "specialisation": "family"}, []),
+        ({"q": "mu", "country": "DE", "specialisation": "online_dispute_resolution"}, []),
     ],
 )
 def test_filters_combine(register, session, criteria, expected):

@@ -37,9 +37,9 @@ def test_find_lists_certified_mediators_with_count_and_links(client, register):
 
 
 def test_find_shows_filters_and_keeps_them(client, register):
-    html = page(client, "/mediators?country=de&language=en&specialisation=commercial")
+    html = page(client, "/mediators?country=de&language=en&specialisation=investor_state")
     assert "1 certified mediator matches" in html
-    assert "Anna Müller" in html and "Commercial" in html and "German, English" in html
+    assert "Anna Müller" in html and "Investor-State" in html and "German, English" in html
     assert '<option value="DE" selected>' in html
 
 

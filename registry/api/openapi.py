@@ -6,7 +6,7 @@ specialisation codes from the database, so the document cannot drift from what t
 
 from typing import Any
 
-from registry.mediators.models import Status
+from registry.mediators.models import CertificationType, Status
 from registry.reference import COUNTRIES, LANGUAGES
 from registry.search.queries import (
     DEFAULT_PER_PAGE,
@@ -21,6 +21,8 @@ API_VERSION = "1.0.0"
 # Shown as examples of the path parameters (the schema tests give real mediators these).
 EXAMPLE_PUBLIC_ID = "M7K2QXH9PTA"
 EXAMPLE_CERTIFICATE_NUMBER = "MR-2026-000042"
+
+NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
 
 
 def _description(rate_limit: str) -> str:
@@ -214,7 +216,8 @@ def _parameters(specialisations: list[str]) -> dict[str, Any]:
         ),
         "specialisation": _query(
             "specialisation",
-            "Code of a specialisation the mediator holds (case ignored).",
+            "Code of a specialisation the registry granted the mediator and that is live "
+            "today (case ignored). Nothing a mediator declares about themself counts.",
             specialisation_schema,
         ),
         "page": _query(
@@ -261,9 +264,17 @@ def _schemas() -> dict[str, Any]:
                 "specialisations": {
                     "type": "array",
                     "items": {"type": "string"},
-                    "description": "Specialisation codes.",
+                    "description": "Codes of the specialisations granted and live today.",
                 },
-                "certificate_number": {"type": "string"},
+                "certificate_number": {
+                    "type": "string",
+                    "description": "The first listed certificate (mediator before advocate).",
+                },
+                "certifications": {
+                    "type": "array",
+                    "items": _ref("schemas", "ListedCertification"),
+                    "description": "Every listed certification: a person may hold both types.",
+                },
                 "status": {"const": Status.CERTIFIED.value},
                 "profile_url": {"type": "string", "format": "uri"},
             }
@@ -276,27 +287,48 @@ def _schemas() -> dict[str, Any]:
                 "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
             }
         ),
+        "ListedCertification": _object(
+            {
+                "type": {"type": "string", "enum": [t.value for t in CertificationType]},
+                "certificate_number": {"type": "string"},
+            }
+        ),
+        "Specialisation": _object(
+            {
+                "code": {"type": "string"},
+                "name": {"type": "string"},
+                "granted_on": {"type": "string", "format": "date"},
+                "valid_until": {
+                    **NULLABLE_DATE,
+                    "description": "The last day the grant holds; null if it does not expire.",
+                },
+            }
+        ),
+        "NextChange": _object(
+            {
+                "on": {"type": "string", "format": "date"},
+                "to": {"type": "string", "enum": [status.value for status in Status]},
+            }
+        ),
+        "CertificateStatus": _object(_certificate_status()),
         "Verification": _object(
             {
                 "public_id": {"type": "string"},
                 "name": {"type": "string"},
-                "certificate_number": {
-                    **nullable_string,
-                    "description": "Null for an applicant who was never granted one.",
+                **_certificate_status(),
+                "specialisations": {
+                    "type": "array",
+                    "items": _ref("schemas", "Specialisation"),
+                    "description": "Specialisations granted by the registry and live today; "
+                    "empty unless the certification is certified.",
                 },
-                "status": {
-                    "type": "string",
-                    "enum": [status.value for status in Status],
-                    "description": "The status today; only `certified` is valid.",
-                },
-                "listed": {
-                    "type": "boolean",
-                    "description": "Listed in the public search today (certified).",
-                },
-                "status_since": {"type": "string", "format": "date"},
-                "reason": {
-                    **nullable_string,
-                    "description": "Why the mediator is struck, suspended or revoked; else null.",
+                "certifications": {
+                    "type": "array",
+                    "items": _ref("schemas", "CertificateStatus"),
+                    "description": "Each certification the answer covers: every one the "
+                    "person holds (the latest of each type) for a public id, the one asked "
+                    "about for a certificate number. The top-level fields repeat the first "
+                    "certified one, else the latest granted.",
                 },
             }
         ),
@@ -310,6 +342,48 @@ def _schemas() -> dict[str, Any]:
                 )
             }
         ),
+    }
+
+
+def _certificate_status() -> dict[str, Any]:
+    """The fields that describe one certification's standing (product brief)."""
+    nullable_string = {"type": ["string", "null"]}
+    return {
+        "certificate_number": {
+            **nullable_string,
+            "description": "Null for an applicant who was never granted one.",
+        },
+        "certification_type": {
+            "type": ["string", "null"],
+            "enum": [*(t.value for t in CertificationType), None],
+        },
+        "status": {
+            "type": "string",
+            "enum": [status.value for status in Status],
+            "description": "The status today; only `certified` is valid.",
+        },
+        "listed": {
+            "type": "boolean",
+            "description": "Listed in the public search today (certified).",
+        },
+        "status_since": {"type": "string", "format": "date"},
+        "reason": {
+            **nullable_string,
+            "description": "Why the mediator is struck, suspended or revoked; else null.",
+        },
+        "valid_until": {
+            **NULLABLE_DATE,
+            "description": "The last day covered by the listing contribution, when certified.",
+        },
+        "next_change": {
+            "oneOf": [_ref("schemas", "NextChange"), {"type": "null"}],
+            "description": "The next change that time alone makes (certified to lapsed, "
+            "lapsed to struck), unless new facts are recorded; null when none follows.",
+        },
+        "explanation": {
+            "type": "string",
+            "description": "One plain sentence: why this status, and what happens next.",
+        },
     }
 
 

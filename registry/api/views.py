@@ -83,7 +83,7 @@ def mediators() -> Response:
     search = _parse_search()
     today = local_today()
     page = search_listings(db.session, search, today)
-    details = listing_details(db.session, page.items)
+    details = listing_details(db.session, page.items, today)
     body = {
         "items": [_item(listing, details[listing.mediator_id]) for listing in page.items],
         "total": page.total,
@@ -144,8 +144,9 @@ def _item(listing: Listing, details: ListingDetails) -> dict[str, Any]:
         "name": listing.name,
         "country": listing.country,
         "languages": details.languages,
-        "specialisations": details.specialisations,
+        "specialisations": [granted.code for granted in details.specialisations],
         "certificate_number": listing.certificate_number,
+        "certifications": listing.certifications,
         "status": "certified",  # only certified mediators are listed
         "profile_url": current_app.config["PUBLIC_URL"]
         + url_for("search.profile", public_id=listing.public_id),

@@ -20,7 +20,7 @@ from registry.contributions.models import (
 from registry.events.services import record_event
 from registry.mediators.models import Certification, Status
 from registry.mediators.status import certification_standing
-from registry.mediators.transitions import Change, remember_status
+from registry.mediators.transitions import Change, covered_certifications, remember_coverage
 from registry.reference import COUNTRIES, CURRENCIES, format_money
 
 # Statuses whose invoices can no longer be paid: only a new grant helps after these.
@@ -192,8 +192,14 @@ def _check_open(session: Session, invoice: Invoice, on: date) -> None:
         raise ContributionError(
             f"The date {on.isoformat()} is before the grant ({certification.granted_on})."
         )
-    standing = certification_standing(session, certification, on)
-    if standing.status in CLOSED_STATUSES:
+    standings = [
+        certification_standing(session, covered, on)
+        for covered in covered_certifications(session, certification)
+        if covered.granted_on <= on
+    ]
+    # One contribution covers all of a person's certifications: open while one is not closed.
+    if all(standing.status in CLOSED_STATUSES for standing in standings):
+        standing = standings[0]
         raise ContributionError(
             f"Certificate {certification.certificate_number} was {standing.status.value} on "
             f"{standing.since.isoformat()}; only a new grant can certify this person again."
@@ -252,7 +258,7 @@ def record_payment(
     session.add(payment)
     session.flush()
     refresh_settlement(invoice)
-    change = remember_status(session, invoice.certification, today)
+    change = remember_coverage(session, invoice.certification, today)
     record_event(
         session,
         action="payment.recorded",
@@ -349,7 +355,7 @@ def decide_waiver(
     change = None
     if grant:
         refresh_settlement(invoice)
-        change = remember_status(session, invoice.certification, today)
+        change = remember_coverage(session, invoice.certification, today)
     record_event(
         session,
         action="waiver.granted" if grant else "waiver.refused",

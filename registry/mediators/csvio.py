@@ -5,6 +5,11 @@ reports every problem with its physical line (the header is line 1). Only a clea
 written, with bulk inserts in batches; each new certification's ``recorded_status`` is then set
 from the computed status, so the daily job does not log imported statuses as transitions.
 
+Specialisations are credentials the registry grants: the column is imported only when the
+caller says the source registry granted them (``specialisations_are_granted``), as grants whose
+basis is the import; otherwise a row that has any is refused. Export writes the grants live on
+the day of the export.
+
 Export streams: mediators are read in keyset-paginated batches of ``EXPORT_BATCH`` ids, with
 the languages, specialisations and status of that batch only, so memory stays constant.
 """
@@ -19,7 +24,7 @@ from functools import partial
 from typing import IO, Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from registry.accounts.models import User
@@ -32,8 +37,8 @@ from registry.mediators.models import (
     CertificationType,
     Mediator,
     MediatorLanguage,
-    MediatorSpecialisation,
     Specialisation,
+    SpecialisationGrant,
     Status,
 )
 from registry.mediators.names import search_form
@@ -123,10 +128,13 @@ def import_mediators(
     now: datetime,
     actor: User | None,
     source: str = "csv",
+    specialisations_are_granted: bool = False,
 ) -> ImportSummary:
     """Import every row of a mediators CSV, or nothing: raise ImportFailed on any bad row."""
-    rows = _checked_rows(session, stream, today)
-    summary = ImportSummary(dict(_create(session, rows, today=today, now=now, actor=actor)))
+    rows = _checked_rows(session, stream, today, specialisations_are_granted)
+    basis = f"Imported as granted from {source} on {today.isoformat()}."
+    statuses = _create(session, rows, today=today, now=now, actor=actor, basis=basis)
+    summary = ImportSummary(dict(statuses))
     record_event(
         session,
         action="mediators.imported",
@@ -134,15 +142,22 @@ def import_mediators(
         subject_id=source[:64],
         now=now,
         actor=actor,
-        data={"file": source, "mediators": summary.total, "statuses": summary.statuses},
+        data={
+            "file": source,
+            "mediators": summary.total,
+            "statuses": summary.statuses,
+            "specialisations_granted": sum(len(row.specialisations) for row in rows),
+        },
     )
     session.flush()
     return summary
 
 
-def _checked_rows(session: Session, stream: IO[bytes] | IO[str], today: date) -> list[_Row]:
+def _checked_rows(
+    session: Session, stream: IO[bytes] | IO[str], today: date, specialisations_are_granted: bool
+) -> list[_Row]:
     errors: list[tuple[int, str]] = []
-    checker = _RowChecker(session, today, errors)
+    checker = _RowChecker(session, today, errors, specialisations_are_granted)
     rows = [
         row for line, values in _records(stream, errors) if (row := checker.check(line, values))
     ]
@@ -302,8 +317,15 @@ def _certification_problems(
 class _RowChecker:
     """Check rows one at a time, remembering the e-mails and numbers earlier rows used."""
 
-    def __init__(self, session: Session, today: date, errors: list[tuple[int, str]]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        today: date,
+        errors: list[tuple[int, str]],
+        specialisations_are_granted: bool,
+    ) -> None:
         self.today, self.errors = today, errors
+        self.specialisations_are_granted = specialisations_are_granted
         self.specialisations = {
             key.casefold(): code
             for code, name in session.execute(select(Specialisation.code, Specialisation.name))
@@ -333,11 +355,18 @@ class _RowChecker:
             except _Bad as bad:
                 problems.append(str(bad))
         problems += _certification_problems(values, clean, self.today)
+        if clean.get("specialisations") and not clean.get("certified_on"):
+            problems.append("specialisations need certified_on; an applicant holds none")
         problems += self._repeats(line, clean)
         self.errors.extend((line, problem) for problem in problems)
         return None if problems else _Row(line=line, **clean)
 
     def _specialisations(self, value: str) -> list[str]:
+        if _items(value) and not self.specialisations_are_granted:
+            raise _Bad(
+                "specialisations are credentials the registry grants; import them only from "
+                "a registry that granted them, with --specialisations-are-granted"
+            )
         codes = {item: self.specialisations.get(item.casefold()) for item in _items(value)}
         unknown = [item for item, code in codes.items() if code is None]
         if unknown:
@@ -383,7 +412,13 @@ def _existing(
 
 
 def _create(
-    session: Session, rows: list[_Row], *, today: date, now: datetime, actor: User | None
+    session: Session,
+    rows: list[_Row],
+    *,
+    today: date,
+    now: datetime,
+    actor: User | None,
+    basis: str,
 ) -> Counter[str]:
     """Write the checked rows in batches; return how many mediators are in each status."""
     currencies = {rate.year: rate.currency for rate in session.scalars(select(FeeRate))}
@@ -396,6 +431,7 @@ def _create(
             (row, id_) for row, id_ in zip(batch, mediator_ids, strict=True) if row.certified_on
         ]
         certification_ids = _insert_grants(session, granted, today, actor, currencies)
+        _insert_specialisations(session, granted, actor, now, basis)
         statuses.update(_remember_statuses(session, certification_ids, today, grace))
         statuses[Status.APPLICANT.value] += len(batch) - len(granted)
         # Bulk inserts bypass the session events that keep the search index in step.
@@ -404,7 +440,7 @@ def _create(
 
 
 def _insert_profiles(session: Session, batch: list[_Row], now: datetime) -> list[int]:
-    """Insert the profiles with their languages and specialisations; return their ids."""
+    """Insert the profiles with their languages; return their ids."""
     profiles = [
         {
             "name": row.name,
@@ -419,18 +455,38 @@ def _insert_profiles(session: Session, batch: list[_Row], now: datetime) -> list
     ]
     returning = insert(Mediator).returning(Mediator.id, sort_by_parameter_order=True)
     ids = list(session.scalars(returning, profiles))
-    for model, column in (
-        (MediatorLanguage, "languages"),
-        (MediatorSpecialisation, "specialisations"),
-    ):
-        values = [
-            {"mediator_id": id_, "code": code}
-            for row, id_ in zip(batch, ids, strict=True)
-            for code in getattr(row, column)
-        ]
-        if values:
-            session.execute(insert(model), values)
+    languages = [
+        {"mediator_id": id_, "code": code}
+        for row, id_ in zip(batch, ids, strict=True)
+        for code in row.languages
+    ]
+    if languages:
+        session.execute(insert(MediatorLanguage), languages)
     return ids
+
+
+def _insert_specialisations(
+    session: Session,
+    granted: list[tuple[_Row, int]],
+    actor: User | None,
+    now: datetime,
+    basis: str,
+) -> None:
+    """Insert the specialisations of certified rows as grants from their certification day."""
+    grants = [
+        {
+            "mediator_id": mediator_id,
+            "code": code,
+            "granted_on": row.certified_on,
+            "basis": basis,
+            "granted_by_id": actor.id if actor else None,
+            "granted_at": now,
+        }
+        for row, mediator_id in granted
+        for code in row.specialisations
+    ]
+    if grants:
+        session.execute(insert(SpecialisationGrant), grants)
 
 
 def _insert_grants(
@@ -546,7 +602,10 @@ def _export_rows(
     """Return the CSV rows of one batch of mediators (consecutive ids, in id order)."""
     low, high = batch[0].id, batch[-1].id
     languages = _codes(session, MediatorLanguage, low, high)
-    specialisations = _codes(session, MediatorSpecialisation, low, high)
+    # Specialisations granted and live today.
+    specialisations = _codes(
+        session, SpecialisationGrant, low, high, SpecialisationGrant.live_on(today)
+    )
     standings = _latest_standings(session, low, high, today, grace)
     return [
         [
@@ -563,14 +622,15 @@ def _export_rows(
 
 def _codes(
     session: Session,
-    model: type[MediatorLanguage] | type[MediatorSpecialisation],
+    model: type[MediatorLanguage] | type[SpecialisationGrant],
     low: int,
     high: int,
+    *conditions: ColumnElement[bool],
 ) -> defaultdict[int, list[str]]:
     codes: defaultdict[int, list[str]] = defaultdict(list)
     query = (
         select(model.mediator_id, model.code)
-        .where(model.mediator_id.between(low, high))
+        .where(model.mediator_id.between(low, high), *conditions)
         .order_by(model.mediator_id, model.code)
     )
     for mediator_id, code in session.execute(query):

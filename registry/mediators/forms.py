@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from registry.mediators.checklist import MIN_BIOGRAPHY
 from registry.mediators.models import CertificationType, Status
+from registry.organisations.models import ProgramType
 from registry.reference import COUNTRIES, LANGUAGES
 
 
@@ -38,7 +39,6 @@ class ProfileForm(FlaskForm):
         description="Hold Ctrl (or ⌘) to choose several.",
         render_kw={"size": 8},
     )
-    specialisations = SelectMultipleField("Specialisations", choices=[], render_kw={"size": 6})
     biography = TextAreaField(
         "Biography",
         validators=[Length(max=5000)],
@@ -54,13 +54,12 @@ class ProfileForm(FlaskForm):
     practice_areas = StringField(
         "Practice areas",
         validators=[Length(max=500)],
-        description="For example: commercial, construction, workplace.",
+        description=(
+            "For example: commercial, construction, workplace. Shown as declared by you, not "
+            "verified. Specialisations such as Intercultural are granted by the registry."
+        ),
         filters=[_strip],
     )
-
-    def __init__(self, *args: object, specialisations: list[tuple[str, str]], **kwargs: object):
-        super().__init__(*args, **kwargs)
-        self.specialisations.choices = dict(specialisations)
 
 
 class NewMediatorForm(FlaskForm):
@@ -122,4 +121,52 @@ class MediatorFilterForm(FlaskForm):
     )
     page = IntegerField(
         "Page", default=1, validators=[Optional(), NumberRange(min=1, message="No such page.")]
+    )
+
+
+class SpecialisationGrantForm(FlaskForm):
+    """Grant a specialisation: on a recognised program that assessed them, or a written basis."""
+
+    code = SelectField("Specialisation", choices=[])
+    granted_on = DateField("Granted on", validators=[DataRequired()])
+    program_id = SelectField(
+        "Basis: recognised program",
+        choices=[],
+        description="A program of a matching type that assessed them.",
+    )
+    basis = TextAreaField(
+        "Or a written basis (direct grant)",
+        validators=[Length(max=2000)],
+        description="E.g. the standard's criteria they met and the evidence seen.",
+        filters=[_strip],
+        render_kw={"rows": 2},
+    )
+    valid_until = DateField("Valid until (optional)", validators=[Optional()])
+
+    def __init__(
+        self,
+        *args: object,
+        specialisations: list[tuple[str, str]],
+        programs: list[tuple[int, str]],
+        **kwargs: object,
+    ):
+        super().__init__(*args, **kwargs)
+        self.code.choices = dict(specialisations)
+        self.program_id.choices = {
+            "": "None: a direct grant",
+            **{str(id_): title for id_, title in programs},
+        }
+
+    @property
+    def program(self) -> int | None:
+        return int(self.program_id.data) if self.program_id.data else None
+
+
+class SpecialisationBasesForm(FlaskForm):
+    """The program types whose recognised programs are a basis for one specialisation."""
+
+    program_types = SelectMultipleField(
+        "Program types",
+        choices={t.value: f"{t.value}: {t.label}" for t in ProgramType},
+        render_kw={"size": len(ProgramType)},
     )

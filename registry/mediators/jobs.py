@@ -70,17 +70,19 @@ def _issue_invoices(
     tiers: dict[str, Tier],
     missing_rates: set[int],
 ) -> int:
-    """Invoice the next period of every live certification within the reminder window."""
+    """Invoice the next period of every live certification within the reminder window.
+
+    The invoice goes to the payer: one contribution covers all of a person's certifications.
+    """
     window_end = as_of + timedelta(days=current_app.config["PERIOD_END_REMINDER_DAYS"])
     status = rows.subquery()
     covered = status.c.covered_until
     already = exists().where(
-        Invoice.certification_id == status.c.certification_id, Invoice.period_end > covered
+        Invoice.certification_id == status.c.payer_id, Invoice.period_end > covered
     )
     due = session.execute(
-        select(
-            status.c.certification_id, status.c.covered_until, status.c.granted_on, Mediator.country
-        )
+        select(status.c.payer_id, status.c.covered_until, Mediator.country)
+        .distinct()
         .join(Mediator, Mediator.id == status.c.mediator_id)
         .where(
             status.c.status.in_([Status.CERTIFIED.value, Status.LAPSED.value]),
@@ -99,7 +101,7 @@ def _issue_invoices(
         amount = rate.amount_for(tier)
         invoices.append(
             {
-                "certification_id": row.certification_id,
+                "certification_id": row.payer_id,
                 "period_start": start,
                 "period_end": add_years(start, 1) - timedelta(days=1),
                 "amount_minor": amount,
@@ -217,7 +219,20 @@ class _Reminders:
     def _queue(self, kind: ReminderKind, due: list[Any]) -> None:
         template = self.templates[kind]
         messages, marks = [], []
+        # One e-mail per contribution: a dual holder's two certifications share one.
+        payers: set[int] = set()
         for row in due:
+            marks.append(
+                {
+                    "certification_id": row.certification_id,
+                    "kind": kind.value,
+                    "coverage_key": row.coverage_key,
+                    "sent_on": self.as_of,
+                }
+            )
+            if row.payer_id in payers:
+                continue
+            payers.add(row.payer_id)
             covered = last_covered_day(row)
             body = template.render(
                 row=row,
@@ -235,14 +250,6 @@ class _Reminders:
                     "body_text": text,
                     "status": MailStatus.QUEUED.value,
                     "attempts": 0,
-                }
-            )
-            marks.append(
-                {
-                    "certification_id": row.certification_id,
-                    "kind": kind.value,
-                    "coverage_key": row.coverage_key,
-                    "sent_on": self.as_of,
                 }
             )
         self.session.execute(insert(LifecycleReminder), marks)

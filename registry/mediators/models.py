@@ -10,13 +10,24 @@ import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from registry.accounts.models import User
 from registry.database import Base, sql_values
 from registry.mediators.names import search_form
-from registry.organisations.models import Program
+from registry.organisations.models import Program, ProgramType
 
 
 class Status(StrEnum):
@@ -70,15 +81,85 @@ class Specialisation(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
 
 
-class MediatorSpecialisation(Base):
-    __tablename__ = "mediator_specialisations"
-    # Search filters start from the code.
-    __table_args__ = (Index("ix_mediator_specialisations_code", "code", "mediator_id"),)
+class SpecialisationBasis(Base):
+    """Reference data: a recognised program of ``program_type`` is a basis for ``code``.
 
-    mediator_id: Mapped[int] = mapped_column(
-        ForeignKey("mediators.id", ondelete="CASCADE"), primary_key=True
+    E.g. an ICQAP for Intercultural, an ODRQAP for Online Dispute Resolution. The
+    administrator edits the pairs; a specialisation with none is granted only directly.
+    """
+
+    __tablename__ = "specialisation_bases"
+    __table_args__ = (
+        CheckConstraint(f"program_type IN ({sql_values(ProgramType)})", name="known_program_type"),
     )
-    code: Mapped[str] = mapped_column(ForeignKey("specialisations.code"), primary_key=True)
+
+    program_type: Mapped[str] = mapped_column(String(8), primary_key=True)
+    code: Mapped[str] = mapped_column(
+        ForeignKey("specialisations.code", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class SpecialisationGrant(Base):
+    """A specialisation the registry granted a mediator, on a recorded basis.
+
+    Live from ``granted_on`` through ``valid_until`` (if set) and until ``withdrawn_on``
+    (not live from that day). The public sees it only while it is live and its holder is
+    certified (``registry.mediators.specialisations``).
+    """
+
+    __tablename__ = "specialisation_grants"
+    __table_args__ = (
+        CheckConstraint("program_id IS NOT NULL OR length(basis) > 0", name="has_basis"),
+        CheckConstraint(
+            "(withdrawn_on IS NULL) = (withdrawal_reason IS NULL)", name="withdrawal_has_reason"
+        ),
+        CheckConstraint(
+            "withdrawn_on IS NULL OR withdrawn_on >= granted_on", name="withdrawn_after_grant"
+        ),
+        CheckConstraint("valid_until IS NULL OR valid_until >= granted_on", name="expiry_late"),
+        Index("ix_specialisation_grants_code", "code", "mediator_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mediator_id: Mapped[int] = mapped_column(
+        ForeignKey("mediators.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(ForeignKey("specialisations.code"))
+    granted_on: Mapped[date]
+    # The last day the grant holds; empty when it does not expire.
+    valid_until: Mapped[date | None] = mapped_column(index=True)
+    # The recognised program whose assessment is the basis (its organisation assessed them) …
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"))
+    # … and/or the written basis of a direct grant (a standard's criteria, an import).
+    basis: Mapped[str] = mapped_column(Text, default="")
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime]
+    withdrawn_on: Mapped[date | None]
+    # Public: shown on the profile's history of the credential.
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    specialisation: Mapped[Specialisation] = relationship(lazy="joined")
+    program: Mapped[Program | None] = relationship(lazy="joined")
+    mediator: Mapped["Mediator"] = relationship(back_populates="specialisation_grants")
+
+    @hybrid_method
+    def live_on(self, day: date) -> bool:
+        """Say whether the grant holds on ``day`` (in SQL too, on the class or an alias)."""
+        return (
+            self.granted_on <= day
+            and (self.valid_until is None or self.valid_until >= day)
+            and (self.withdrawn_on is None or self.withdrawn_on > day)
+        )
+
+    @live_on.inplace.expression
+    @classmethod
+    def _live_on_expression(cls, day: date) -> ColumnElement[bool]:
+        return and_(
+            cls.granted_on <= day,
+            or_(cls.valid_until.is_(None), cls.valid_until >= day),
+            or_(cls.withdrawn_on.is_(None), cls.withdrawn_on > day),
+        )
 
 
 class MediatorLanguage(Base):
@@ -126,8 +207,10 @@ class Mediator(Base):
     language_rows: Mapped[list[MediatorLanguage]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by=MediatorLanguage.code
     )
-    specialisations: Mapped[list[Specialisation]] = relationship(
-        secondary="mediator_specialisations", lazy="selectin", order_by=Specialisation.name
+    specialisation_grants: Mapped[list[SpecialisationGrant]] = relationship(
+        back_populates="mediator",
+        cascade="all, delete-orphan",
+        order_by=(SpecialisationGrant.granted_on, SpecialisationGrant.id),
     )
     certifications: Mapped[list["Certification"]] = relationship(
         back_populates="mediator",
@@ -156,8 +239,16 @@ class Mediator(Base):
 
     @property
     def current_certification(self) -> "Certification | None":
-        """The latest grant, whatever its status; None for an applicant."""
+        """The latest grant, whatever its status or type; None for an applicant."""
         return self.certifications[-1] if self.certifications else None
+
+    def latest_certifications(self, on: date | None = None) -> "list[Certification]":
+        """Return the latest grant of each type by ``on`` (all dates if None), in type order."""
+        latest: dict[str, Certification] = {}
+        for certification in self.certifications:  # in grant order
+            if on is None or certification.granted_on <= on:
+                latest[certification.certification_type] = certification
+        return [latest[t.value] for t in CertificationType if t.value in latest]
 
 
 class Certification(Base):
@@ -198,12 +289,21 @@ class Certification(Base):
     suspension_lifted_on: Mapped[date | None]
     revoked_on: Mapped[date | None]
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    # One listing contribution per person covers all their certifications: a grant made while
+    # the person held another live one is covered by that one's invoices (its "payer").
+    covered_by_id: Mapped[int | None] = mapped_column(ForeignKey("certifications.id"))
     # The status last written to the event log, and since when (see the module docstring).
     recorded_status: Mapped[str] = mapped_column(String(10), index=True)
     recorded_since: Mapped[date]
 
     mediator: Mapped[Mediator] = relationship(back_populates="certifications")
     granted_by: Mapped[User | None] = relationship()
+    covered_by: Mapped["Certification | None"] = relationship(remote_side=[id])
+
+    @property
+    def payer_id(self) -> int:
+        """The certification whose invoices cover this one (itself unless covered)."""
+        return self.covered_by_id or self.id
 
     @property
     def type_label(self) -> str:

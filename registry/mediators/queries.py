@@ -6,7 +6,12 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import User
-from registry.mediators.models import Certification, Mediator, Specialisation
+from registry.mediators.models import (
+    Certification,
+    Mediator,
+    Specialisation,
+    SpecialisationBasis,
+)
 from registry.mediators.names import fold_text
 from registry.organisations.models import Program, ProgramType
 
@@ -39,6 +44,24 @@ def certification_id_ranges(session: Session, size: int) -> Iterator[tuple[int, 
 
 def specialisation_choices(session: Session) -> list[tuple[str, str]]:
     return [(s.code, s.name) for s in session.scalars(select(Specialisation).order_by("name"))]
+
+
+def specialisation_bases(session: Session) -> dict[str, list[str]]:
+    """Return every specialisation's code with the program types that are a basis for it."""
+    bases: dict[str, list[str]] = {code: [] for code, _name in specialisation_choices(session)}
+    for code, program_type in session.execute(
+        select(SpecialisationBasis.code, SpecialisationBasis.program_type).order_by(
+            SpecialisationBasis.program_type
+        )
+    ):
+        bases[code].append(program_type)
+    return bases
+
+
+def assessing_program_choices(mediator: Mediator) -> list[tuple[int, str]]:
+    """Return the programs that assessed ``mediator`` (the possible bases of a grant)."""
+    programs = {a.program.id: a.program.title for a in mediator.assessments}
+    return sorted(programs.items(), key=lambda choice: choice[1])
 
 
 def program_choices(session: Session, types: frozenset[ProgramType]) -> list[tuple[int, str]]:

@@ -17,7 +17,6 @@ from registry.mediators.models import (
     Mediator,
     ProgramLink,
     Qualification,
-    Specialisation,
     Status,
 )
 from registry.mediators.status import certification_standing
@@ -31,7 +30,6 @@ PROFILE_FIELDS = (
     "name",
     "country",
     "languages",
-    "specialisations",
     "biography",
     "contact",
     "practice_areas",
@@ -60,14 +58,12 @@ def _clean_profile(session: Session, values: dict[str, object]) -> dict[str, obj
     if unknown:
         raise MediatorError(f"Unknown language code(s): {', '.join(unknown)}.")
     clean["languages"] = languages
-    codes = list(dict.fromkeys(values.get("specialisations") or []))  # type: ignore[call-overload]
-    found = session.scalars(select(Specialisation).where(Specialisation.code.in_(codes))).all()
-    if len(found) != len(codes):
-        known = {s.code for s in found}
+    if values.get("specialisations"):
         raise MediatorError(
-            f"Unknown specialisation(s): {', '.join(c for c in codes if c not in known)}."
+            "Specialisations are granted by the registry on a recorded basis and cannot be "
+            "declared; describe your work under practice areas."
         )
-    clean["specialisations"] = sorted(found, key=lambda s: s.name)
+    clean.pop("specialisations", None)
     for key, limit in (("biography", 5000), ("contact", 500), ("practice_areas", 500)):
         text = str(values.get(key) or "").strip()
         if len(text) > limit:
@@ -108,7 +104,6 @@ def create_profile(
 
 def _profile_values(mediator: Mediator) -> dict[str, object]:
     values = {key: getattr(mediator, key) for key in PROFILE_FIELDS}
-    values["specialisations"] = sorted(s.code for s in mediator.specialisations)
     values["languages"] = sorted(mediator.languages)
     return values
 
@@ -163,19 +158,35 @@ def _check_number(session: Session, number: str) -> str:
     return number
 
 
-def _check_regrantable(session: Session, mediator: Mediator, on: date) -> None:
-    current = mediator.current_certification
-    if current is None:
-        return
-    if current.granted_on > on:
-        raise MediatorError("A later grant exists already; grants go forward in time.")
-    standing = certification_standing(session, current, on)
-    if standing.status not in REGRANTABLE:
-        raise MediatorError(
-            f"{mediator.name} holds certificate {current.certificate_number} "
-            f"({standing.status.value}); a new grant is possible only after striking or "
-            "revocation."
-        )
+def _payer_for(
+    session: Session, mediator: Mediator, certification_type: CertificationType, on: date
+) -> Certification | None:
+    """Check that a grant of ``certification_type`` on ``on`` is possible; return its payer.
+
+    A new grant of a type needs the previous one of that type struck or revoked. A grant made
+    while the person holds the other type is covered by that one's listing contribution (one
+    per person), so the other must be certified that day; otherwise it is invoiced itself.
+    """
+    payer = None
+    for current in mediator.latest_certifications():
+        if current.granted_on > on:
+            raise MediatorError("A later grant exists already; grants go forward in time.")
+        status = certification_standing(session, current, on).status
+        if status in REGRANTABLE:
+            continue
+        if current.certification_type == certification_type.value:
+            raise MediatorError(
+                f"{mediator.name} holds certificate {current.certificate_number} "
+                f"({status.value}); a new grant is possible only after striking or revocation."
+            )
+        if status is not Status.CERTIFIED:
+            raise MediatorError(
+                f"{mediator.name}'s certificate {current.certificate_number} is {status.value}: "
+                "one listing contribution covers both certifications, so it must be certified "
+                "on the day of the new grant."
+            )
+        payer = current.covered_by or current
+    return payer
 
 
 def grant_certification(
@@ -190,7 +201,7 @@ def grant_certification(
     certificate_number: str | None = None,
     check_prerequisites: bool = True,
 ) -> Certification:
-    """Grant certification, invoice its first listing period, and log the grant."""
+    """Grant certification, invoice its first listing period (unless covered), and log it."""
     if granted_on > today:
         raise MediatorError("A grant cannot be dated in the future.")
     if check_prerequisites:
@@ -199,7 +210,7 @@ def grant_certification(
         ]
         if missing:
             raise MediatorError(f"Not yet eligible: {', '.join(missing).lower()} missing.")
-    _check_regrantable(session, mediator, granted_on)
+    payer = _payer_for(session, mediator, certification_type, granted_on)
     number = _check_number(
         session, certificate_number or next_certificate_number(session, granted_on.year)
     )
@@ -211,10 +222,12 @@ def grant_certification(
         granted_by=actor,
         recorded_status=Status.APPLICANT.value,
         recorded_since=granted_on,
+        covered_by=payer,
     )
     session.add(certification)
     session.flush()
-    issue_invoice(session, certification, period_start=granted_on, today=today, now=now)
+    if payer is None:
+        issue_invoice(session, certification, period_start=granted_on, today=today, now=now)
     change = remember_status(session, certification, today)
     record_event(
         session,
@@ -227,6 +240,7 @@ def grant_certification(
             "mediator": mediator.public_id,
             "type": certification_type.value,
             "granted_on": granted_on.isoformat(),
+            "covered_by": payer.certificate_number if payer else None,
             **change.as_data(),
         },
     )

@@ -1,7 +1,8 @@
 """A certification's status as of any date, computed in one place: ``status_rows``.
 
 The rules (product brief §1), with C the last day covered by settled invoices as of the date
-and G the grace length:
+and G the grace length (a certification granted while its holder held another live one is
+covered by that one's invoices: one listing contribution per person, ``covered_by_id``):
 
 * revoked from the revocation date; suspended from the suspension until it is lifted;
 * ``applicant`` while nothing is covered yet: a grant takes effect when its first listing
@@ -21,7 +22,7 @@ from datetime import date, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, and_, case, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from registry.clock import local_date
 from registry.contributions.models import Invoice
@@ -46,7 +47,8 @@ def status_rows(
     ``certification_ids`` to those certifications; both limits reach the invoice subquery, so
     a lookup of one certification reads only its invoices.
 
-    Columns: ``certification_id``, ``mediator_id``, ``status``, ``covered_until`` (None when
+    Columns: ``certification_id``, ``mediator_id``, ``payer_id`` (whose invoices cover it),
+    ``status``, ``covered_until`` (None when
     nothing is covered), ``restored_on`` (last day a late settlement made it certified again),
     and the certification's own dates, which ``since`` needs.
     """
@@ -61,13 +63,19 @@ def status_rows(
         .where(Invoice.settled_on <= as_of)
         .group_by(Invoice.certification_id)
     )
-    query_filter = []
+    query_filter, asked_filter = [], []
+    asked = aliased(Certification)
     if ids is not None:
-        coverage = coverage.where(Invoice.certification_id.between(*ids))
         query_filter.append(Certification.id.between(*ids))
+        asked_filter.append(asked.id.between(*ids))
     if certification_ids is not None:
-        coverage = coverage.where(Invoice.certification_id.in_(certification_ids))
         query_filter.append(Certification.id.in_(certification_ids))
+        asked_filter.append(asked.id.in_(certification_ids))
+    if asked_filter:
+        # Only the invoices of the certifications asked about (or of their payers) are read.
+        payers = select(func.coalesce(asked.covered_by_id, asked.id)).where(*asked_filter)
+        coverage = coverage.where(Invoice.certification_id.in_(payers))
+    payer = func.coalesce(Certification.covered_by_id, Certification.id)
     coverage = coverage.subquery("coverage")
     covered = coverage.c.covered_until
     strike_cutoff = as_of - timedelta(days=grace)
@@ -96,6 +104,7 @@ def status_rows(
         select(
             Certification.id.label("certification_id"),
             Certification.mediator_id,
+            payer.label("payer_id"),
             status.label("status"),
             covered.label("covered_until"),
             coverage.c.restored_on,
@@ -104,7 +113,7 @@ def status_rows(
             Certification.suspension_lifted_on,
             Certification.revoked_on,
         )
-        .outerjoin(coverage, coverage.c.certification_id == Certification.id)
+        .outerjoin(coverage, coverage.c.certification_id == payer)
         .where(Certification.granted_on <= as_of, *query_filter)
     )
 
@@ -175,11 +184,32 @@ def applicant_standing(mediator: Mediator, as_of: date) -> Standing:
     return Standing(Status.APPLICANT, min(local_date(mediator.created_at), as_of), None, None, None)
 
 
+def mediator_standings(
+    session: Session, mediator: Mediator, as_of: date, grace: int | None = None
+) -> list[Standing]:
+    """Return the standing of the latest grant of each type by ``as_of``, in type order.
+
+    A person who was never granted certification has one standing: applicant.
+    """
+    latest = mediator.latest_certifications(as_of)
+    if not latest:
+        return [applicant_standing(mediator, as_of)]
+    return [certification_standing(session, c, as_of, grace) for c in latest]
+
+
+def primary_standing(standings: list[Standing]) -> Standing:
+    """Return the standing that speaks for the person: the first certified, else the latest."""
+    for standing in standings:
+        if standing.status is Status.CERTIFIED:
+            return standing
+    return max(
+        standings,
+        key=lambda s: (s.certification.granted_on, s.certification.id) if s.certification else (),
+    )
+
+
 def mediator_standing(
     session: Session, mediator: Mediator, as_of: date, grace: int | None = None
 ) -> Standing:
-    """Return the status of ``mediator`` on ``as_of``: that of their latest grant by then."""
-    granted = [c for c in mediator.certifications if c.granted_on <= as_of]
-    if not granted:
-        return applicant_standing(mediator, as_of)
-    return certification_standing(session, granted[-1], as_of, grace)
+    """Return where ``mediator`` stands on ``as_of`` (``primary_standing`` of their grants)."""
+    return primary_standing(mediator_standings(session, mediator, as_of, grace))

@@ -8,6 +8,7 @@ change in their own event-log entry; the daily job finds the changes that time a
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.mediators.models import Certification, Status
@@ -52,3 +53,20 @@ def remember_status(session: Session, certification: Certification, today: date)
     certification.recorded_since = standing.since
     session.flush()
     return Change(before, standing)
+
+
+def covered_certifications(session: Session, payer: Certification) -> list[Certification]:
+    """Return ``payer`` and the certifications its invoices cover (one contribution each)."""
+    covered = session.scalars(
+        select(Certification).where(Certification.covered_by_id == payer.id)
+    ).all()
+    return [payer, *covered]
+
+
+def remember_coverage(session: Session, payer: Certification, today: date) -> Change:
+    """Remember the status of every certification ``payer``'s invoices cover; return its own."""
+    first, *others = covered_certifications(session, payer)
+    change = remember_status(session, first, today)
+    for certification in others:
+        remember_status(session, certification, today)
+    return change

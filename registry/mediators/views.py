@@ -29,15 +29,31 @@ from registry.mediators.forms import (
     NewMediatorForm,
     ProfileForm,
     ProgramRecordForm,
+    SpecialisationBasesForm,
+    SpecialisationGrantForm,
 )
-from registry.mediators.models import Certification, CertificationType, Mediator
+from registry.mediators.models import (
+    Certification,
+    CertificationType,
+    Mediator,
+    Specialisation,
+    SpecialisationGrant,
+)
+from registry.mediators.outlook import outlook
 from registry.mediators.queries import (
+    assessing_program_choices,
     profile_of,
     program_choices,
+    specialisation_bases,
     specialisation_choices,
     staff_mediator_list,
 )
-from registry.mediators.status import mediator_standing
+from registry.mediators.specialisations import (
+    grant_specialisation,
+    set_specialisation_bases,
+    withdraw_specialisation,
+)
+from registry.mediators.status import mediator_standing, mediator_standings, primary_standing
 from registry.organisations.models import ASSESSMENT_TYPES, ProgramType
 from registry.pagination import paginate
 from registry.web import flash_form_errors
@@ -65,13 +81,20 @@ def _invoices(mediator: Mediator) -> list[Invoice]:
 def _overview(mediator: Mediator) -> dict[str, Any]:
     """What both the mediator's page and the staff page show about a mediator."""
     today = local_today()
-    standing = mediator_standing(db.session, mediator, today)
-    live = standing.certification and standing.status not in CLOSED_STATUSES
+    standings = mediator_standings(db.session, mediator, today)
     return {
         "mediator": mediator,
-        "standing": standing,
-        # Invoices of a struck or revoked certification can no longer be paid or waived.
-        "payable_ids": {standing.certification.id} if live else set(),
+        "standing": primary_standing(standings),
+        # Each type's latest grant (a person may be a mediator and an advocate).
+        "standings": standings,
+        "outlooks": [outlook(standing) for standing in standings],
+        # Invoices of a struck or revoked certification can no longer be paid or waived; one
+        # contribution (the payer's invoices) covers all of a person's certifications.
+        "payable_ids": {
+            s.certification.payer_id
+            for s in standings
+            if s.certification and s.status not in CLOSED_STATUSES
+        },
         "profile_items": profile_checklist(mediator),
         "prerequisites": prerequisites_on(db.session, mediator, today),
         "invoices": _invoices(mediator),
@@ -115,9 +138,8 @@ def my_checklist() -> str:
 
 
 def _profile_form(mediator: Mediator | None) -> ProfileForm:
-    form = ProfileForm(obj=mediator, specialisations=specialisation_choices(db.session))
+    form = ProfileForm(obj=mediator)
     if mediator is not None and request.method == "GET":
-        form.specialisations.data = [s.code for s in mediator.specialisations]
         form.country.data = mediator.country or ""
     return form
 
@@ -127,7 +149,6 @@ def _profile_values(form: ProfileForm) -> dict[str, Any]:
         "name": form.name.data,
         "country": form.country.data or None,
         "languages": form.languages.data,
-        "specialisations": form.specialisations.data,
         "biography": form.biography.data,
         "contact": form.contact.data,
         "practice_areas": form.practice_areas.data,
@@ -220,10 +241,12 @@ def staff_new() -> Response | str:
     return render_template("mediators/staff_new.html", form=form)
 
 
-def _staff_forms(**given: Any) -> dict[str, Any]:
+def _staff_forms(mediator: Mediator, **given: Any) -> dict[str, Any]:
     """Return every form of the staff detail page, with ``given`` ones (with errors) kept."""
     today = local_today()
     forms = {
+        "specialisation_form": _specialisation_form(mediator, data={"granted_on": today}),
+        "withdraw_form": ConductForm(prefix="withdraw", data={"on": today}),
         "grant_form": GrantForm(data={"granted_on": today}),
         "suspend_form": ConductForm(prefix="suspend", data={"on": today}),
         "lift_form": ConductForm(prefix="lift", data={"on": today}),
@@ -249,7 +272,7 @@ def _render_detail(mediator: Mediator, status: int = 200, **given: Any) -> tuple
         payment_form=PaymentForm(data={"received_on": local_today()}),
         waiver_form=WaiverForm(),
         **_overview(mediator),
-        **_staff_forms(**given),
+        **_staff_forms(mediator, **given),
     )
     return page, status
 
@@ -314,6 +337,11 @@ def grant(public_id: str) -> Response | tuple[str, int]:
             now=utcnow(),
             actor=current_user,
         )
+        if payer := certification.covered_by:
+            return (
+                f"Certificate {certification.certificate_number} granted, covered by the "
+                f"listing contribution of certificate {payer.certificate_number}."
+            )
         return (
             f"Certificate {certification.certificate_number} granted. It is listed once the "
             "first listing contribution is paid or waived."
@@ -393,3 +421,91 @@ def record_program(public_id: str, kind: str) -> Response | tuple[str, int]:
         return "Completed training recorded: the mediator is listed as qualified."
 
     return _act(mediator, f"{kind}_form", form, action)
+
+
+def _specialisation_form(mediator: Mediator, **kwargs: Any) -> SpecialisationGrantForm:
+    return SpecialisationGrantForm(
+        prefix="specialisation",
+        specialisations=specialisation_choices(db.session),
+        programs=assessing_program_choices(mediator),
+        **kwargs,
+    )
+
+
+@bp.route("/staff/mediators/<public_id>/specialisations", methods=["POST"])
+@role_required(Role.SUPPORT, Role.ADMINISTRATOR)
+def grant_specialisation_view(public_id: str) -> Response | tuple[str, int]:
+    mediator = mediator_or_404(public_id)
+    form = _specialisation_form(mediator)
+
+    def action() -> str:
+        grant = grant_specialisation(
+            db.session,
+            mediator,
+            code=form.code.data,
+            granted_on=form.granted_on.data,
+            program_id=form.program,
+            basis=form.basis.data or "",
+            valid_until=form.valid_until.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        return f"{grant.specialisation.name} granted to {mediator.name}."
+
+    return _act(mediator, "specialisation_form", form, action)
+
+
+@bp.route("/staff/specialisation-grants/<int:grant_id>/withdraw", methods=["POST"])
+@role_required(Role.SUPPORT, Role.ADMINISTRATOR)
+def withdraw_specialisation_view(grant_id: int) -> Response | tuple[str, int]:
+    grant = db.session.get(SpecialisationGrant, grant_id) or abort(404)
+    form = ConductForm(prefix="withdraw")
+
+    def action() -> str:
+        withdraw_specialisation(
+            db.session,
+            grant,
+            on=form.on.data,
+            reason=form.reason.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        return f"{grant.specialisation.name} withdrawn from {form.on.data.isoformat()}."
+
+    return _act(grant.mediator, "withdraw_form", form, action)
+
+
+@bp.route("/staff/specialisations")
+@role_required(Role.ADMINISTRATOR)
+def specialisations() -> str:
+    """Which recognised programs are a basis for which specialisation (reference data)."""
+    bases = specialisation_bases(db.session)
+    forms = {
+        code: SpecialisationBasesForm(prefix=code, data={"program_types": types})
+        for code, types in bases.items()
+    }
+    names = dict(specialisation_choices(db.session))
+    return render_template("mediators/specialisations.html", forms=forms, names=names)
+
+
+@bp.route("/staff/specialisations/<code>", methods=["POST"])
+@role_required(Role.ADMINISTRATOR)
+def set_bases(code: str) -> Response:
+    specialisation = db.session.get(Specialisation, code) or abort(404)
+    form = SpecialisationBasesForm(prefix=code)
+    if form.validate_on_submit():
+        try:
+            set_specialisation_bases(
+                db.session, code, form.program_types.data, now=utcnow(), actor=current_user
+            )
+        except services.MediatorError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(f"Bases for {specialisation.name} saved.", "success")
+    else:
+        flash_form_errors(form)
+    return redirect(url_for("mediators.specialisations"), 303)

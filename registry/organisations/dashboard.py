@@ -245,7 +245,6 @@ def _mediators(
         .where(Mediator.id.in_(linked))
         .options(
             selectinload(Mediator.assessments).options(lazyload(Assessment.program)),
-            lazyload(Mediator.specialisations),
         )
         .order_by(Mediator.id)
     )

@@ -13,7 +13,7 @@ The name index is FTS5 on SQLite (``listings_fts``, kept in step by triggers) an
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.database import Base
@@ -25,10 +25,13 @@ def facet_word(kind: str, code: str) -> str:
 
 
 def facet_words(
-    country: str | None, certification_type: str, languages: list[str], specialisations: list[str]
+    country: str | None,
+    certification_types: list[str],
+    languages: list[str],
+    specialisations: list[str],
 ) -> str:
     """Return a listing's ``facets``: its filter values as words between spaces."""
-    words = [facet_word("t", certification_type)]
+    words = [facet_word("t", certification_type) for certification_type in certification_types]
     if country:
         words.append(facet_word("c", country))
     words += [facet_word("l", code) for code in languages]
@@ -37,6 +40,8 @@ def facet_words(
 
 
 class Listing(Base):
+    """One listed person, whichever of their certifications (mediator, advocate) are listed."""
+
     __tablename__ = "listings"
     __table_args__ = (
         # A-Z order is by the folded name, so case and accents do not scatter it. Each index
@@ -57,12 +62,16 @@ class Listing(Base):
     public_id: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
     search_name: Mapped[str] = mapped_column(String(400))
-    # The filters as words, " cde len lfr sfamily tmediator " (``facet_words``): FTS5 counts
-    # a filter's matches from its index, and a scan in name order tests them with LIKE.
+    # The filters as words, " cde len sintercultural tmediator tadvocate " (``facet_words``):
+    # FTS5 counts a filter's matches from its index, and a scan in name order tests them with
+    # LIKE.
     facets: Mapped[str] = mapped_column(String(400), default="")
     country: Mapped[str | None] = mapped_column(String(2))
+    # The first listed certification in type order (mediator, then advocate) …
     certification_type: Mapped[str] = mapped_column(String(10))
     certificate_number: Mapped[str] = mapped_column(String(32))
+    # … and every listed one: [{"type": "mediator", "certificate_number": "MR-2024-000012"}].
+    certifications: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     # First day of the current unbroken certified stretch ("certified since").
     certified_since: Mapped[date]
     # Last day covered by settled listing contributions: listed through this day.

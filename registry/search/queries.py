@@ -10,21 +10,26 @@ current today appear (``Listing.listed_until >= today``).
 from collections import defaultdict
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, Select, column, func, select, table, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, column, exists, func, select, table, text
+from sqlalchemy.orm import Session, aliased
 
 from registry.mediators.models import (
     CertificationType,
     Mediator,
     MediatorLanguage,
-    MediatorSpecialisation,
     Qualification,
     Specialisation,
+    SpecialisationGrant,
 )
 from registry.mediators.names import fold_text
 from registry.mediators.queries import name_has_word_prefix
+from registry.mediators.specialisations import (
+    EXPIRY_CATCH_UP_DAYS,
+    PublicSpecialisation,
+    live_specialisations,
+)
 from registry.pagination import Page, paginate
 from registry.reference import COUNTRIES, LANGUAGES
 from registry.search.models import Listing, facet_word
@@ -167,8 +172,46 @@ def listing_query(session: Session, search: MediatorSearch, today: date) -> Sele
     PostgreSQL matches names through its tsvector index; SQLite through LIKE on the folded
     words (``_search_with_fts5`` decides when that beats asking FTS5).
     """
-    query = select(Listing).where(Listing.listed_until >= today, *_matches(session, search))
+    query = select(Listing).where(
+        Listing.listed_until >= today, *_matches(session, search), *_granted(search, today)
+    )
     return query.order_by(*_ORDER[search.sort])
+
+
+def _granted(search: MediatorSearch, today: date) -> list[ColumnElement[bool]]:
+    """The specialisation filter's grant, live today.
+
+    A listing's facets hold the grants live when it was written; one that expired since
+    (time alone, until the daily job refreshes the row) must not be found by the filter.
+    """
+    if not search.specialisation:
+        return []
+    grant = aliased(SpecialisationGrant)
+    live = exists().where(
+        grant.mediator_id == Listing.mediator_id,
+        grant.code == search.specialisation,
+        grant.live_on(today),
+    )
+    return [live]
+
+
+def _expired_since_written(session: Session, search: MediatorSearch, today: date) -> int:
+    """Count the listings matching ``search`` whose filtered grant expired since written."""
+    if not search.specialisation:
+        return 0
+    expired = (
+        select(func.count(func.distinct(Listing.mediator_id)))
+        .join(SpecialisationGrant, SpecialisationGrant.mediator_id == Listing.mediator_id)
+        .where(
+            SpecialisationGrant.code == search.specialisation,
+            SpecialisationGrant.valid_until < today,
+            SpecialisationGrant.valid_until >= today - timedelta(days=EXPIRY_CATCH_UP_DAYS),
+            Listing.listed_until >= today,
+            *_matches(session, search, by_country_index=False),
+            ~_granted(search, today)[0],
+        )
+    )
+    return session.scalar(expired) or 0
 
 
 def _matches(
@@ -193,12 +236,10 @@ def _matches(
     if search.country:
         country = Listing.country if by_country_index else Listing.country.concat("")
         conditions.append(country == search.country)
-    if search.certification_type:
-        conditions.append(Listing.certification_type == search.certification_type)
     conditions += [
         Listing.facets.contains(f" {facet_word(kind, code)} ")
         for kind, code in search.filters
-        if kind in {"l", "s"}  # country and type have columns of their own
+        if kind != "c"  # the country has a column of its own (a dual holder has two types)
     ]
     return conditions
 
@@ -239,7 +280,7 @@ def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> 
     indexed = _fts_count(session, terms)
     ended = select(func.count()).select_from(Listing).where(Listing.listed_until < today)
     ended = ended.where(*_matches(session, search, by_country_index=False))
-    total = indexed - (session.scalar(ended) or 0)
+    total = indexed - (session.scalar(ended) or 0) - _expired_since_written(session, search, today)
     in_country = None
     if search.country:
         country = f'facets : "{facet_word("c", search.country)}"'
@@ -248,7 +289,7 @@ def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> 
         match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
         query = (
             select(Listing)
-            .where(Listing.listed_until >= today)
+            .where(Listing.listed_until >= today, *_granted(search, today))
             .where(Listing.mediator_id.in_(select(_fts.c.rowid).where(match)))
             .order_by(*_ORDER[search.sort])
         )
@@ -261,28 +302,24 @@ def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> 
 @dataclass(frozen=True)
 class ListingDetails:
     languages: list[str]
-    # Specialisation codes, in the order of their names.
-    specialisations: list[str]
+    # The live granted specialisations, in the order of their names.
+    specialisations: list[PublicSpecialisation]
 
 
-def listing_details(session: Session, listings: list[Listing]) -> dict[int, ListingDetails]:
-    """Return the language and specialisation codes of ``listings``, in two queries."""
+def listing_details(
+    session: Session, listings: list[Listing], today: date
+) -> dict[int, ListingDetails]:
+    """Return the language codes and public specialisations of ``listings``, in two queries."""
     ids = [listing.mediator_id for listing in listings]
     languages: dict[int, list[str]] = defaultdict(list)
-    specialisations: dict[int, list[str]] = defaultdict(list)
     for mediator_id, code in session.execute(
         select(MediatorLanguage.mediator_id, MediatorLanguage.code)
         .where(MediatorLanguage.mediator_id.in_(ids))
         .order_by(MediatorLanguage.code)
     ):
         languages[mediator_id].append(code)
-    for mediator_id, code in session.execute(
-        select(MediatorSpecialisation.mediator_id, MediatorSpecialisation.code)
-        .join(Specialisation)
-        .where(MediatorSpecialisation.mediator_id.in_(ids))
-        .order_by(Specialisation.name)
-    ):
-        specialisations[mediator_id].append(code)
+    # Listed means certified, so every live grant is public.
+    specialisations = live_specialisations(session, ids, today)
     return {i: ListingDetails(languages[i], specialisations[i]) for i in ids}
 
 

@@ -11,7 +11,7 @@ Bulk writes that bypass the ORM (the CSV import) call ``refresh_listings`` thems
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -23,12 +23,14 @@ from registry.contributions.models import Invoice
 from registry.database import utcnow
 from registry.mediators.models import (
     Certification,
+    CertificationType,
     Mediator,
     MediatorLanguage,
-    MediatorSpecialisation,
+    SpecialisationGrant,
     Status,
 )
 from registry.mediators.queries import certification_id_ranges
+from registry.mediators.specialisations import EXPIRY_CATCH_UP_DAYS, live_specialisations
 from registry.mediators.status import since, status_rows
 from registry.search.models import Listing, facet_words
 
@@ -51,7 +53,7 @@ def _note_changes(session: Session, _context: Any) -> None:
     for instance in (*session.new, *session.dirty, *session.deleted):
         if isinstance(instance, Mediator):
             mediators.add(instance.id)
-        elif isinstance(instance, Certification | MediatorLanguage | MediatorSpecialisation):
+        elif isinstance(instance, Certification | MediatorLanguage | SpecialisationGrant):
             mediators.add(instance.mediator_id)
         elif isinstance(instance, Invoice):
             certifications.add(instance.certification_id)
@@ -93,16 +95,28 @@ def rebuild_listings(session: Session, today: date | None = None) -> int:
 
 
 def prune_listings(session: Session, as_of: date, now: datetime) -> dict[str, int]:
-    """Drop the listings that ended before ``as_of`` (the daily job; searches skip them)."""
+    """Drop the listings that ended before ``as_of`` (the daily job; searches skip them).
+
+    Also refresh the listings of mediators a specialisation of whom expired in the last
+    ``EXPIRY_CATCH_UP_DAYS`` (time alone ends a grant, so no fact refreshed them).
+    """
     result = session.execute(delete(Listing).where(Listing.listed_until < as_of))
-    return {"removed": result.rowcount}
+    expired = select(SpecialisationGrant.mediator_id).where(
+        SpecialisationGrant.valid_until < as_of,
+        SpecialisationGrant.valid_until >= as_of - timedelta(days=EXPIRY_CATCH_UP_DAYS),
+    )
+    mediator_ids = set(session.scalars(expired))
+    if mediator_ids:
+        refresh_listings(session, mediator_ids, as_of)
+    return {"removed": result.rowcount, "refreshed_for_expiry": len(mediator_ids)}
 
 
 def _listable(today: date, **limits: Any) -> Any:
-    """Select the latest grant of each mediator with its status today and the listing fields."""
+    """Select the latest grant of each type of each mediator with its status today."""
     later = aliased(Certification)
     is_latest = ~exists().where(
         later.mediator_id == Certification.mediator_id,
+        later.certification_type == Certification.certification_type,
         (later.granted_on > Certification.granted_on)
         | ((later.granted_on == Certification.granted_on) & (later.id > Certification.id)),
     )
@@ -121,52 +135,63 @@ def _listable(today: date, **limits: Any) -> Any:
     )
 
 
+_TYPE_ORDER = {kind.value: position for position, kind in enumerate(CertificationType)}
+
+
 def _insert(session: Session, query: Any, today: date, now: datetime) -> None:
+    """Insert one listing per person with a certified certification among ``query``'s rows."""
     grace = current_app.config["GRACE_PERIOD_DAYS"]
-    listed = [row for row in session.execute(query) if row.status == Status.CERTIFIED.value]
-    if not listed:
+    people: dict[int, list[Any]] = defaultdict(list)
+    for row in session.execute(query):
+        if row.status == Status.CERTIFIED.value:
+            people[row.mediator_id].append(row)
+    if not people:
         return
-    languages, specialisations = _codes(session, [row.mediator_id for row in listed])
-    rows = [
-        {
-            "mediator_id": row.mediator_id,
-            "certification_id": row.certification_id,
-            "public_id": row.public_id,
-            "name": row.name,
-            "search_name": row.search_name,
-            "facets": facet_words(
-                row.country,
-                row.certification_type,
-                languages[row.mediator_id],
-                specialisations[row.mediator_id],
-            ),
-            "country": row.country,
-            "certification_type": row.certification_type,
-            "certificate_number": row.certificate_number,
-            "certified_since": since(row, grace),
-            "listed_until": row.covered_until,
-            "refreshed_at": now,
-        }
-        for row in listed
-    ]
+    languages = _languages(session, list(people))
+    specialisations = live_specialisations(session, list(people), today)
+    rows = []
+    for mediator_id, listed in people.items():
+        listed.sort(key=lambda row: _TYPE_ORDER[row.certification_type])
+        first = listed[0]
+        types = [row.certification_type for row in listed]
+        rows.append(
+            {
+                "mediator_id": mediator_id,
+                "certification_id": first.certification_id,
+                "public_id": first.public_id,
+                "name": first.name,
+                "search_name": first.search_name,
+                "facets": facet_words(
+                    first.country,
+                    types,
+                    languages[mediator_id],
+                    [grant.code for grant in specialisations[mediator_id]],
+                ),
+                "country": first.country,
+                "certification_type": first.certification_type,
+                "certificate_number": first.certificate_number,
+                "certifications": [
+                    {"type": row.certification_type, "certificate_number": row.certificate_number}
+                    for row in listed
+                ],
+                "certified_since": min(since(row, grace) for row in listed),
+                # One contribution covers all of a person's certifications.
+                "listed_until": max(row.covered_until for row in listed),
+                "refreshed_at": now,
+            }
+        )
     session.execute(insert(Listing), rows)
 
 
-def _codes(
-    session: Session, mediator_ids: list[int]
-) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """Return the language and the specialisation codes of each mediator."""
-    found: tuple[dict[int, list[str]], dict[int, list[str]]] = (
-        defaultdict(list),
-        defaultdict(list),
-    )
-    for codes, association in zip(found, (MediatorLanguage, MediatorSpecialisation), strict=True):
-        for start in range(0, len(mediator_ids), BATCH):
-            chunk = mediator_ids[start : start + BATCH]
-            for mediator_id, code in session.execute(
-                select(association.mediator_id, association.code).where(
-                    association.mediator_id.in_(chunk)
-                )
-            ):
-                codes[mediator_id].append(code)
+def _languages(session: Session, mediator_ids: list[int]) -> dict[int, list[str]]:
+    """Return the language codes of each mediator."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(mediator_ids), BATCH):
+        chunk = mediator_ids[start : start + BATCH]
+        for mediator_id, code in session.execute(
+            select(MediatorLanguage.mediator_id, MediatorLanguage.code).where(
+                MediatorLanguage.mediator_id.in_(chunk)
+            )
+        ):
+            found[mediator_id].append(code)
     return found

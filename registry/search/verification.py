@@ -5,14 +5,21 @@ status says "not currently certified", and struck, suspended and revoked say sin
 why. The profile page, the verify page and the JSON API all ask here.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.mediators.models import Certification, Mediator, Status
-from registry.mediators.status import certification_standing, mediator_standing
+from registry.mediators.outlook import Outlook, outlook
+from registry.mediators.specialisations import PublicSpecialisation, public_specialisations
+from registry.mediators.status import (
+    Standing,
+    certification_standing,
+    mediator_standings,
+    primary_standing,
+)
 
 # The longest public id and certificate number the register stores.
 MAX_PUBLIC_ID = 16
@@ -25,42 +32,74 @@ STRUCK_REASON = (
 
 @dataclass(frozen=True)
 class Verification:
+    """The public answer about one certification (or a person never granted one), as of a day."""
+
     mediator: Mediator
     certification: Certification | None
-    status: Status
-    status_since: date
+    standing: Standing
     # Why the mediator is not certified (struck, suspended, revoked); None otherwise.
     reason: str | None
+    outlook: Outlook
+    # The live granted specialisations, shown only while the certification is certified.
+    specialisations: list[PublicSpecialisation]
+    # Every certification the answer covers: all the person's for a profile, one for a number.
+    certifications: tuple["Verification", ...] = ()
+
+    @property
+    def status(self) -> Status:
+        return self.standing.status
+
+    @property
+    def status_since(self) -> date:
+        return self.standing.since
 
     @property
     def listed(self) -> bool:
         return self.status is Status.CERTIFIED
+
+    @property
+    def type_label(self) -> str | None:
+        return self.certification.type_label if self.certification else None
 
     def as_json(self) -> dict[str, object]:
         """The API's verification object (product brief, "Public contracts")."""
         return {
             "public_id": self.mediator.public_id,
             "name": self.mediator.name,
-            "certificate_number": self.certification.certificate_number
-            if self.certification
-            else None,
+            **self._certificate_json(),
+            "specialisations": [s.as_json() for s in self.specialisations],
+            "certifications": [each._certificate_json() for each in self.certifications],
+        }
+
+    def _certificate_json(self) -> dict[str, object]:
+        certification = self.certification
+        return {
+            "certificate_number": certification.certificate_number if certification else None,
+            "certification_type": certification.certification_type if certification else None,
             "status": self.status.value,
             "listed": self.listed,
             "status_since": self.status_since.isoformat(),
             "reason": self.reason,
+            **self.outlook.as_json(),
         }
 
 
 def verify_mediator(session: Session, public_id: str, today: date) -> Verification | None:
-    """Return where the mediator with ``public_id`` stands today, or None if there is none."""
+    """Return where the mediator with ``public_id`` stands today, or None if there is none.
+
+    A person holding both certifications is answered for each; the top-level answer is the
+    one that speaks for them (``primary_standing``).
+    """
     public_id = public_id.strip().upper()
     if not could_be_stored(public_id, MAX_PUBLIC_ID):
         return None
     mediator = session.scalar(select(Mediator).where(Mediator.public_id == public_id))
     if mediator is None:
         return None
-    standing = mediator_standing(session, mediator, today)
-    return _verification(mediator, standing.certification, standing.status, standing.since)
+    standings = mediator_standings(session, mediator, today)
+    each = tuple(_verification(session, mediator, standing, today) for standing in standings)
+    primary = each[standings.index(primary_standing(standings))]
+    return replace(primary, certifications=tuple(v for v in each if v.certification))
 
 
 def verify_certificate(session: Session, number: str, today: date) -> Verification | None:
@@ -74,7 +113,8 @@ def verify_certificate(session: Session, number: str, today: date) -> Verificati
     if certification is None or certification.granted_on > today:
         return None
     standing = certification_standing(session, certification, today)
-    return _verification(certification.mediator, certification, standing.status, standing.since)
+    found = _verification(session, certification.mediator, standing, today)
+    return replace(found, certifications=(found,))
 
 
 def could_be_stored(key: str, longest: int) -> bool:
@@ -91,8 +131,9 @@ def normal_number(number: str) -> str:
 
 
 def _verification(
-    mediator: Mediator, certification: Certification | None, status: Status, since: date
+    session: Session, mediator: Mediator, standing: Standing, today: date
 ) -> Verification:
+    certification, status = standing.certification, standing.status
     reason = None
     if certification is not None:
         reason = {
@@ -100,4 +141,7 @@ def _verification(
             Status.SUSPENDED: certification.suspension_reason,
             Status.REVOKED: certification.revocation_reason,
         }.get(status)
-    return Verification(mediator, certification, status, since, reason)
+    specialisations = public_specialisations(session, mediator, status, today)
+    return Verification(
+        mediator, certification, standing, reason, outlook(standing), specialisations
+    )

@@ -43,7 +43,7 @@ def find() -> ResponseReturnValue:
         return render_template("search/find.html", error=str(error), result=None, **context), 400
     today = local_today()
     result = queries.search_listings(session, search, today)
-    details = queries.listing_details(session, result.items)
+    details = queries.listing_details(session, result.items, today)
     return render_template(
         "search/find.html",
         search=search,

@@ -45,11 +45,13 @@ from registry.events.services import record_event
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Certification, Mediator
 from registry.mediators.services import (
+    REGRANTABLE,
     MediatorError,
     lift_suspension,
     revoke_certification,
     suspend_certification,
 )
+from registry.mediators.status import certification_standing
 from registry.organisations.models import Organisation, Program
 from registry.uploads import StoredFile, UploadRefused, discard, store_upload
 from registry.validation import checked_text
@@ -515,6 +517,7 @@ def _conduct(
     value: str | None,
     *,
     public_reason: str | None,
+    certificate: str | None,
     actor: User,
     now: datetime,
     today: date,
@@ -532,27 +535,86 @@ def _conduct(
         outcome = ConductOutcome(value)
     except ValueError:
         raise ComplaintError("Choose a conduct outcome from the list.") from None
-    mediator = complaint.mediator
-    certification = mediator.current_certification if mediator is not None else None
-    if certification is None:
-        raise ComplaintError("The mediator or their certification is no longer in the register.")
     try:
-        if outcome in (ConductOutcome.SUSPEND, ConductOutcome.REVOKE):
-            change = (
-                suspend_certification if outcome == ConductOutcome.SUSPEND else revoke_certification
-            )
-            reason = text(public_reason, what="The public reason", limit=MAX_REASON_LENGTH)
-            change(
-                session, certification, on=today, reason=reason, today=today, now=now, actor=actor
-            )
-        elif complaint.level == Level.BOARD and _suspended(certification):
-            reason = (public_reason or "").strip() or LIFTED_ON_APPEAL
-            lift_suspension(
-                session, certification, on=today, reason=reason, today=today, now=now, actor=actor
+        for certification in _conduct_targets(session, complaint.mediator, certificate, today):
+            _apply_conduct(
+                session,
+                complaint,
+                certification,
+                outcome,
+                public_reason=public_reason,
+                actor=actor,
+                now=now,
+                today=today,
             )
     except MediatorError as error:
         raise ComplaintError(f"The certification cannot be changed: {error}") from None
     return outcome
+
+
+# The conduct outcome's choice of certification when the person holds several.
+ALL_CERTIFICATIONS = "all"
+
+
+def live_certifications(session: Session, mediator: Mediator, today: date) -> list[Certification]:
+    """Return the certifications of ``mediator`` that a conduct outcome can still change."""
+    return [
+        certification
+        for certification in mediator.latest_certifications(today)
+        # Struck and revoked certifications are closed: only a new grant follows them.
+        if certification_standing(session, certification, today).status not in REGRANTABLE
+    ]
+
+
+def _conduct_targets(
+    session: Session, mediator: Mediator | None, certificate: str | None, today: date
+) -> list[Certification]:
+    """Return the certifications a conduct outcome applies to.
+
+    A person holding a mediator and an advocate certification answers for each separately:
+    the outcome names one of them, or all.
+    """
+    if mediator is None or not mediator.certifications:
+        raise ComplaintError("The mediator or their certification is no longer in the register.")
+    live = live_certifications(session, mediator, today) or [mediator.certifications[-1]]
+    if certificate == ALL_CERTIFICATIONS:
+        return live
+    if certificate:
+        chosen = [c for c in live if c.certificate_number == certificate]
+        if not chosen:
+            raise ComplaintError(f"{mediator.name} holds no live certificate {certificate}.")
+        return chosen
+    if len(live) > 1:
+        numbers = ", ".join(c.certificate_number for c in live)
+        raise ComplaintError(
+            f"{mediator.name} holds {len(live)} certifications ({numbers}): say which one the "
+            "outcome applies to, or all of them."
+        )
+    return live
+
+
+def _apply_conduct(
+    session: Session,
+    complaint: Complaint,
+    certification: Certification,
+    outcome: ConductOutcome,
+    *,
+    public_reason: str | None,
+    actor: User,
+    now: datetime,
+    today: date,
+) -> None:
+    """Suspend or revoke ``certification``, or on appeal lift its suspension ("no action")."""
+    if outcome in (ConductOutcome.SUSPEND, ConductOutcome.REVOKE):
+        suspends = outcome == ConductOutcome.SUSPEND
+        change = suspend_certification if suspends else revoke_certification
+        reason = text(public_reason, what="The public reason", limit=MAX_REASON_LENGTH)
+        change(session, certification, on=today, reason=reason, today=today, now=now, actor=actor)
+    elif complaint.level == Level.BOARD and _suspended(certification):
+        reason = (public_reason or "").strip() or LIFTED_ON_APPEAL
+        lift_suspension(
+            session, certification, on=today, reason=reason, today=today, now=now, actor=actor
+        )
 
 
 def _suspended(certification: Certification) -> bool:
@@ -588,6 +650,7 @@ def resolve_complaint(
     today: date,
     conduct_outcome: str | None = None,
     public_reason: str | None = None,
+    certificate: str | None = None,
 ) -> None:
     """Close the complaint at levels 1-3 with a written outcome (at assessment, a conduct one)."""
     complaint = _acting(session, complaint, actor, doing="resolve it")
@@ -600,6 +663,7 @@ def resolve_complaint(
         text(outcome, what="The outcome"),
         conduct_outcome=conduct_outcome,
         public_reason=public_reason,
+        certificate=certificate,
         told=f"it was resolved at {stage(complaint)}",
         actor=actor,
         now=now,
@@ -617,6 +681,7 @@ def decide_complaint(
     today: date,
     conduct_outcome: str | None = None,
     public_reason: str | None = None,
+    certificate: str | None = None,
 ) -> None:
     """Close the complaint with the Board's final decision (on appeal, maybe a conduct one).
 
@@ -635,6 +700,7 @@ def decide_complaint(
         text(decision, what="The decision"),
         conduct_outcome=conduct_outcome,
         public_reason=public_reason,
+        certificate=certificate,
         told="the Board decided it; its decision is final",
         actor=actor,
         now=now,
@@ -650,6 +716,7 @@ def _finish(
     *,
     conduct_outcome: str | None,
     public_reason: str | None,
+    certificate: str | None,
     told: str,
     actor: User,
     now: datetime,
@@ -661,6 +728,7 @@ def _finish(
         complaint,
         conduct_outcome,
         public_reason=public_reason,
+        certificate=certificate,
         actor=actor,
         now=now,
         today=today,

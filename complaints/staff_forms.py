@@ -1,15 +1,18 @@
 """Forms of the handlers' complaint page and of the committees page."""
 
+from collections.abc import Sequence
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from complaints.committees import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 from complaints.models import Committee, ConductOutcome
-from complaints.services import MAX_REASON_LENGTH, MAX_TEXT_LENGTH
+from complaints.services import ALL_CERTIFICATIONS, MAX_REASON_LENGTH, MAX_TEXT_LENGTH
 from registry.accounts.models import User
 from registry.accounts.services import find_user
 from registry.extensions import db
+from registry.mediators.models import Certification
 
 CONDUCT_OUTCOME_LABELS = {
     ConductOutcome.NO_ACTION: "No action on the certification",
@@ -78,6 +81,13 @@ class _ClosingForm(FlaskForm):
         },
         description="A suspension or a revocation takes effect today and is shown publicly.",
     )
+    # Shown only when the person holds several live certifications (see ``__init__``).
+    conduct_certificate = SelectField(
+        "Certification it applies to",
+        choices={},
+        validate_choice=False,  # the service checks it against the register
+        description="A person certified as mediator and as advocate answers for each.",
+    )
     public_reason = TextAreaField(
         "Public reason",
         validators=[
@@ -88,11 +98,26 @@ class _ClosingForm(FlaskForm):
         render_kw={"rows": 2, "maxlength": MAX_REASON_LENGTH},
     )
 
-    def __init__(self, *args: object, conduct: bool, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        conduct: bool,
+        certificates: Sequence[Certification] = (),
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not conduct:
             del self.conduct_outcome
+            del self.conduct_certificate
             del self.public_reason
+            return
+        held = certificates
+        self.conduct_certificate.choices = {
+            "": "Choose the certification",
+            **{c.certificate_number: f"{c.type_label} {c.certificate_number}" for c in held},
+            ALL_CERTIFICATIONS: "All the certifications they hold",
+        }
+        self.is_choosing_certificate = len(certificates) > 1
 
     def validate_conduct_outcome(self, field: SelectField) -> None:
         if not field.data:
@@ -110,6 +135,11 @@ class _ClosingForm(FlaskForm):
         """Return the conduct outcome chosen, or None when the form has none."""
         field = getattr(self, "conduct_outcome", None)
         return ConductOutcome(field.data) if field is not None and field.data else None
+
+    @property
+    def chosen_certificate(self) -> str | None:
+        field = getattr(self, "conduct_certificate", None)
+        return (field.data or None) if field is not None else None
 
     @property
     def chosen_reason(self) -> str | None:

@@ -62,6 +62,7 @@ from registry.clock import local_date, local_today
 from registry.database import utcnow
 from registry.events.services import record_event
 from registry.extensions import db
+from registry.mediators.models import Certification
 from registry.uploads import human_size, stored_file_response
 from registry.web import submit_form
 
@@ -252,11 +253,14 @@ def _forms(complaint: Complaint) -> dict[str, Any]:
         forms["acknowledge"] = ConfirmForm(formdata=None)
     if complaint.status != Status.RESPONDED:
         forms["respond"] = RespondForm(formdata=None)
+    certificates = _live_certifications(complaint)
     if complaint.level == Level.BOARD:
-        forms["decide"] = DecideForm(formdata=None, conduct=complaint.is_conduct)
+        forms["decide"] = DecideForm(
+            formdata=None, conduct=complaint.is_conduct, certificates=certificates
+        )
     else:
         conduct = complaint.is_conduct and complaint.level == Level.COMMITTEE
-        forms["resolve"] = ResolveForm(formdata=None, conduct=conduct)
+        forms["resolve"] = ResolveForm(formdata=None, conduct=conduct, certificates=certificates)
         forms["escalate"] = EscalateForm(formdata=None)
     return forms
 
@@ -383,6 +387,7 @@ def resolve(complaint_id: int) -> Response:
             outcome=form.outcome.data,
             conduct_outcome=form.chosen_outcome,
             public_reason=form.chosen_reason,
+            certificate=form.chosen_certificate,
             actor=current_user,
             now=utcnow(),
             today=local_today(),
@@ -420,6 +425,7 @@ def decide(complaint_id: int) -> Response:
             decision=form.decision.data,
             conduct_outcome=form.chosen_outcome,
             public_reason=form.chosen_reason,
+            certificate=form.chosen_certificate,
             actor=current_user,
             now=utcnow(),
             today=local_today(),
@@ -431,6 +437,13 @@ def decide(complaint_id: int) -> Response:
 
     form = DecideForm(conduct=_conduct_at(complaint_id, Level.BOARD))
     return _act(complaint_id, form, action)
+
+
+def _live_certifications(complaint: Complaint) -> list[Certification]:
+    """Return the certifications a conduct outcome on ``complaint`` may change."""
+    if not complaint.is_conduct or complaint.mediator is None:
+        return []
+    return services.live_certifications(db.session, complaint.mediator, local_today())
 
 
 def _conduct_at(complaint_id: int, level: Level) -> bool:

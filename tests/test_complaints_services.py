@@ -28,8 +28,10 @@ from registry.accounts.models import Role
 from registry.database import utcnow
 from registry.events.models import Event
 from registry.mail.models import OutboxMessage
+from registry.mediators.models import CertificationType
 from registry.mediators.models import Status as MediatorStatus
-from registry.mediators.status import mediator_standing
+from registry.mediators.services import grant_certification
+from registry.mediators.status import certification_standing, mediator_standing
 from tests.complaint_factories import (
     APPRAISAL_COMMITTEE,
     CONDUCT_COMMITTEE,
@@ -633,3 +635,62 @@ def test_events_name_the_complaint_and_its_levels(session, handlers):
 @pytest.mark.parametrize("code", ["C\x00ABC-DEFGH", "'; DROP TABLE complaints; --", "Ü" * 10])
 def test_codes_outside_the_alphabet_match_nothing(session, handlers, code):
     assert services.find_tracked(session, code, "anything") is None
+
+
+def dual_holder(session):
+    """A certified mediator who became a Certified Mediation Advocate too."""
+    mediator = certified_mediator(session)
+    advocate = grant_certification(
+        session,
+        mediator,
+        certification_type=CertificationType.ADVOCATE,
+        granted_on=TODAY - timedelta(days=30),
+        today=TODAY,
+        now=utcnow(),
+        actor=None,
+        check_prerequisites=False,
+    )
+    return mediator, mediator.certifications[0], advocate
+
+
+def test_a_conduct_outcome_names_which_of_two_certifications_it_changes(session, handlers):
+    mediator, as_mediator, as_advocate = dual_holder(session)
+    complaint = conduct_complaint(session, handlers, Level.COMMITTEE, mediator=mediator)
+    resolve = {
+        "outcome": "Breach of the advocates' code.",
+        "actor": handlers.members[CONDUCT_COMMITTEE],
+        "now": utcnow(),
+        "today": TODAY,
+        "conduct_outcome": "suspend",
+        "public_reason": "Suspended as advocate after a conduct assessment.",
+    }
+    with pytest.raises(ComplaintError, match=r"holds 2 certifications .* say which one"):
+        services.resolve_complaint(session, complaint, **resolve)
+    with pytest.raises(ComplaintError, match="holds no live certificate X-1"):
+        services.resolve_complaint(session, complaint, certificate="X-1", **resolve)
+    assert not complaint.is_closed
+    services.resolve_complaint(
+        session, complaint, certificate=as_advocate.certificate_number, **resolve
+    )
+    assert certification_standing(session, as_advocate, TODAY).status is MediatorStatus.SUSPENDED
+    assert certification_standing(session, as_mediator, TODAY).status is MediatorStatus.CERTIFIED
+
+
+def test_a_conduct_outcome_can_change_all_of_a_persons_certifications(session, handlers):
+    mediator, as_mediator, as_advocate = dual_holder(session)
+    complaint = conduct_complaint(session, handlers, Level.BOARD, mediator=mediator)
+    services.decide_complaint(
+        session,
+        complaint,
+        decision="Revoked on appeal.",
+        actor=handlers.board,
+        now=utcnow(),
+        today=TODAY,
+        conduct_outcome="revoke",
+        public_reason="Revoked on appeal for repeated misconduct.",
+        certificate=services.ALL_CERTIFICATIONS,
+    )
+    for certification in (as_mediator, as_advocate):
+        assert certification_standing(session, certification, TODAY).status is (
+            MediatorStatus.REVOKED
+        )

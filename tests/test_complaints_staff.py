@@ -24,7 +24,8 @@ from registry.accounts.models import Role
 from registry.clock import local_today
 from registry.database import utcnow
 from registry.events.models import Event
-from registry.mediators.models import Certification
+from registry.mediators.models import Certification, CertificationType
+from registry.mediators.services import grant_certification
 from tests.complaint_factories import (
     APPRAISAL_COMMITTEE,
     GOVERNANCE_TASKFORCE,
@@ -555,6 +556,33 @@ def test_the_board_revokes_on_appeal(client, session, app, world, conduct):
     assert "closed for good. Conduct outcome: revoke the certification." in flashes(html)
     with app.app_context():
         assert certification_of(session, conduct).revoked_on == local_today()
+
+
+def test_for_a_dual_holder_the_form_asks_which_certification(client, session, app, world, conduct):
+    with app.app_context():
+        advocate = grant_certification(
+            session,
+            conduct.mediator,
+            certification_type=CertificationType.ADVOCATE,
+            granted_on=local_today(),
+            today=local_today(),
+            now=utcnow(),
+            actor=None,
+            check_prerequisites=False,
+        )
+        number = advocate.certificate_number
+    sign_in(client, world.handlers.members[1].email)
+    html = main_of(page(client, f"/staff/complaints/{conduct.id}"))
+    resolve = html.split("/resolve", 1)[1].split("</form>", 1)[0]
+    assert "Certification it applies to" in resolve
+    assert f"Certified Mediation Advocate {number}" in resolve
+    assert "All the certifications they hold" in resolve
+    data = {"outcome": "Suspended.", "conduct_outcome": "suspend", "public_reason": "Breach."}
+    assert "say which one the outcome applies to" in flashes(act(client, conduct, "resolve", data))
+    act(client, conduct, "resolve", {**data, "conduct_certificate": number})
+    session.expire_all()
+    assert advocate.suspended_on is not None
+    assert conduct.mediator.certifications[0].suspended_on is None
 
 
 # -- Committees and routes -----------------------------------------------------------------

@@ -29,6 +29,7 @@ DOMAINS = (
     "registry.digests",
     "registry.contributions",
     "registry.search",
+    "registry.credentials",
     "registry.api",
     "audits",
     "complaints",

@@ -59,6 +59,95 @@ def init(app: Flask) -> None:
         click.echo(f"Database already at the newest revision ({after}).")
     else:
         click.echo(f"Database upgraded from {before or 'empty'} to revision {after}.")
+    if app.config["REGISTRY_ENV"] != "production":
+        from registry.credentials.keys import ensure_key, keys_dir
+
+        if kid := ensure_key(keys_dir(app)):
+            click.echo(f"Created the credential signing key {kid} in {keys_dir(app)}.")
+
+
+@main.group()
+def keys() -> None:
+    """The Ed25519 keys that sign credentials: rotate, retire, list."""
+
+
+@keys.command("rotate")
+@with_app
+def keys_rotate(app: Flask) -> None:
+    """Add a new signing key; new credentials use it, older keys stay published."""
+    from registry.credentials.keys import keys_dir, rotate_key
+
+    kid = rotate_key(keys_dir(app))
+    click.echo(f"New signing key {kid}; earlier keys stay published until retired.")
+
+
+@keys.command("retire")
+@click.argument("kid")
+@with_app
+def keys_retire(app: Flask, kid: str) -> None:
+    """Stop publishing key KID: credentials it signed no longer verify."""
+    from registry.credentials.keys import SigningKeyError, keys_dir, retire_key
+
+    try:
+        retire_key(keys_dir(app), kid)
+    except SigningKeyError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Key {kid} is retired: credentials it signed no longer verify.")
+
+
+@keys.command("list")
+@with_app
+def keys_list(app: Flask) -> None:
+    """List the signing keys: the current one, the published ones, the retired ones."""
+    from registry.credentials.keys import keyring
+
+    ring = keyring()
+    for kid in sorted(ring.private_keys):
+        state = (
+            "current"
+            if kid == ring.current_kid
+            else "retired"
+            if kid in ring.retired
+            else "published"
+        )
+        click.echo(f"{kid}  {state}")
+
+
+@main.group()
+def credentials() -> None:
+    """Open Badges credentials: check one, rebuild the status lists."""
+
+
+@credentials.command("verify")
+@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"))
+@with_app
+def credentials_verify(app: Flask, file) -> None:  # type: ignore[no-untyped-def]
+    """Check a credential (a VC-JWT file, or - for standard input); exit 0 only when valid."""
+    from registry.credentials.verifying import verify_credential
+    from registry.database import utcnow
+    from registry.extensions import db
+
+    with db.transaction() as session:
+        result = verify_credential(session, file.read(), utcnow())
+        for check in result.checks:
+            click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.detail}")
+        if result.today is not None:
+            click.echo(f"Today: {result.today.outlook.explanation}")
+    if not result.valid:
+        raise click.ClickException(f"Not a valid credential: {result.reason}")
+    click.echo(f"Valid: {result.holder}, certificate {result.certificate_number}.")
+
+
+@credentials.command("rebuild-status")
+@with_app
+def credentials_rebuild_status(app: Flask) -> None:
+    """Recompute every status list from the recorded statuses."""
+    from registry.credentials.status import rebuild_status_lists
+    from registry.extensions import db
+
+    with db.transaction() as session:
+        count = rebuild_status_lists(session)
+    click.echo(f"Rebuilt the status lists of {count} certifications.")
 
 
 @main.command()

@@ -137,6 +137,9 @@ def load_config(instance_path: Path) -> dict:
         # Payment provider webhook: HMAC-SHA256 secret (empty turns the webhook off) and how
         # far a signature's timestamp may be from now.
         "PAYMENT_WEBHOOK_SECRET": os.environ.get("PAYMENT_WEBHOOK_SECRET", ""),
+        # The Ed25519 keys that sign credentials (PEM files and keys.json); in development
+        # <instance>/signing-keys, made on first use. Production refuses to serve without one.
+        "SIGNING_KEYS_DIR": os.environ.get("SIGNING_KEYS_DIR") or None,
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": _int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300),
     }
 

@@ -11,6 +11,7 @@ import importlib.util
 from registry import DOMAINS
 from registry.accounts import models as accounts_models
 from registry.contributions import models as contributions_models
+from registry.credentials import models as credentials_models
 from registry.database import Base
 from registry.digests import models as digests_models
 from registry.events import models as events_models
@@ -30,6 +31,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "contributions_models",
+    "credentials_models",
     "digests_models",
     "events_models",
     "feedback_models",

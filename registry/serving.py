@@ -13,7 +13,9 @@ import time
 from types import FrameType
 
 import click
+from flask import current_app
 
+from registry.credentials.keys import signing_key_problem
 from registry.extensions import db
 from registry.migrate import current_revision, head_revision
 
@@ -21,14 +23,14 @@ STOP_TIMEOUT_SECONDS = 30
 
 
 def check_schema_ready() -> str | None:
-    """Return why the database cannot be served yet, or None if it can."""
+    """Return why the site cannot be served yet (schema, signing key), or None if it can."""
     current, head = current_revision(db.engine), head_revision(db.engine)
     if current != head:
         return (
             f"The database schema is at {current or 'nothing'}, the code needs {head}. "
             "Run `mediator-registry init` first."
         )
-    return None
+    return signing_key_problem(current_app._get_current_object())
 
 
 ACCESS_LOG_FORMAT = '"%(r)s" %(s)s %(b)s %(M)sms'

@@ -38,7 +38,9 @@ DETAIL_KEYS = {
     "listed",
     "status_since",
     "reason",
-    # Issue 15: the type, what the status means, the granted specialisations, each certificate.
+    # Issue 15: the type, what the status means, the granted specialisations, each certificate;
+    # issue 17: the day the answer is for.
+    "as_of",
     "certification_type",
     "valid_until",
     "next_change",
@@ -343,7 +345,13 @@ NEXT_CHANGE = {
     "suspended": _none,
     "revoked": _none,
 }
-CERTIFICATE_KEYS = DETAIL_KEYS - {"public_id", "name", "specialisations", "certifications"}
+CERTIFICATE_KEYS = DETAIL_KEYS - {
+    "public_id",
+    "name",
+    "as_of",
+    "specialisations",
+    "certifications",
+}
 
 
 def mediator_invoices(mediator: Mediator) -> list[Invoice]:
@@ -357,6 +365,7 @@ def test_an_applicant_without_a_grant_has_no_certificate(app, client, register):
     assert body == {
         "public_id": rosa.public_id,
         "name": "Rosa Applicant",
+        "as_of": today_in(app).isoformat(),
         "certificate_number": None,
         "certification_type": None,
         "status": "applicant",
@@ -643,7 +652,9 @@ def test_openapi_document_describes_the_api(client, session):
     assert set(document["paths"]) == {
         "/api/v1/mediators",
         "/api/v1/mediators/{public_id}",
+        "/api/v1/mediators/{public_id}/credential",
         "/api/v1/verify/{certificate_number}",
+        "/api/v1/verify/{certificate_number}/credential",
         "/api/v1/openapi.json",
     }
     components = document["components"]
@@ -661,7 +672,7 @@ def test_openapi_document_describes_the_api(client, session):
     listing = document["paths"]["/api/v1/mediators"]["get"]
     assert set(listing["responses"]) == {"200", "304", "400", "429"}
     detail = document["paths"]["/api/v1/mediators/{public_id}"]["get"]
-    assert set(detail["responses"]) == {"200", "304", "404", "429"}
+    assert set(detail["responses"]) == {"200", "304", "400", "404", "429"}
     assert set(components["schemas"]["MediatorItem"]["required"]) == ITEM_KEYS
     assert set(components["schemas"]["Verification"]["required"]) == DETAIL_KEYS
     assert components["schemas"]["Verification"]["properties"]["status"]["enum"] == [

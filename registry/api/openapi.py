@@ -97,21 +97,46 @@ def _paths() -> dict[str, Any]:
             "get": _operation(
                 "getMediator",
                 "Verify a mediator",
-                "Where the mediator with this public id (from the profile link) stands today.",
-                _ok("The mediator's standing today.", "Verification", last_modified=True),
-                errors={"404": _ref("responses", "NotFound")},
-                parameters=[_ref("parameters", "public_id")],
+                "Where the mediator with this public id (from the profile link) stands today, "
+                "or stood on the day `as_of`. A person holding both certifications is "
+                "answered for each in `certifications`.",
+                _ok("The mediator's standing on the day.", "Verification", last_modified=True),
+                errors={
+                    "400": _ref("responses", "BadRequest"),
+                    "404": _ref("responses", "NotFound"),
+                },
+                parameters=[_ref("parameters", "public_id"), _ref("parameters", "as_of")],
+            )
+        },
+        "/api/v1/mediators/{public_id}/credential": {
+            "get": _credential_operation(
+                "getMediatorCredential",
+                "The mediator's certification as a credential",
+                "The mediator certification (or, with `type=advocate`, the advocate one; an "
+                "advocate only: theirs) as an Open Badges 3.0 credential signed by the registry.",
+                [_ref("parameters", "public_id"), _ref("parameters", "type")],
             )
         },
         "/api/v1/verify/{certificate_number}": {
             "get": _operation(
                 "verifyCertificate",
                 "Verify a certificate number",
-                "Whether this certificate is valid today. A number from an earlier grant "
-                "(before striking or revocation) stays not valid.",
-                _ok("The certificate's standing today.", "Verification", last_modified=True),
-                errors={"404": _ref("responses", "NotFound")},
-                parameters=[_ref("parameters", "certificate_number")],
+                "Whether this certificate is valid today, or was on the day `as_of`. A number "
+                "from an earlier grant (before striking or revocation) stays not valid.",
+                _ok("The certificate's standing on the day.", "Verification", last_modified=True),
+                errors={
+                    "400": _ref("responses", "BadRequest"),
+                    "404": _ref("responses", "NotFound"),
+                },
+                parameters=[_ref("parameters", "certificate_number"), _ref("parameters", "as_of")],
+            )
+        },
+        "/api/v1/verify/{certificate_number}/credential": {
+            "get": _credential_operation(
+                "getCertificateCredential",
+                "A certificate as a credential",
+                "The certificate as an Open Badges 3.0 credential signed by the registry.",
+                [_ref("parameters", "certificate_number")],
             )
         },
         "/api/v1/openapi.json": {
@@ -127,6 +152,32 @@ def _paths() -> dict[str, Any]:
                 errors={},
                 parameters=[],
             )
+        },
+    }
+
+
+def _credential_operation(
+    operation_id: str, summary: str, description: str, parameters: list[dict[str, str]]
+) -> dict[str, Any]:
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description
+        + " A compact JWS (VC-JWT, EdDSA) whose payload is an `OpenBadgeCredential` (VC Data "
+        "Model 2.0); the key is in `/.well-known/jwks.json` (the header's `kid`), and its "
+        "`credentialStatus` names its entries in the registry's Bitstring Status Lists "
+        "(revocation and suspension). Issued only while the certification is certified; "
+        "never cached.",
+        "parameters": parameters,
+        "responses": {
+            "200": {
+                "description": "The signed credential.",
+                "headers": _common_headers(),
+                "content": {"application/vc+jwt": {"schema": {"type": "string"}}},
+            },
+            "400": _ref("responses", "BadRequest"),
+            "404": _ref("responses", "NotFound"),
+            "429": _ref("responses", "TooManyRequests"),
         },
     }
 
@@ -231,6 +282,18 @@ def _parameters(specialisations: list[str]) -> dict[str, Any]:
             "Mediators per page.",
             {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
         ),
+        "as_of": _query(
+            "as_of",
+            "A past day (YYYY-MM-DD) to answer for: what the rules said that day, from the "
+            "facts recorded with their dates. Not before the registry's records, not after "
+            "today (400).",
+            {"type": "string", "format": "date"},
+        ),
+        "type": _query(
+            "type",
+            "Which certification of a person holding both: `mediator` (the default) or `advocate`.",
+            {"type": "string", "enum": [t.value for t in CertificationType]},
+        ),
         "public_id": {
             "name": "public_id",
             "in": "path",
@@ -315,6 +378,11 @@ def _schemas() -> dict[str, Any]:
             {
                 "public_id": {"type": "string"},
                 "name": {"type": "string"},
+                "as_of": {
+                    "type": "string",
+                    "format": "date",
+                    "description": "The day the answer is for: today unless `as_of` was given.",
+                },
                 **_certificate_status(),
                 "specialisations": {
                     "type": "array",

@@ -17,8 +17,12 @@ from registry.accounts.permissions import public
 from registry.api.errors import API_PATH
 from registry.api.openapi import openapi_document
 from registry.clock import local_today, registry_zone
+from registry.credentials.issuing import MEDIA_TYPE, NotIssuable, issue_credential
+from registry.database import utcnow
 from registry.events.models import Event
 from registry.extensions import db, limiter
+from registry.mediators.models import CertificationType
+from registry.search.as_of import AsOfError, parse_as_of
 from registry.search.models import Listing
 from registry.search.queries import (
     API_PARAMETERS,
@@ -96,9 +100,9 @@ def mediators() -> Response:
 @bp.get("/mediators/<public_id>")
 @public
 def mediator(public_id: str) -> Response:
-    """Say where the mediator with ``public_id`` stands today."""
+    """Say where the mediator with ``public_id`` stands today (or stood on ``as_of``)."""
     today = local_today()
-    found = verify_mediator(db.session, public_id, today)
+    found = verify_mediator(db.session, public_id, _as_of(today))
     if found is None:
         abort(404, "No mediator has this public id.")
     return _verification(found, today)
@@ -107,12 +111,80 @@ def mediator(public_id: str) -> Response:
 @bp.get("/verify/<path:number>")
 @public
 def verify(number: str) -> Response:
-    """Say whether the certificate ``number`` is valid today (an old number never is)."""
+    """Say whether the certificate ``number`` is valid today (or was on ``as_of``)."""
     today = local_today()
-    found = verify_certificate(db.session, number, today)
+    return _verification(_certificate(number, _as_of(today)), today)
+
+
+@bp.get("/mediators/<public_id>/credential")
+@public
+def mediator_credential(public_id: str) -> Response:
+    """Return the mediator's certification (``type=advocate``: the other) as a VC-JWT."""
+    _only_parameters("type")
+    found = verify_mediator(db.session, public_id, local_today())
     if found is None:
-        abort(404, "No certificate has this number.")
-    return _verification(found, today)
+        abort(404, "No mediator has this public id.")
+    given = request.args.get("type", "").strip().lower()  # empty means not given
+    if given and given not in {t.value for t in CertificationType}:
+        abort(400, "type must be mediator or advocate")
+    wanted = given or CertificationType.MEDIATOR.value
+    held = [v for v in found.certifications if v.certification.certification_type == wanted]
+    if not held and not given and found.certifications:
+        held = list(found.certifications[:1])  # an advocate only: their one certification
+    if not held:
+        abort(404, f"{found.mediator.name} holds no {wanted} certification.")
+    return _credential(held[0])
+
+
+@bp.get("/verify/<path:number>/credential")
+@public
+def certificate_credential(number: str) -> Response:
+    """Return the certificate ``number`` as a VC-JWT (only while it is certified)."""
+    _only_parameters()
+    return _credential(_certificate(number, local_today()))
+
+
+def _certificate(number: str, day: date) -> Verification:
+    found = verify_certificate(db.session, number, day)
+    if found is None:
+        abort(
+            404,
+            "No certificate had this number then."
+            if "as_of" in request.args
+            else ("No certificate has this number."),
+        )
+    return found
+
+
+def _as_of(today: date) -> date:
+    """Read ``as_of``: the day asked about (today when not given); 400 when unanswerable."""
+    _only_parameters("as_of")
+    try:
+        return parse_as_of(request.args.get("as_of"), db.session, today)
+    except AsOfError as error:
+        abort(400, str(error))
+
+
+def _only_parameters(*allowed: str) -> None:
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        abort(400, f"unknown parameter: {unknown[0]}")
+
+
+def _credential(found: Verification) -> Response:
+    """Answer with the signed credential, or 404 saying why there is none."""
+    try:
+        token = issue_credential(db.session, found, utcnow())
+    except NotIssuable:
+        abort(
+            404,
+            f"Certificate {found.certification.certificate_number} is not currently "
+            f"certified ({found.status.value}): there is no credential to issue.",
+        )
+    db.session.commit()  # a certification made before the status lists gets its index
+    response = current_app.response_class(token, mimetype=MEDIA_TYPE)
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/openapi.json")

@@ -31,6 +31,7 @@ from registry.accounts.models import User
 from registry.accounts.services import normalise_email
 from registry.clock import local_date
 from registry.contributions.models import FeeRate, Invoice, Tier
+from registry.credentials.status import update_status_bits
 from registry.events.services import record_event
 from registry.mediators.models import (
     Certification,
@@ -433,6 +434,8 @@ def _create(
         certification_ids = _insert_grants(session, granted, today, actor, currencies)
         _insert_specialisations(session, granted, actor, now, basis)
         statuses.update(_remember_statuses(session, certification_ids, today, grace))
+        # Bulk inserts bypass the session events that keep the status lists in step too.
+        update_status_bits(session, certification_ids)
         statuses[Status.APPLICANT.value] += len(batch) - len(granted)
         # Bulk inserts bypass the session events that keep the search index in step.
         refresh_listings(session, [id_ for _row, id_ in granted], today)

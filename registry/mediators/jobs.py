@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from registry.clock import add_years
 from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier
+from registry.credentials.status import update_status_bits
 from registry.events.models import Event
 from registry.events.services import record_event
 from registry.mail.models import MailStatus, OutboxMessage
@@ -153,6 +154,8 @@ def _record_transitions(
         )
     session.execute(update(Certification), updates)
     session.execute(insert(Event), events)
+    # The credentials' status lists follow the recorded status (a bulk write: no ORM events).
+    update_status_bits(session, [row.certification_id for row in changed])
     return len(changed)
 
 

@@ -110,7 +110,10 @@ def status_rows(
             coverage.c.restored_on,
             Certification.granted_on,
             Certification.suspended_on,
-            Certification.suspension_lifted_on,
+            # A lifting recorded for a later day is no fact yet on ``as_of``.
+            case(
+                (Certification.suspension_lifted_on <= as_of, Certification.suspension_lifted_on)
+            ).label("suspension_lifted_on"),
             Certification.revoked_on,
         )
         .outerjoin(coverage, coverage.c.certification_id == payer)

@@ -42,6 +42,8 @@ class Verification:
     outlook: Outlook
     # The live granted specialisations, shown only while the certification is certified.
     specialisations: list[PublicSpecialisation]
+    # The day the answer is for (today unless a past day was asked about).
+    day: date
     # Every certification the answer covers: all the person's for a profile, one for a number.
     certifications: tuple["Verification", ...] = ()
 
@@ -66,6 +68,7 @@ class Verification:
         return {
             "public_id": self.mediator.public_id,
             "name": self.mediator.name,
+            "as_of": self.day.isoformat(),
             **self._certificate_json(),
             "specialisations": [s.as_json() for s in self.specialisations],
             "certifications": [each._certificate_json() for each in self.certifications],
@@ -84,8 +87,8 @@ class Verification:
         }
 
 
-def verify_mediator(session: Session, public_id: str, today: date) -> Verification | None:
-    """Return where the mediator with ``public_id`` stands today, or None if there is none.
+def verify_mediator(session: Session, public_id: str, day: date) -> Verification | None:
+    """Return where the mediator with ``public_id`` stood on ``day``, or None if there is none.
 
     A person holding both certifications is answered for each; the top-level answer is the
     one that speaks for them (``primary_standing``).
@@ -96,24 +99,27 @@ def verify_mediator(session: Session, public_id: str, today: date) -> Verificati
     mediator = session.scalar(select(Mediator).where(Mediator.public_id == public_id))
     if mediator is None:
         return None
-    standings = mediator_standings(session, mediator, today)
-    each = tuple(_verification(session, mediator, standing, today) for standing in standings)
+    standings = mediator_standings(session, mediator, day)
+    each = tuple(_verification(session, mediator, standing, day) for standing in standings)
     primary = each[standings.index(primary_standing(standings))]
     return replace(primary, certifications=tuple(v for v in each if v.certification))
 
 
-def verify_certificate(session: Session, number: str, today: date) -> Verification | None:
-    """Return the status today of the certificate ``number`` (an old number stays not valid)."""
+def verify_certificate(session: Session, number: str, day: date) -> Verification | None:
+    """Return the status on ``day`` of the certificate ``number`` (None if not granted by then).
+
+    An old number stays not valid after a new grant under another number.
+    """
     number = normal_number(number)
     if not could_be_stored(number, MAX_CERTIFICATE_NUMBER):
         return None
     certification = session.scalar(
         select(Certification).where(Certification.certificate_number == number)
     )
-    if certification is None or certification.granted_on > today:
+    if certification is None or certification.granted_on > day:
         return None
-    standing = certification_standing(session, certification, today)
-    found = _verification(session, certification.mediator, standing, today)
+    standing = certification_standing(session, certification, day)
+    found = _verification(session, certification.mediator, standing, day)
     return replace(found, certifications=(found,))
 
 
@@ -131,7 +137,7 @@ def normal_number(number: str) -> str:
 
 
 def _verification(
-    session: Session, mediator: Mediator, standing: Standing, today: date
+    session: Session, mediator: Mediator, standing: Standing, day: date
 ) -> Verification:
     certification, status = standing.certification, standing.status
     reason = None
@@ -141,7 +147,7 @@ def _verification(
             Status.SUSPENDED: certification.suspension_reason,
             Status.REVOKED: certification.revocation_reason,
         }.get(status)
-    specialisations = public_specialisations(session, mediator, status, today)
+    specialisations = public_specialisations(session, mediator, status, day)
     return Verification(
-        mediator, certification, standing, reason, outlook(standing), specialisations
+        mediator, certification, standing, reason, outlook(standing), specialisations, day
     )

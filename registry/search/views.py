@@ -15,6 +15,7 @@ from registry.extensions import db
 from registry.mediators.models import CertificationType, Mediator
 from registry.reference import COUNTRIES, LANGUAGES
 from registry.search import queries
+from registry.search.as_of import AsOfError, parse_as_of
 from registry.search.queries import SORTS, SearchError
 from registry.search.verification import normal_number, verify_certificate, verify_mediator
 
@@ -76,18 +77,28 @@ def profile(public_id: str) -> ResponseReturnValue:
 @bp.route("/verify")
 @public
 def verify() -> ResponseReturnValue:
-    """Verify a certificate number: valid today, or plainly not, with since when and why."""
+    """Verify a certificate number: valid today (or on a past day), or plainly not, and why."""
     raw = request.args.get("number", "")
-    context = {"number": raw.strip()[:MAX_NUMBER_LENGTH], "today": local_today()}
+    today = local_today()
+    raw_day = request.args.get("as_of", "").strip()[:20]
+    context = {"number": raw.strip()[:MAX_NUMBER_LENGTH], "today": today, "as_of": raw_day}
     if not raw.strip():
         return render_template("search/verify.html", verification=None, error=None, **context)
     number = normal_number(raw)
     if len(number) > MAX_NUMBER_LENGTH or not number.replace("-", "").isalnum():
         error = "A certificate number has letters, digits and dashes only, like MR-2024-0012."
         return render_template("search/verify.html", verification=None, error=error, **context), 400
-    verification = verify_certificate(db.session, number, context["today"])
+    try:
+        day = parse_as_of(raw_day, db.session, today)
+    except AsOfError as error:
+        message = f"The day cannot be answered: {error}."
+        return render_template(
+            "search/verify.html", verification=None, error=None, day_error=message, **context
+        ), 400
+    verification = verify_certificate(db.session, number, day)
     if verification is None:
-        error = f"There is no certificate with the number {number}."
+        error = f"There is no certificate with the number {number}"
+        error += "." if day == today else f" granted by {day.strftime('%-d %B %Y')}."
         return render_template("search/verify.html", verification=None, error=error, **context), 404
     return render_template("search/verify.html", verification=verification, error=None, **context)
 

@@ -1,0 +1,25 @@
+"""The form of "verify a credential": paste it, or upload the file it came in."""
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import TextAreaField
+from wtforms.validators import Length, Optional
+
+from registry.credentials.verifying import MAX_LENGTH
+
+
+class CredentialForm(FlaskForm):
+    token = TextAreaField(
+        "The credential",
+        validators=[Optional(), Length(max=MAX_LENGTH, message="This is not a credential.")],
+        description="Paste the text of the credential (it starts with eyJ).",
+        render_kw={"rows": 6, "spellcheck": "false", "autocomplete": "off"},
+    )
+    upload = FileField("Or choose its file", description="A .jwt file, as downloaded here.")
+
+    def credential_text(self) -> str:
+        """Return the pasted credential, or the uploaded file's text."""
+        if self.upload.data:
+            raw = self.upload.data.read(MAX_LENGTH + 1)
+            return raw.decode("utf-8", "replace")
+        return self.token.data or ""

@@ -29,6 +29,7 @@ DOMAINS = (
     "registry.digests",
     "registry.contributions",
     "registry.search",
+    "registry.certificates",
     "registry.api",
     "audits",
     "complaints",

@@ -1,6 +1,7 @@
 """The printable certificate: what the PDF says, its QR code, and who gets none."""
 
 import io
+import re
 import shutil
 import subprocess
 from datetime import timedelta
@@ -18,10 +19,13 @@ from registry.mediators.models import CertificationType, Specialisation
 from registry.mediators.outlook import long_date
 from registry.mediators.services import grant_certification
 from registry.search.verification import verify_mediator
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, post_form
 from tests.factories import (
+    PASSWORD,
     grant,
     make_mediator,
+    make_user,
+    pay,
     set_fees,
     specialise,
     staff_user,
@@ -229,6 +233,32 @@ def test_unknown_ids_and_types_are_not_found(client, register, url):
     response = client.get(url.format(anna=register["Anna Müller"].public_id))
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_the_profile_links_each_listed_certificate(client, dual):
+    html = client.get(f"/mediators/{dual.public_id}").get_data(as_text=True)
+    links = re.findall(r'href="([^"]+)">Download the certificate \(PDF\)', html)
+    assert links == [
+        certificate_url(dual, "mediator"),
+        certificate_url(dual, "advocate"),
+    ]
+
+
+def test_a_certified_mediator_finds_their_certificate_on_their_page(app, client, session):
+    with app.app_context():
+        today = local_today()
+        set_fees(session, years=range(today.year - 1, today.year + 2))
+        user = make_user(session, email="lukasz@example.org", name="Łukasz Nowak")
+        mediator = make_mediator(session, name="Łukasz Nowak", email=user.email, user=user)
+        grant(session, mediator, on=today - timedelta(days=30), paid=False)
+        session.commit()
+    post_form(client, "/login", {"email": "lukasz@example.org", "password": PASSWORD})
+    assert "Download your certificate" not in client.get("/my/certification").text
+    with app.app_context():
+        pay(session, mediator.current_certification, on=today)
+        session.commit()
+    html = client.get("/my/certification").get_data(as_text=True)
+    assert f'href="{certificate_url(mediator, "mediator")}">Download your certificate (PDF)' in html
 
 
 def test_a_long_name_and_many_specialisations_stay_in_their_place(session, ctx, pdftoppm, tmp_path):

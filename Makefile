@@ -26,15 +26,20 @@ test: $(STAMP) browser
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-## browser: Debian's chromium for the browser tests (installed when missing and possible)
+## browser: Debian's chromium for the browser tests and poppler-utils (pdftoppm) for the
+## certificate tests (installed when missing and possible)
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Debian's chromium for the browser tests..."; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "Installing Debian's$$missing for the browser and certificate tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "chromium is not installed: browser tests will be skipped (apt-get install chromium)."; \
-	  fi; }
+	    echo "Not installed:$$missing; the tests that need them will be skipped (apt-get install$$missing)."; \
+	  fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -30,6 +30,7 @@ DOMAINS = (
     "registry.contributions",
     "registry.search",
     "registry.credentials",
+    "registry.certificates",
     "registry.api",
     "audits",
     "complaints",

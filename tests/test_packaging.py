@@ -70,6 +70,9 @@ def test_the_wheel_holds_templates_and_static_files(installed_wheel):
     assert (package / "templates" / "base.html").is_file()
     assert (package / "templates" / "errors" / "error.html").is_file()
     assert (package / "static" / "registry.css").is_file()
+    # The certificate PDF's font, with its licence.
+    assert (package / "static" / "fonts" / "DejaVuSerif.ttf").is_file()
+    assert (package / "static" / "fonts" / "LICENSE").is_file()
     assert (package / "migrations" / "versions").is_dir()
 
 

@@ -71,7 +71,7 @@ DASHBOARD_ROUTES = [
 # Open to everyone, signed in or not.
 PUBLIC_PAGES = ["/organisations", "/feedback/thanks", "/complaints/new", "/complaints/track"]
 # Open to everyone, answering 404 for an id that exists nowhere.
-PUBLIC_PAGES_ON_MISSING_IDS = ["/programs/0"]
+PUBLIC_PAGES_ON_MISSING_IDS = ["/programs/0", "/mediators/M0/certificate.pdf"]
 COMPLAINT_ACTIONS = ("acknowledge", "message", "respond", "resolve", "escalate", "decide")
 # POST routes, tried on ids that exist nowhere: the guard answers before the lookup's 404.
 STAFF_ACTIONS = {

@@ -739,6 +739,15 @@ def test_an_old_expiry_found_late_is_marked_without_mail(session, mediator, publ
     assert mails_to(session, mediator.email) == []
 
 
+@pytest.mark.parametrize(("run_on", "mailed"), [("2026-01-14", 1), ("2026-01-15", 0)])
+def test_an_expiry_is_mailed_only_within_the_recent_window(
+    session, mediator, published, run_on, mailed
+):
+    published.reminded_on = D("2025-11-01")
+    assert run(session, run_on)["expired"] == 1  # expired 2025-12-31; window 14 days
+    assert len(mails_to(session, mediator.email)) == mailed
+
+
 def test_an_expiry_covered_by_a_newer_digest_mails_nobody(session, mediator, published):
     published.reminded_on = D("2025-11-01")
     newer = make_digest(session, mediator, published_on=D("2025-12-01"))

@@ -84,13 +84,37 @@ def test_lapse_and_strike_are_each_logged_once_with_their_reminders(session, cer
     assert sweep(session, "2026-01-02") == {"invoices": 0, "transitions": 0, "reminders": 0}
 
 
-def test_a_missed_month_is_caught_up_in_one_run(session, certified):
-    summary = sweep(session, "2025-03-01")
+def test_a_missed_week_is_caught_up_in_one_run(session, certified):
+    summary = sweep(session, "2025-01-10")
     # A reminder that the period is ending would be stale now: only the lapse is mailed.
     assert summary == {"invoices": 1, "transitions": 1, "reminders": 1}
     assert [m.subject for m in session.scalars(select(OutboxMessage))] == [
         "Your certification has lapsed"
     ]
+
+
+def test_a_first_run_records_old_reminders_without_mailing_them(session, certified):
+    # The lapse (2025-01-01) is 59 days old: past REMINDER_RECENT_DAYS (14).
+    summary = sweep(session, "2025-03-01")
+    assert summary == {"invoices": 1, "transitions": 1, "reminders": 0, "reminders_not_sent": 1}
+    assert mails(session, "has lapsed") == []
+    assert count(session, LifecycleReminder, LifecycleReminder.kind == "lapsed") == 1
+    (logged,) = events(session, "reminders.not_sent")
+    assert logged.data == {"as_of": "2025-03-01", "counts": {"lapsed": 1}}
+    # Recorded, so never sent later; the strike warning, when due, is recent and mailed.
+    assert sweep(session, "2025-03-02") == {"invoices": 0, "transitions": 0, "reminders": 0}
+    assert sweep(session, "2025-12-01")["reminders"] == 1
+    assert len(mails(session, "will be struck")) == 1
+
+
+@pytest.mark.parametrize(("days", "mailed"), [(13, 0), (14, 1), (15, 1)])
+def test_the_recent_window_is_a_setting(app, session, certified, days, mailed):
+    app.config["REMINDER_RECENT_DAYS"] = days
+    try:
+        sweep(session, "2025-01-15")  # the lapse fell due 14 days ago
+    finally:
+        app.config["REMINDER_RECENT_DAYS"] = 14
+    assert len(mails(session, "has lapsed")) == mailed
 
 
 def test_payment_in_grace_restores_and_the_job_logs_nothing_more(session, certified):

@@ -61,6 +61,43 @@ def test_reminds_before_the_period_ends_and_issues_the_next_invoice(session, cer
     assert sweep(session, "2024-12-02") == {"invoices": 0, "transitions": 0, "reminders": 0}
 
 
+@pytest.mark.parametrize(
+    ("on", "subject"),
+    [
+        ("2024-12-01", "listing period ends on 2024-12-31"),
+        ("2025-01-01", "has lapsed"),
+        ("2025-12-01", "will be struck after 2025-12-31"),
+    ],
+)
+def test_reminders_give_the_amount_the_invoice_and_how_to_pay(app, session, certified, on, subject):
+    instructions = app.config["PAYMENT_INSTRUCTIONS"]
+    app.config["PAYMENT_INSTRUCTIONS"] = "transfer to IBAN NL00 TEST 0123 4567 89."
+    try:
+        for day in ("2024-12-01", "2025-01-01", "2025-12-01"):
+            if day <= on:
+                sweep(session, day)
+    finally:
+        app.config["PAYMENT_INSTRUCTIONS"] = instructions
+    (mail,) = mails(session, subject)
+    invoice = session.scalars(select(Invoice).order_by(Invoice.id.desc())).first()
+    assert invoice.period_start == D("2025-01-01")
+    body = mail.body_text
+    assert "Amount due: EUR 150.00" in body
+    assert f"invoice {invoice.number}" in body and invoice.number.startswith("INV-")
+    assert "How to pay: transfer to IBAN NL00 TEST 0123 4567 89." in body
+    assert f"Quote the invoice number {invoice.number}" in body
+    assert "http://registry.test/my/certification" in body
+
+
+def test_a_reminder_shows_what_is_still_owed_after_a_part_payment(session, certified):
+    sweep(session, "2024-12-01")
+    invoice = session.scalars(select(Invoice).order_by(Invoice.id.desc())).first()
+    pay(session, certified, on=D("2024-12-10"), amount=5000)
+    sweep(session, "2025-01-01")
+    (mail,) = mails(session, "has lapsed")
+    assert f"Amount due: EUR 100.00, invoice {invoice.number}" in mail.body_text
+
+
 def test_lapse_and_strike_are_each_logged_once_with_their_reminders(session, certified):
     sweep(session, "2024-12-02")
     summary = sweep(session, "2025-01-01")

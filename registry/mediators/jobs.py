@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, exists, insert, literal, select, union_all, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from registry.clock import add_years
 from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier
@@ -238,10 +238,23 @@ class _Reminders:
             .where(self._due(status, kind), ~already)
         )
 
+    def _open_invoices(self, due: list[Any]) -> dict[tuple[int, date], Invoice]:
+        """Return the open invoices of the rows' payers by (payer, first day of the period)."""
+        invoices = self.session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.certification_id.in_({row.payer_id for row in due}),
+                Invoice.settled_on.is_(None),
+            )
+            .options(selectinload(Invoice.payments), selectinload(Invoice.waivers))
+        )
+        return {(invoice.certification_id, invoice.period_start): invoice for invoice in invoices}
+
     def _queue(self, kind: ReminderKind, due: list[Any]) -> int:
         """Mark every row's reminder as done and mail the recent ones; return how many not."""
         old_news = 0
         template = self.templates[kind]
+        invoices = self._open_invoices(due)
         messages, marks = [], []
         # One e-mail per contribution: a dual holder's two certifications share one.
         payers: set[int] = set()
@@ -266,6 +279,8 @@ class _Reminders:
                 covered_until=covered,
                 lapsed_on=covered + timedelta(days=1),
                 grace_ends_on=covered + timedelta(days=self.grace),
+                # The invoice whose payment extends the coverage (none for a free period).
+                invoice=invoices.get((row.payer_id, covered + timedelta(days=1))),
                 config=current_app.config,
             )
             subject, text = split_subject(body)

@@ -152,6 +152,12 @@ def test_support_records_a_payment_and_a_lapsed_mediator_is_certified_again(page
     page.get_by_text("Record payment").first.click()
     page.get_by_label("Amount received").fill("250.00")
     page.get_by_role("button", name="Record payment").click()
+    expect(
+        page.get_by_role("heading", name="Record this payment for Marta Mediator?")
+    ).to_be_visible()
+    expect(page.get_by_text("record EUR 250.00 received on")).to_be_visible()
+    shot(page, "payment-confirm")
+    page.get_by_role("button", name="Yes, record the payment").click()
     expect(page.get_by_text("EUR 250.00 recorded on")).to_be_visible()
     expect(page.locator(".standing .status-certified")).to_be_visible()
     shot(page, "mediator-restored")
@@ -377,6 +383,7 @@ def test_an_audit_from_declaration_to_sign_off_and_the_next_due_date(
     menu(chen, "Appraisal committee")
     chen.get_by_role("link", name=f"Read the report and sign off for {qap}").click()
     chen.get_by_role("button", name="Sign off: Renew").click()
+    chen.get_by_role("button", name="Yes, sign off").click()
     flash(chen, "The audit is signed off: Renew.").to_contain_text(
         f"The next audit is due on {next_due_text}."
     )

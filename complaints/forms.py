@@ -54,7 +54,7 @@ class IntakeForm(FlaskForm):
         "The mediator's certificate number or profile id",
         filters=[_strip],
         description=(
-            "On their profile page: a certificate number like MR-2024-0012, "
+            "On their profile page: a certificate number like MR-2024-000012, "
             "or a profile id like M7K2QX9PLD."
         ),
         validators=[Length(max=MAX_REFERENCE_LENGTH, message="That is too long for either.")],

@@ -126,7 +126,9 @@ def _flag(session: Session, complaint: Complaint, kind: str, today: date, now: d
             )
     except IntegrityError:
         return False  # another runner flagged it
-    _tell_overdue(session, complaint, kind, now)
+    overdue_since = local_date(complaint.level_since) + timedelta(days=limit_days(kind) + 1)
+    recent = today - timedelta(days=current_app.config["REMINDER_RECENT_DAYS"])
+    _tell_overdue(session, complaint, kind, now, mail=overdue_since >= recent)
     return True
 
 
@@ -141,18 +143,27 @@ def _handler_name(session: Session, complaint: Complaint, level: int) -> str:
     return HANDLER_NAMES[Level(level)]
 
 
-def _overdue_note(session: Session, complaint: Complaint, kind: str) -> str:
+def _overdue_note(session: Session, complaint: Complaint, kind: str, *, mail: bool) -> str:
     """Return the timeline's note: who missed what, and who was told."""
     level = complaint.level
     who = _handler_name(session, complaint, level)
     missed = f"{who[0].upper()}{who[1:]} did not {VERBS[kind]} within {limit_days(kind)} days"
+    if not mail:
+        return f"{missed}; this was found too late to tell anyone by e-mail."
     if level == Level.BOARD:
         return f"{missed}; its members have been reminded."
     return f"{missed}; {_handler_name(session, complaint, level + 1)} has been told."
 
 
-def _tell_overdue(session: Session, complaint: Complaint, kind: str, now: datetime) -> None:
-    note = _overdue_note(session, complaint, kind)
+def _tell_overdue(
+    session: Session, complaint: Complaint, kind: str, now: datetime, *, mail: bool
+) -> None:
+    """Note the missed limit; e-mail the handlers and complainant unless it is old news.
+
+    A limit missed more than ``REMINDER_RECENT_DAYS`` ago (a first run, a first import) is
+    flagged and logged, so it is never mailed later, but nobody is mailed about the past.
+    """
+    note = _overdue_note(session, complaint, kind, mail=mail)
     session.add(
         ComplaintEntry(
             complaint=complaint, at=now, kind=EntryKind.OVERDUE, level=complaint.level, body=note
@@ -164,8 +175,11 @@ def _tell_overdue(session: Session, complaint: Complaint, kind: str, now: dateti
         subject_type="complaint",
         subject_id=complaint.id,
         now=now,
-        data={"level": complaint.level, "status": complaint.status, "kind": kind},
+        data={"level": complaint.level, "status": complaint.status, "kind": kind, "mailed": mail},
     )
+    if not mail:
+        session.flush()
+        return
     context = {"complaint": complaint, "kind": kind, "days": limit_days(kind), "note": note}
     current = [user.email for user in queries.handlers_of(session, complaint, complaint.level)]
     if complaint.level < Level.BOARD:

@@ -64,7 +64,7 @@ from registry.events.services import record_event
 from registry.extensions import db
 from registry.mediators.models import Certification
 from registry.uploads import human_size, stored_file_response
-from registry.web import submit_form
+from registry.web import confirmation, submit_form
 
 bp = Blueprint("complaint_staff", __name__)
 
@@ -417,7 +417,7 @@ def escalate(complaint_id: int) -> Response:
 
 @bp.route("/staff/complaints/<int:complaint_id>/decide", methods=["POST"])
 @role_required(*COMPLAINT_PAGE_ROLES)
-def decide(complaint_id: int) -> Response:
+def decide(complaint_id: int) -> ResponseReturnValue:
     def action(found: Complaint) -> str:
         services.decide_complaint(
             db.session,
@@ -436,6 +436,19 @@ def decide(complaint_id: int) -> Response:
         )
 
     form = DecideForm(conduct=_conduct_at(complaint_id, Level.BOARD))
+    page = confirmation(
+        form,
+        title="Record the Board's decision?",
+        summary=lambda: [
+            "record the Board's decision and close the complaint for good (it cannot be "
+            "escalated again)",
+            "tell the complainant and the handlers",
+        ],
+        button="Yes, record the decision",
+        back=url_for("complaint_staff.complaint", complaint_id=complaint_id),
+    )
+    if page is not None:
+        return page
     return _act(complaint_id, form, action)
 
 

@@ -89,6 +89,15 @@ def load_config(instance_path: Path) -> dict:
         "GRACE_PERIOD_DAYS": _int("GRACE_PERIOD_DAYS", 365),
         "PERIOD_END_REMINDER_DAYS": _int("PERIOD_END_REMINDER_DAYS", 30),
         "STRIKE_WARNING_DAYS": _int("STRIKE_WARNING_DAYS", 30),
+        # Reminders and overdue notices are mailed only for what fell due at most this many
+        # days ago; older ones (a first run, a first import) are recorded, never mailed.
+        "REMINDER_RECENT_DAYS": _int("REMINDER_RECENT_DAYS", 14),
+        # How to pay a listing contribution, as the reminder e-mails say it (one or two
+        # sentences; there is no online payment yet).
+        "PAYMENT_INSTRUCTIONS": os.environ.get(
+            "PAYMENT_INSTRUCTIONS",
+            "bank transfer to the Mediator Registry; support gives you the bank details.",
+        ),
         "DIGEST_REQUIRED": _bool(os.environ.get("DIGEST_REQUIRED", "true")),
         "DIGEST_VALID_DAYS": _int("DIGEST_VALID_DAYS", 730),
         # How many feedback answers a peer reviewer needs before publishing a digest.

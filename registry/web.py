@@ -74,6 +74,35 @@ def submit_form(
     return back
 
 
+def confirmation(
+    form: Any, *, title: str, summary: Callable[[], list[str]], button: str, back: str
+) -> str | None:
+    """Return a page that says what this POST will do and asks to confirm it; None once confirmed.
+
+    The JS-free two-step POST for irreversible actions: a valid first POST gets a page listing
+    ``summary()`` with a "Yes, ..." ``button`` that re-posts the same fields with
+    ``confirmed=1``; only then does the view act. An invalid form gets no page (the view shows
+    its errors as before).
+    """
+    if request.form.get("confirmed") == "1" or not form.validate_on_submit():
+        return None
+    fields = [
+        (name, value)
+        for name, values in request.form.lists()
+        if name != "confirmed"
+        for value in values
+    ]
+    return render_template(
+        "confirm.html",
+        title=title,
+        summary=summary(),
+        button=button,
+        fields=fields,
+        action=request.path,
+        back=back,
+    )
+
+
 def render_error(code: int, message: str | None = None) -> ResponseReturnValue:
     """Render the error page for ``code`` (never a stack trace)."""
     title, default_message = ERROR_TEXTS.get(code, (f"Error {code}", "The request failed."))

@@ -187,6 +187,18 @@ def post_form(client: FlaskClient, url: str, data: dict, *, form_url: str | None
     return client.post(url, data={"csrf_token": token, **data})
 
 
+def confirmation_page(response, button: str, *says: str) -> str:
+    """Assert ``response`` is the confirmation step of an irreversible action; return it."""
+    assert response.status_code == 200, response.status_code
+    html = response.get_data(as_text=True)
+    assert f'<button type="submit" class="button">{button}</button>' in html
+    assert '<input type="hidden" name="confirmed" value="1">' in html
+    assert "This will:" in html and "No, go back" in html
+    for text in says:
+        assert text in html, text
+    return html
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:

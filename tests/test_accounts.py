@@ -22,7 +22,7 @@ def test_sign_in_and_out(client, session):
     make_user(session)
     response = sign_in(client)
     assert response.status_code == 303
-    assert response.headers["Location"] == "/account"
+    assert response.headers["Location"] == "/my/certification"
     page = client.get("/account").get_data(as_text=True)
     assert "person@example.org" in page
     assert "Mediator / advocate" in page
@@ -262,4 +262,38 @@ def test_sign_in_never_redirects_off_site(client, session, target):
         f"/login?next={target}",
         data={"csrf_token": token, "email": "person@example.org", "password": PASSWORD},
     )
-    assert response.headers["Location"] == "/account"
+    assert response.headers["Location"] == "/my/certification"
+
+
+@pytest.mark.parametrize(
+    ("roles", "landing"),
+    [
+        ([Role.MEDIATOR], "/my/certification"),
+        ([Role.ORGANISATION_ADMIN], "/organisation"),
+        ([Role.APPRAISER], "/appraiser"),
+        ([Role.PEER_REVIEWER], "/reviewer"),
+        ([Role.SUPPORT], "/staff/complaints"),
+        ([Role.EXECUTIVE_DIRECTOR], "/staff/complaints"),
+        ([Role.COMMITTEE_MEMBER], "/staff/complaints"),
+        ([Role.BOARD_MEMBER], "/staff/complaints"),
+        ([Role.ADMINISTRATOR], "/staff/mediators"),
+        ([Role.SUPPORT, Role.ADMINISTRATOR], "/staff/complaints"),
+        ([Role.MEDIATOR, Role.PEER_REVIEWER], "/my/certification"),
+    ],
+)
+def test_sign_in_lands_on_the_roles_work(client, session, roles, landing):
+    make_user(session, roles=roles)
+    response = sign_in(client)
+    assert response.headers["Location"] == landing
+    assert client.get(landing).status_code == 200
+    assert client.get("/login").headers["Location"] == landing
+
+
+def test_a_safe_next_wins_over_the_landing_page(client, session):
+    make_user(session, roles=[Role.SUPPORT])
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login?next=/staff/mediators",
+        data={"csrf_token": token, "email": "person@example.org", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/staff/mediators"

@@ -389,6 +389,28 @@ def test_ids_and_numbers_are_read_like_people_type_them(client, register):
     assert response.get_json()["certificate_number"] == number(anna)
 
 
+@pytest.mark.parametrize("typed", ["mr 2024 12", "MR-2024-0012", "MR2024000012", "Mr-2024-12"])
+def test_numbers_are_found_without_leading_zeros_or_dashes(client, session, ctx, typed):
+    set_fees(session)
+    mediator = make_mediator(session, name="Nora Number")
+    grant(session, mediator, on=local_today() - timedelta(days=30), number="MR-2024-000012")
+    session.commit()
+    response = client.get(f"/api/v1/verify/{typed}")
+    assert response.status_code == 200, typed
+    assert response.get_json()["certificate_number"] == "MR-2024-000012"
+    credential = client.get(f"/api/v1/verify/{typed}/credential")
+    assert credential.status_code == 200, typed
+
+
+def test_an_imported_number_is_found_as_written(client, session, ctx):
+    set_fees(session)
+    mediator = make_mediator(session, name="Ida Imported")
+    grant(session, mediator, on=local_today() - timedelta(days=30), number="MR-2024-12")
+    session.commit()
+    response = client.get("/api/v1/verify/mr-2024-12")
+    assert response.get_json()["certificate_number"] == "MR-2024-12"
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [

@@ -33,7 +33,7 @@ from tests.audit_factories import (
     make_organisation_admin,
     subcommittee,
 )
-from tests.conftest import post_form
+from tests.conftest import confirmation_page, post_form
 from tests.factories import PASSWORD, make_organisation, make_program, make_user
 
 D = date.fromisoformat
@@ -815,6 +815,16 @@ def test_submit_return_and_sign_off_on_the_pages(app, client, session, setting):
     client = app.test_client()
     sign_in(client, setting.chair.email)
     response = post_form(client, url(setting, "/sign-off"), {}, form_url=url(setting))
+    confirmation_page(
+        response,
+        "Yes, sign off",
+        f"Sign off the audit of {setting.program.name}?",
+        "make the recommendation, Renew, the audit&#39;s outcome",
+    )
+    assert session.scalar(select(Audit.status).where(Audit.id == setting.audit.id)) != "completed"
+    response = post_form(
+        client, url(setting, "/sign-off"), {"confirmed": "1"}, form_url=url(setting)
+    )
     assert response.status_code == 303
     html = page(client, url(setting))
     next_due = session.scalar(select(Audit.due_on).where(Audit.status == AuditStatus.SCHEDULED))
@@ -834,7 +844,9 @@ def test_a_chair_who_is_an_appraiser_sees_no_sign_off(app, client, session):
     sign_in(client, both.email)
     html = page(client, url(setting))
     assert "you cannot sign off its report" in html and "Sign off:" not in html
-    response = post_form(client, url(setting, "/sign-off"), {}, form_url=url(setting))
+    response = post_form(
+        client, url(setting, "/sign-off"), {"confirmed": "1"}, form_url=url(setting)
+    )
     assert response.status_code == 422
     assert "independent of the report's authors" in response.get_data(as_text=True)
     session.expire_all()

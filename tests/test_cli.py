@@ -1,5 +1,8 @@
 """Set-up commands: configuration checks, users create, demo data."""
 
+import re
+from datetime import date, timedelta
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -7,10 +10,13 @@ from sqlalchemy import func, select
 from registry import create_app
 from registry.accounts.models import Role, User
 from registry.cli import main
+from registry.clock import local_today
 from registry.config import ConfigError
 from registry.database import db
 from registry.demo import DEMO_PASSWORD, MEDIATOR_COUNT, STAFF
+from registry.events.models import Event
 from registry.mail.models import OutboxMessage
+from registry.scheduling.registry import get_jobs, run_daily_job
 
 
 @pytest.mark.parametrize("secret", [None, "dev", "short-but-not-default"])
@@ -103,6 +109,29 @@ def test_demo_loads_once_with_every_role(fresh_app, fresh_database_url):
         assert session.scalar(select(func.count(User.id))) == len(STAFF) + MEDIATOR_COUNT
         held = set().union(*(user.roles for user in session.scalars(select(User))))
         assert held == set(Role)
+
+
+D = date.fromisoformat
+
+
+def test_the_first_daily_run_on_the_demo_mails_nobody_about_the_past(fresh_app, fresh_database_url):
+    assert run(fresh_database_url, "demo").exit_code == 0
+    with db.transaction() as session:
+        before = session.scalar(select(func.max(OutboxMessage.id))) or 0
+    daily = get_jobs().daily
+    for name in ("lifecycle", "complaints-overdue", "digests"):
+        run_daily_job(daily[name], local_today())
+    oldest = local_today() - timedelta(days=15)  # the last covered day of a recent lapse
+    with db.transaction() as session:
+        lapses = session.scalars(
+            select(OutboxMessage.body_text)
+            .where(OutboxMessage.subject == "Your certification has lapsed")
+            .where(OutboxMessage.id > before)
+        ).all()
+        ended = [D(re.search(r"ended on\s+(\S+) ", body)[1]) for body in lapses]
+        assert all(day >= oldest for day in ended), ended
+        (not_sent,) = session.scalars(select(Event).where(Event.action == "reminders.not_sent"))
+        assert not_sent.data["counts"]["lapsed"] >= 20
 
 
 def test_demo_refuses_a_production_database_with_data(fresh_app, fresh_database_url):

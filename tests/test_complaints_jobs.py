@@ -132,7 +132,7 @@ def test_a_level_that_did_not_acknowledge_is_flagged_once(handlers, session):
     assert session.get(OverdueFlag, (due.id, 1, "acknowledge")) is not None
     [event] = session.scalars(select(Event).where(Event.action == "complaint.overdue")).all()
     assert event.subject_id == str(due.id) and event.actor_id is None
-    assert event.data == {"level": 1, "status": "open", "kind": "acknowledge"}
+    assert event.data == {"level": 1, "status": "open", "kind": "acknowledge", "mailed": True}
 
     [to_director] = mails_to(session, handlers.director.email)
     assert to_director.subject == f"Overdue at level 1: complaint {due.receipt_code}"
@@ -185,6 +185,33 @@ def test_a_missed_month_catches_up_both_limits(handlers, session):
         "Support did not respond",
     ]
     assert flag(session, RESPONSE_LATE) == {"acknowledge": 0, "respond": 0}
+
+
+def test_a_limit_missed_long_ago_is_flagged_without_mailing_anyone(handlers, session):
+    # A first run: the acknowledgement was due by 8 June, 15 days before this run's window.
+    old = arrived(session, file(session).complaint)
+    clear_outbox(session)
+    first_run = ACK_LATE + timedelta(days=15)
+    assert flag(session, first_run) == {"acknowledge": 1, "respond": 0}
+    [entry] = overdue_entries(session, old)
+    assert entry.body == (
+        "Support did not acknowledge the complaint within 7 days;"
+        " this was found too late to tell anyone by e-mail."
+    )
+    [event] = session.scalars(select(Event).where(Event.action == "complaint.overdue")).all()
+    assert event.data["mailed"] is False
+    assert count(session, OutboxMessage) == 0
+    # Flagged, so never mailed later either; the response limit, missed recently, is mailed.
+    assert flag(session, first_run + timedelta(days=1)) == {"acknowledge": 0, "respond": 0}
+    assert flag(session, RESPONSE_LATE)["respond"] == 1
+    assert count(session, OutboxMessage) == 3
+
+
+def test_an_overdue_limit_within_the_recent_window_is_mailed(handlers, session):
+    arrived(session, file(session).complaint)
+    clear_outbox(session)
+    assert flag(session, ACK_LATE + timedelta(days=14))["acknowledge"] == 1
+    assert count(session, OutboxMessage) == 3
 
 
 def test_acknowledging_after_the_selection_is_seen(handlers, session):
@@ -263,7 +290,8 @@ def test_closed_and_anonymous_complaints(handlers, session):
     services.withdraw_complaint(session, closed, now=utcnow())
     anonymous = arrived(session, file(session, anonymous=True).complaint)
     clear_outbox(session)
-    assert flag(session, RESPONSE_LATE) == {"acknowledge": 1, "respond": 1}
+    assert flag(session, ACK_LATE) == {"acknowledge": 1, "respond": 0}
+    assert flag(session, RESPONSE_LATE) == {"acknowledge": 0, "respond": 1}
     assert overdue_entries(session, closed) == []
     assert len(overdue_entries(session, anonymous)) == 2
     # Nobody to tell but the handlers: two mails per limit.

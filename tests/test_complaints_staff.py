@@ -35,7 +35,7 @@ from tests.complaint_factories import (
     make_handlers,
     make_member,
 )
-from tests.conftest import post_form
+from tests.conftest import confirmation_page, post_form
 from tests.factories import PASSWORD, grant, make_mediator, make_user, set_fees
 
 PDF = b"%PDF-1.4 the contract"
@@ -365,7 +365,8 @@ def test_someone_of_an_earlier_level_reads_without_forms(client, session, world)
 def act(client, complaint, action, data=None):
     """POST ``action`` on the complaint; return the page it leads back to."""
     url = f"/staff/complaints/{complaint.id}"
-    response = post_form(client, f"{url}/{action}", data or {}, form_url=url)
+    data = {**(data or {}), "confirmed": "1"}  # past the confirmation of a Board decision
+    response = post_form(client, f"{url}/{action}", data, form_url=url)
     assert response.status_code == 303, (action, response.status_code)
     assert response.headers["Location"].endswith(url)
     return page(client, url)
@@ -404,6 +405,22 @@ def test_a_level_resolves_and_the_board_decides(client, session, world):
     assert f"Complaint {world.level2.receipt_code} is resolved and closed." in flashes(html)
     assert "A refund is paid." in section(html, "outcome-heading")
     sign_in(client, world.handlers.board.email)
+    decide_url = f"/staff/complaints/{world.level4.id}"
+    response = post_form(
+        client,
+        f"{decide_url}/decide",
+        {"decision": "The registry apologises."},
+        form_url=decide_url,
+    )
+    confirmation_page(
+        response,
+        "Yes, record the decision",
+        "Record the Board&#39;s decision?",
+        "close the complaint for good",
+        "The registry apologises.",  # carried to the confirming POST
+    )
+    session.expire_all()
+    assert world.level4.closed_as is None
     html = act(client, world.level4, "decide", {"decision": "The registry apologises."})
     assert "closed for good" in flashes(html)
     session.expire_all()

@@ -24,7 +24,7 @@ from registry.feedback.models import (
 from registry.mail.models import OutboxMessage
 from registry.mediators.checklist import prerequisites_on
 from registry.scheduling.registry import get_jobs
-from tests.conftest import post_form
+from tests.conftest import confirmation_page, post_form
 from tests.factories import (
     PASSWORD,
     grant,
@@ -531,6 +531,18 @@ def test_publishing_on_the_page_shows_the_digest_on_the_profile(app, client, ses
     assert draft.status_code == 303
     assert "First thoughts" in page(client, url)
     response = post_form(client, f"{url}/publish", {"summary": SUMMARY}, form_url=url)
+    confirmation_page(
+        response,
+        "Yes, publish the digest",
+        "Publish this Feedback Digest?",
+        "publish your summary on Zoë Müller&#39;s public profile",
+    )
+    assert (
+        session.scalar(select(Digest.published_on).where(Digest.mediator_id == mediator.id)) is None
+    )
+    response = post_form(
+        client, f"{url}/publish", {"summary": SUMMARY, "confirmed": "1"}, form_url=url
+    )
     assert response.status_code == 303
     html = page(client, f"/mediators/{mediator.public_id}")
     assert "based on 3 answers" in html and "4.33" in html and "Impartiality" in html
@@ -542,7 +554,9 @@ def test_a_short_summary_is_kept_on_the_page_with_the_reason(client, session, re
     reviewer_in(client)
     url = f"/reviewer/assignments/{review.id}"
     post_form(client, f"{url}/declaration", {"declaration": "none", "confirm": "y"}, form_url=url)
-    response = post_form(client, f"{url}/publish", {"summary": "Too short."}, form_url=url)
+    response = post_form(
+        client, f"{url}/publish", {"summary": "Too short.", "confirmed": "1"}, form_url=url
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "Too short.</textarea>" in html and "needs at least 50 characters" in html
@@ -597,7 +611,7 @@ def test_only_the_assigned_reviewer_opens_an_assignment(client, session, review,
     url = f"/reviewer/assignments/{review.id}"
     assert client.get(url).status_code == status
     for action in ("declaration", "draft", "publish"):
-        response = post_form(client, f"{url}/{action}", {}, form_url="/account")
+        response = post_form(client, f"{url}/{action}", {"confirmed": "1"}, form_url="/account")
         assert response.status_code == (422 if status == 200 else status), action
 
 
@@ -737,6 +751,15 @@ def test_an_old_expiry_found_late_is_marked_without_mail(session, mediator, publ
     assert run(session, "2026-01-31") == {"reminded": 0, "expired": 1}  # 31 days late
     assert published.expired_on == D("2025-12-31")
     assert mails_to(session, mediator.email) == []
+
+
+@pytest.mark.parametrize(("run_on", "mailed"), [("2026-01-14", 1), ("2026-01-15", 0)])
+def test_an_expiry_is_mailed_only_within_the_recent_window(
+    session, mediator, published, run_on, mailed
+):
+    published.reminded_on = D("2025-11-01")
+    assert run(session, run_on)["expired"] == 1  # expired 2025-12-31; window 14 days
+    assert len(mails_to(session, mediator.email)) == mailed
 
 
 def test_an_expiry_covered_by_a_newer_digest_mails_nobody(session, mediator, published):

@@ -61,6 +61,43 @@ def test_reminds_before_the_period_ends_and_issues_the_next_invoice(session, cer
     assert sweep(session, "2024-12-02") == {"invoices": 0, "transitions": 0, "reminders": 0}
 
 
+@pytest.mark.parametrize(
+    ("on", "subject"),
+    [
+        ("2024-12-01", "listing period ends on 2024-12-31"),
+        ("2025-01-01", "has lapsed"),
+        ("2025-12-01", "will be struck after 2025-12-31"),
+    ],
+)
+def test_reminders_give_the_amount_the_invoice_and_how_to_pay(app, session, certified, on, subject):
+    instructions = app.config["PAYMENT_INSTRUCTIONS"]
+    app.config["PAYMENT_INSTRUCTIONS"] = "transfer to IBAN NL00 TEST 0123 4567 89."
+    try:
+        for day in ("2024-12-01", "2025-01-01", "2025-12-01"):
+            if day <= on:
+                sweep(session, day)
+    finally:
+        app.config["PAYMENT_INSTRUCTIONS"] = instructions
+    (mail,) = mails(session, subject)
+    invoice = session.scalars(select(Invoice).order_by(Invoice.id.desc())).first()
+    assert invoice.period_start == D("2025-01-01")
+    body = mail.body_text
+    assert "Amount due: EUR 150.00" in body
+    assert f"invoice {invoice.number}" in body and invoice.number.startswith("INV-")
+    assert "How to pay: transfer to IBAN NL00 TEST 0123 4567 89." in body
+    assert f"Quote the invoice number {invoice.number}" in body
+    assert "http://registry.test/my/certification" in body
+
+
+def test_a_reminder_shows_what_is_still_owed_after_a_part_payment(session, certified):
+    sweep(session, "2024-12-01")
+    invoice = session.scalars(select(Invoice).order_by(Invoice.id.desc())).first()
+    pay(session, certified, on=D("2024-12-10"), amount=5000)
+    sweep(session, "2025-01-01")
+    (mail,) = mails(session, "has lapsed")
+    assert f"Amount due: EUR 100.00, invoice {invoice.number}" in mail.body_text
+
+
 def test_lapse_and_strike_are_each_logged_once_with_their_reminders(session, certified):
     sweep(session, "2024-12-02")
     summary = sweep(session, "2025-01-01")
@@ -84,13 +121,37 @@ def test_lapse_and_strike_are_each_logged_once_with_their_reminders(session, cer
     assert sweep(session, "2026-01-02") == {"invoices": 0, "transitions": 0, "reminders": 0}
 
 
-def test_a_missed_month_is_caught_up_in_one_run(session, certified):
-    summary = sweep(session, "2025-03-01")
+def test_a_missed_week_is_caught_up_in_one_run(session, certified):
+    summary = sweep(session, "2025-01-10")
     # A reminder that the period is ending would be stale now: only the lapse is mailed.
     assert summary == {"invoices": 1, "transitions": 1, "reminders": 1}
     assert [m.subject for m in session.scalars(select(OutboxMessage))] == [
         "Your certification has lapsed"
     ]
+
+
+def test_a_first_run_records_old_reminders_without_mailing_them(session, certified):
+    # The lapse (2025-01-01) is 59 days old: past REMINDER_RECENT_DAYS (14).
+    summary = sweep(session, "2025-03-01")
+    assert summary == {"invoices": 1, "transitions": 1, "reminders": 0, "reminders_not_sent": 1}
+    assert mails(session, "has lapsed") == []
+    assert count(session, LifecycleReminder, LifecycleReminder.kind == "lapsed") == 1
+    (logged,) = events(session, "reminders.not_sent")
+    assert logged.data == {"as_of": "2025-03-01", "counts": {"lapsed": 1}}
+    # Recorded, so never sent later; the strike warning, when due, is recent and mailed.
+    assert sweep(session, "2025-03-02") == {"invoices": 0, "transitions": 0, "reminders": 0}
+    assert sweep(session, "2025-12-01")["reminders"] == 1
+    assert len(mails(session, "will be struck")) == 1
+
+
+@pytest.mark.parametrize(("days", "mailed"), [(13, 0), (14, 1), (15, 1)])
+def test_the_recent_window_is_a_setting(app, session, certified, days, mailed):
+    app.config["REMINDER_RECENT_DAYS"] = days
+    try:
+        sweep(session, "2025-01-15")  # the lapse fell due 14 days ago
+    finally:
+        app.config["REMINDER_RECENT_DAYS"] = 14
+    assert len(mails(session, "has lapsed")) == mailed
 
 
 def test_payment_in_grace_restores_and_the_job_logs_nothing_more(session, certified):

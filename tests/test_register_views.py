@@ -1,5 +1,6 @@
 """The register's pages: what mediators and staff see, and every form's bad input."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,8 +10,8 @@ from registry.accounts.models import Role
 from registry.clock import local_today
 from registry.contributions.models import FeeRate, Invoice, Payment, Waiver
 from registry.events.models import Event
-from registry.mediators.models import Mediator, Status
-from tests.conftest import csrf_token, post_form
+from registry.mediators.models import Certification, Mediator, Status
+from tests.conftest import confirmation_page, csrf_token, post_form
 from tests.factories import (
     PASSWORD,
     grant,
@@ -131,7 +132,7 @@ def test_recording_a_payment_refuses_bad_input(
     staff_in(client, session)
     invoice = open_invoice(session, lapsed.current_certification)
     page_url = f"/staff/mediators/{lapsed.public_id}"
-    data = {"amount": amount, "currency": "EUR"}
+    data = {"amount": amount, "currency": "EUR", "confirmed": "1"}
     with client.application.app_context():
         data["received_on"] = received_on or local_today().isoformat()
     response = post_form(client, f"/staff/invoices/{invoice.id}/payments", data, form_url=page_url)
@@ -149,7 +150,7 @@ def test_payment_in_grace_restores_certification(client, app, session, lapsed):
     post_form(
         client,
         f"/staff/invoices/{invoice.id}/payments",
-        {"amount": "100", "currency": "EUR", "received_on": today},
+        {"amount": "100", "currency": "EUR", "received_on": today, "confirmed": "1"},
         form_url=page_url,
     )
     page = client.get(page_url).get_data(as_text=True)
@@ -157,13 +158,53 @@ def test_payment_in_grace_restores_certification(client, app, session, lapsed):
     post_form(
         client,
         f"/staff/invoices/{invoice.id}/payments",
-        {"amount": "60", "currency": "EUR", "received_on": today},
+        {"amount": "60", "currency": "EUR", "received_on": today, "confirmed": "1"},
         form_url=page_url,
     )
     page = client.get(page_url).get_data(as_text=True)
     assert "Overpaid by EUR 10.00" in page
     assert '<span class="status status-certified">Certified</span>' in page
     assert lapsed.current_certification.recorded_status == Status.CERTIFIED
+
+
+def test_recording_a_payment_asks_for_confirmation_first(client, session, lapsed):
+    staff_in(client, session)
+    invoice = open_invoice(session, lapsed.current_certification)
+    page_url = f"/staff/mediators/{lapsed.public_id}"
+    with client.application.app_context():
+        today = local_today()
+    data = {"amount": "150.00", "currency": "EUR", "received_on": today.isoformat()}
+    url = f"/staff/invoices/{invoice.id}/payments"
+    response = post_form(client, url, data, form_url=page_url)
+    html = confirmation_page(
+        response,
+        "Yes, record the payment",
+        f"Record this payment for {lapsed.name}?",
+        f"record EUR 150.00 received on {today:%-d %B %Y} against invoice {invoice.number}",
+    )
+    assert f'href="{page_url}"' in html
+    assert count(session, Payment, Payment.invoice_id == invoice.id) == 0
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    confirmed = client.post(url, data={**data, "csrf_token": token, "confirmed": "1"})
+    assert confirmed.status_code == 303
+    assert count(session, Payment, Payment.invoice_id == invoice.id) == 1
+
+
+def test_granting_asks_for_confirmation_first(client, app, session):
+    staff_in(client, session)
+    with app.app_context():
+        today = local_today()
+        mediator = make_mediator(session, name="Ana Ready")
+    url = f"/staff/mediators/{mediator.public_id}"
+    data = {"certification_type": "mediator", "granted_on": today.isoformat()}
+    response = post_form(client, f"{url}/grant", data, form_url=url)
+    confirmation_page(
+        response,
+        "Yes, grant the certification",
+        "Grant Ana Ready a certification?",
+        f"Certified Mediator certification from {today:%-d %B %Y}, certificate number the next",
+    )
+    assert count(session, Certification, Certification.mediator_id == mediator.id) == 0
 
 
 def test_grant_checks_the_prerequisites(client, app, session):
@@ -176,7 +217,7 @@ def test_grant_checks_the_prerequisites(client, app, session):
     response = post_form(
         client,
         f"{url}/grant",
-        {"certification_type": "mediator", "granted_on": today.isoformat()},
+        {"certification_type": "mediator", "granted_on": today.isoformat(), "confirmed": "1"},
         form_url=url,
     )
     assert response.status_code == 422
@@ -194,7 +235,7 @@ def test_grant_checks_the_prerequisites(client, app, session):
     response = post_form(
         client,
         f"{url}/grant",
-        {"certification_type": "mediator", "granted_on": today.isoformat()},
+        {"certification_type": "mediator", "granted_on": today.isoformat(), "confirmed": "1"},
         form_url=url,
     )
     assert response.status_code == 303

@@ -8,7 +8,7 @@ import pytest
 from registry.clock import local_today
 from registry.database import utcnow
 from registry.mediators.services import record_qualification
-from tests.factories import grant, make_mediator, make_program, staff_user
+from tests.factories import grant, make_mediator, make_program, set_fees, staff_user
 from tests.search_register import build_register
 
 
@@ -132,6 +132,22 @@ def test_verify_a_certificate_number(client, register):
     assert "Not currently certified" in html and "struck off" in html
 
 
+@pytest.mark.parametrize("typed", ["mr 2024 12", "MR-2024-0012", "mr2024-000012"])
+def test_verify_finds_numbers_typed_without_zeros_dashes_or_capitals(client, session, ctx, typed):
+    set_fees(session)
+    mediator = make_mediator(session, name="Nora Number")
+    grant(session, mediator, on=local_today() - timedelta(days=30), number="MR-2024-000012")
+    session.commit()
+    html = page(client, f"/verify?number={typed}")
+    assert "Certified today" in html and "Nora Number" in html
+
+
+def test_verify_examples_show_the_real_number_format(client):
+    html = page(client, "/verify?number=MR-2024'--", status=400)
+    assert "like MR-2024-000012." in html
+    assert 'placeholder="MR-2024-000012"' in html
+
+
 def test_an_old_certificate_stays_invalid_after_a_new_grant(client, register, session):
     karl = register["Karl Müller"]
     old = karl.current_certification.certificate_number
@@ -146,7 +162,7 @@ def test_an_old_certificate_stays_invalid_after_a_new_grant(client, register, se
 @pytest.mark.parametrize(
     ("number", "status", "message"),
     [
-        ("MR-1900-0001", 404, "There is no certificate with the number MR-1900-0001."),
+        ("MR-1900-0001", 404, "There is no certificate with the number MR-1900-000001."),
         ("MR-2024'--", 400, "letters, digits and dashes only"),
         ("X" * 50, 400, "letters, digits and dashes only"),
         ("%ff%fe", 400, "letters, digits and dashes only"),

@@ -24,6 +24,7 @@ from audits.services import AuditError
 from registry.clock import local_today
 from registry.database import utcnow
 from registry.extensions import db
+from registry.web import confirmation
 
 bp = Blueprint("audit_reports", __name__)
 
@@ -164,6 +165,21 @@ def return_report(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
 @audit_page(*WRITERS)
 def sign_off(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
     form = SignOffForm()
+    report = services.report_of(db.session, audit.id)
+    page = confirmation(
+        form,
+        title=f"Sign off the audit of {audit.program.name}?",
+        summary=lambda: [
+            "make the recommendation, "
+            f"{report.recommendation_label if report else 'none'}, the audit's outcome "
+            "and the program's status",
+            "send the organisation the outcome and the summary, and schedule the next audit",
+        ],
+        button="Yes, sign off",
+        back=url_for("audit_reports.report", audit_id=audit.id),
+    )
+    if page is not None:
+        return page
 
     def action() -> str:
         next_audit = services.sign_off(

@@ -15,6 +15,7 @@ from registry.accounts.forms import (
     RegistrationForm,
     ResetPasswordForm,
 )
+from registry.accounts.models import Role, User
 from registry.accounts.permissions import public, signed_in
 from registry.database import utcnow
 from registry.extensions import db, limiter
@@ -26,13 +27,35 @@ def _login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def _safe_next(target: str | None) -> str:
-    """Return ``target`` if it is a path on this site, else the account page."""
+# Where each role's work is, in the order that decides for a person with several roles:
+# the complaint handlers' queue, then audits, the organisation dashboard, the mediator's
+# certification (with the checklist), peer reviews; an administrator's mediator list.
+LANDING_PAGES = (
+    ((Role.SUPPORT, Role.EXECUTIVE_DIRECTOR), "complaint_staff.queue"),
+    ((Role.APPRAISER,), "audit_committee.appraiser_home"),
+    ((Role.ORGANISATION_ADMIN,), "organisations.my_organisations"),
+    ((Role.MEDIATOR,), "mediators.my_certification"),
+    ((Role.PEER_REVIEWER,), "digests.reviewer_home"),
+    ((Role.COMMITTEE_MEMBER, Role.BOARD_MEMBER), "complaint_staff.queue"),
+    ((Role.ADMINISTRATOR,), "mediators.staff_list"),
+)
+
+
+def landing_page(user: User) -> str:
+    """Return where ``user`` lands after signing in: their role's work, else My account."""
+    for roles, endpoint in LANDING_PAGES:
+        if user.has_role(*roles):
+            return url_for(endpoint)
+    return url_for("accounts.account")
+
+
+def _safe_next(target: str | None, user: User) -> str:
+    """Return ``target`` if it is a path on this site, else the user's landing page."""
     if target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
             return target
-    return url_for("accounts.account")
+    return landing_page(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,7 +63,7 @@ def _safe_next(target: str | None) -> str:
 @public
 def login() -> Response | str:
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.account"))
+        return redirect(landing_page(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(
@@ -52,7 +75,7 @@ def login() -> Response | str:
             db.session.commit()
             login_user(user, remember=form.remember.data)
             flash(f"Signed in as {user.name}.", "success")
-            return redirect(_safe_next(request.args.get("next")), 303)
+            return redirect(_safe_next(request.args.get("next"), user), 303)
     return render_template("accounts/login.html", form=form)
 
 

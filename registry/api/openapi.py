@@ -305,7 +305,10 @@ def _parameters(specialisations: list[str]) -> dict[str, Any]:
             "name": "certificate_number",
             "in": "path",
             "required": True,
-            "description": "The certificate number (spaces and case ignored).",
+            "description": (
+                "The certificate number; spaces, case and the leading zeros of its sequence "
+                "are ignored (mr 2026 42 finds MR-2026-000042)."
+            ),
             "schema": {"type": "string", "minLength": 1, "examples": [EXAMPLE_CERTIFICATE_NUMBER]},
         },
     }

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -27,7 +28,7 @@ from registry.mediators.models import Certification
 from registry.mediators.queries import profile_of
 from registry.mediators.transitions import Change
 from registry.reference import country_name, format_money
-from registry.web import flash_form_errors, submit_form
+from registry.web import confirmation, flash_form_errors, submit_form
 
 bp = Blueprint("contributions", __name__)
 
@@ -53,9 +54,24 @@ def _submit(form: FlaskForm, back: Response, action: Callable[[], str]) -> Respo
 
 @bp.route("/staff/invoices/<int:invoice_id>/payments", methods=["POST"])
 @role_required(*PAYMENT_STAFF)
-def record_payment(invoice_id: int) -> Response:
+def record_payment(invoice_id: int) -> ResponseReturnValue:
     invoice = _invoice_or_404(invoice_id)
     form = PaymentForm()
+    mediator = invoice.certification.mediator
+    page = confirmation(
+        form,
+        title=f"Record this payment for {mediator.name}?",
+        summary=lambda: [
+            f"record {format_money(form.amount.minor, form.currency.data)} received on "
+            f"{form.received_on.data:%-d %B %Y} against invoice {invoice.number} "
+            f"(owed: {format_money(invoice.balance_minor, invoice.currency)})",
+            "settle the invoice if it is paid in full, which may certify the mediator again",
+        ],
+        button="Yes, record the payment",
+        back=url_for("mediators.staff_detail", public_id=mediator.public_id),
+    )
+    if page is not None:
+        return page
 
     def action() -> str:
         payment, change = services.record_payment(

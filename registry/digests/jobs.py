@@ -19,9 +19,6 @@ from registry.mail.services import split_subject
 from registry.mediators.models import Mediator
 
 Newer = aliased(Digest)
-# An expiry found later than this (a long catch-up, or digests carried over from the days
-# when staff recorded them) is marked without mailing the mediator about old news.
-EXPIRY_MAIL_DAYS = 30
 
 
 def _is_latest() -> Any:
@@ -92,8 +89,12 @@ def _expire(session: Session, as_of: date, now: datetime) -> int:
     marks = [{"id": row.id, "expired_on": row.valid_until + timedelta(days=1)} for row in due]
     _mark(session, marks)
     session.execute(insert(Event), [_expiry_event(row, as_of, now) for row in due])
-    recent = as_of - timedelta(days=EXPIRY_MAIL_DAYS)
-    uncovered = [row for row in due if row.is_uncovered and row.valid_until >= recent]
+    # An expiry found more than REMINDER_RECENT_DAYS late (a long catch-up, or digests carried
+    # over from the days when staff recorded them) is marked without mailing old news.
+    recent = as_of - timedelta(days=current_app.config["REMINDER_RECENT_DAYS"])
+    uncovered = [
+        row for row in due if row.is_uncovered and row.valid_until + timedelta(days=1) >= recent
+    ]
     if uncovered:
         _queue(session, "digest_expired.txt", uncovered, now)
     return len(due)

@@ -36,7 +36,7 @@ from registry.digests.queries import (
 from registry.extensions import db
 from registry.mediators.models import Mediator
 from registry.mediators.views import REGISTRY_STAFF, mediator_or_404
-from registry.web import submit_form
+from registry.web import confirmation, submit_form
 
 bp = Blueprint("digests", __name__)
 
@@ -247,6 +247,18 @@ def save_draft(assignment_id: int) -> ResponseReturnValue:
 def publish(assignment_id: int) -> ResponseReturnValue:
     assignment = _own_assignment_or_404(assignment_id)
     form = SummaryForm()
+    page = confirmation(
+        form,
+        title="Publish this Feedback Digest?",
+        summary=lambda: [
+            f"publish your summary on {assignment.mediator.name}'s public profile",
+            "tell the mediator; a published digest cannot be edited",
+        ],
+        button="Yes, publish the digest",
+        back=url_for("digests.assignment", assignment_id=assignment.id),
+    )
+    if page is not None:
+        return page
 
     def action() -> str:
         digest = services.publish_digest(

@@ -7,12 +7,13 @@ everything due as of the date, so a missed day is caught up, and each step leave
 (the invoice, ``recorded_status``, the reminder row) so that running it again does nothing.
 """
 
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, exists, insert, literal, select, union_all, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from registry.clock import add_years
 from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier
@@ -34,6 +35,8 @@ from registry.mediators.transitions import TRANSITION_ACTIONS
 
 CHUNK = 20_000
 
+log = logging.getLogger(__name__)
+
 
 def run_lifecycle(session: Session, as_of: date, now: datetime) -> dict[str, Any]:
     """Run the three lifecycle steps for ``as_of`` over every certification."""
@@ -49,6 +52,8 @@ def run_lifecycle(session: Session, as_of: date, now: datetime) -> dict[str, Any
         summary["invoices"] += _issue_invoices(session, rows, as_of, rates, tiers, missing_rates)
         summary["transitions"] += _record_transitions(session, rows, as_of, now, grace)
         summary["reminders"] += mailer.send(rows)
+    if mailer.not_sent:
+        summary["reminders_not_sent"] = mailer.record_not_sent()
     if summary["invoices"]:
         record_event(
             session,
@@ -160,7 +165,12 @@ def _record_transitions(
 
 
 class _Reminders:
-    """Queue each reminder e-mail once per certification, kind and coverage."""
+    """Queue each reminder e-mail once per certification, kind and coverage.
+
+    A reminder that fell due more than ``REMINDER_RECENT_DAYS`` ago (a first run, a first
+    import, a long catch-up) is old news: it is marked as done, so it is never sent later,
+    and logged, but not mailed.
+    """
 
     def __init__(self, session: Session, as_of: date, now: datetime, grace: int) -> None:
         config = current_app.config
@@ -169,6 +179,14 @@ class _Reminders:
         self.period_window_end = as_of + timedelta(days=config["PERIOD_END_REMINDER_DAYS"])
         # Warn when the last day of grace (C + grace) is at most STRIKE_WARNING_DAYS away.
         self.warn_cutoff = as_of - timedelta(days=grace - config["STRIKE_WARNING_DAYS"])
+        # The day, counted from the last covered day C, a reminder of past news fell due. (The
+        # period-ending one is about a day still ahead: it is never old news.)
+        self.due_after = {
+            ReminderKind.LAPSED: 1,
+            ReminderKind.STRIKE_WARNING: grace - config["STRIKE_WARNING_DAYS"],
+        }
+        self.oldest_mailed = as_of - timedelta(days=config["REMINDER_RECENT_DAYS"])
+        self.not_sent: dict[str, int] = {}
         self.templates = {
             kind: current_app.jinja_env.get_template(f"mail/lifecycle_{kind.value}.txt")
             for kind in ReminderKind
@@ -193,11 +211,12 @@ class _Reminders:
         due = self.session.execute(
             union_all(*(self._due_query(status, key, kind) for kind in ReminderKind))
         ).all()
+        old_news = 0
         for kind in ReminderKind:
             rows_of_kind = [row for row in due if row.kind == kind.value]
             if rows_of_kind:
-                self._queue(kind, rows_of_kind)
-        return len(due)
+                old_news += self._queue(kind, rows_of_kind)
+        return len(due) - old_news
 
     def _due_query(self, status: Any, key: Any, kind: ReminderKind) -> Select:
         already = exists().where(
@@ -219,8 +238,23 @@ class _Reminders:
             .where(self._due(status, kind), ~already)
         )
 
-    def _queue(self, kind: ReminderKind, due: list[Any]) -> None:
+    def _open_invoices(self, due: list[Any]) -> dict[tuple[int, date], Invoice]:
+        """Return the open invoices of the rows' payers by (payer, first day of the period)."""
+        invoices = self.session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.certification_id.in_({row.payer_id for row in due}),
+                Invoice.settled_on.is_(None),
+            )
+            .options(selectinload(Invoice.payments), selectinload(Invoice.waivers))
+        )
+        return {(invoice.certification_id, invoice.period_start): invoice for invoice in invoices}
+
+    def _queue(self, kind: ReminderKind, due: list[Any]) -> int:
+        """Mark every row's reminder as done and mail the recent ones; return how many not."""
+        old_news = 0
         template = self.templates[kind]
+        invoices = self._open_invoices(due)
         messages, marks = [], []
         # One e-mail per contribution: a dual holder's two certifications share one.
         payers: set[int] = set()
@@ -233,15 +267,20 @@ class _Reminders:
                     "sent_on": self.as_of,
                 }
             )
+            covered = last_covered_day(row)
+            if self._is_old_news(kind, covered):
+                old_news += 1
+                continue
             if row.payer_id in payers:
                 continue
             payers.add(row.payer_id)
-            covered = last_covered_day(row)
             body = template.render(
                 row=row,
                 covered_until=covered,
                 lapsed_on=covered + timedelta(days=1),
                 grace_ends_on=covered + timedelta(days=self.grace),
+                # The invoice whose payment extends the coverage (none for a free period).
+                invoice=invoices.get((row.payer_id, covered + timedelta(days=1))),
                 config=current_app.config,
             )
             subject, text = split_subject(body)
@@ -256,4 +295,27 @@ class _Reminders:
                 }
             )
         self.session.execute(insert(LifecycleReminder), marks)
-        self.session.execute(insert(OutboxMessage), messages)
+        if messages:
+            self.session.execute(insert(OutboxMessage), messages)
+        if old_news:
+            self.not_sent[kind.value] = self.not_sent.get(kind.value, 0) + old_news
+        return old_news
+
+    def _is_old_news(self, kind: ReminderKind, covered: date) -> bool:
+        after = self.due_after.get(kind)
+        return after is not None and covered + timedelta(days=after) < self.oldest_mailed
+
+    def record_not_sent(self) -> int:
+        """Log the reminders marked without mailing; return how many."""
+        counts = self.not_sent
+        log.info("Reminders too old to mail as of %s, recorded only: %s", self.as_of, counts)
+        record_event(
+            self.session,
+            action="reminders.not_sent",
+            subject_type="job",
+            subject_id="lifecycle",
+            now=self.now,
+            reason="fell due more than REMINDER_RECENT_DAYS ago",
+            data={"as_of": self.as_of.isoformat(), "counts": counts},
+        )
+        return sum(counts.values())

@@ -56,7 +56,7 @@ from registry.mediators.specialisations import (
 from registry.mediators.status import mediator_standing, mediator_standings, primary_standing
 from registry.organisations.models import ASSESSMENT_TYPES, ProgramType
 from registry.pagination import paginate
-from registry.web import flash_form_errors
+from registry.web import confirmation, flash_form_errors
 
 bp = Blueprint("mediators", __name__)
 
@@ -322,9 +322,24 @@ def _act(
 
 @bp.route("/staff/mediators/<public_id>/grant", methods=["POST"])
 @role_required(*REGISTRY_STAFF)
-def grant(public_id: str) -> Response | tuple[str, int]:
+def grant(public_id: str) -> Response | tuple[str, int] | str:
     mediator = mediator_or_404(public_id)
     form = GrantForm()
+    page = confirmation(
+        form,
+        title=f"Grant {mediator.name} a certification?",
+        summary=lambda: [
+            f"grant {mediator.name} the "
+            f"{CertificationType(form.certification_type.data).label} certification from "
+            f"{form.granted_on.data:%-d %B %Y}, certificate number "
+            f"{form.certificate_number.data or 'the next free one'} (numbers are never reused)",
+            "invoice the first listing contribution; the certificate is listed once it is paid",
+        ],
+        button="Yes, grant the certification",
+        back=url_for("mediators.staff_detail", public_id=mediator.public_id),
+    )
+    if page is not None:
+        return page
 
     def action() -> str:
         certification = services.grant_certification(

@@ -5,6 +5,7 @@ status says "not currently certified", and struck, suspended and revoked say sin
 why. The profile page, the verify page and the JSON API all ask here.
 """
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -110,11 +111,16 @@ def verify_certificate(session: Session, number: str, day: date) -> Verification
 
     An old number stays not valid after a new grant under another number.
     """
-    number = normal_number(number)
+    original, number = number, normal_number(number)
     if not could_be_stored(number, MAX_CERTIFICATE_NUMBER):
         return None
+    # A number imported as written (say "MR-2024-12") is still found by what was typed.
+    typed = "".join(original.split()).upper()
     certification = session.scalar(
-        select(Certification).where(Certification.certificate_number == number)
+        select(Certification)
+        .where(Certification.certificate_number.in_({number, typed}))
+        .order_by(Certification.certificate_number != number)
+        .limit(1)
     )
     if certification is None or certification.granted_on > day:
         return None
@@ -131,8 +137,20 @@ def could_be_stored(key: str, longest: int) -> bool:
     return 0 < len(key) <= longest and key.isprintable()
 
 
+# The register's own numbers, however typed: "mr 2024 12", "MR2024-0012", "MR-2024-000012".
+_REGISTER_NUMBER = re.compile(r"MR[\s\-_./]*(\d{4})[\s\-_./]*(\d{1,6})", re.IGNORECASE)
+
+
 def normal_number(number: str) -> str:
-    """Return a certificate number as stored: trimmed, upper case."""
+    """Return a certificate number as stored: upper case, no spaces, "MR-<year>-<6 digits>".
+
+    People type the register's numbers with spaces, in lower case or without the leading
+    zeros ("mr 2024 12"); those are read as the stored form (MR-2024-000012). Any other
+    number (an imported one) is only trimmed and put in upper case.
+    """
+    own = _REGISTER_NUMBER.fullmatch(number.strip())
+    if own:
+        return f"MR-{own[1]}-{int(own[2]):06d}"
     return "".join(number.split()).upper()
 
 

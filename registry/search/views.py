@@ -86,7 +86,7 @@ def verify() -> ResponseReturnValue:
         return render_template("search/verify.html", verification=None, error=None, **context)
     number = normal_number(raw)
     if len(number) > MAX_NUMBER_LENGTH or not number.replace("-", "").isalnum():
-        error = "A certificate number has letters, digits and dashes only, like MR-2024-0012."
+        error = "A certificate number has letters, digits and dashes only, like MR-2024-000012."
         return render_template("search/verify.html", verification=None, error=error, **context), 400
     try:
         day = parse_as_of(raw_day, db.session, today)
@@ -95,7 +95,7 @@ def verify() -> ResponseReturnValue:
         return render_template(
             "search/verify.html", verification=None, error=None, day_error=message, **context
         ), 400
-    verification = verify_certificate(db.session, number, day)
+    verification = verify_certificate(db.session, raw, day)
     if verification is None:
         error = f"There is no certificate with the number {number}"
         error += "." if day == today else f" granted by {day.strftime('%-d %B %Y')}."

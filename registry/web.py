@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, flash, render_template, request
 from flask.typing import ResponseReturnValue
@@ -72,6 +73,20 @@ def submit_form(
     db.session.commit()
     flash(message, "success")
     return back
+
+
+def local_path(target: str | None) -> str | None:
+    """Return ``target`` if it is a path on this site ("/account?x=1"), else None.
+
+    Browsers read "//host", "////host" and "/\\host" as another site, and drop tabs and
+    newlines before reading an address, so only one leading slash and no such characters pass.
+    """
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
 
 
 def render_error(code: int, message: str | None = None) -> ResponseReturnValue:

@@ -254,7 +254,19 @@ def test_change_password_needs_the_current_one(client, session):
     assert sign_in(client).status_code == 303
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil",
+        "////evil.example",
+        "///evil.example",
+        "/\t/evil.example",
+        "/%0a/evil.example".replace("%0a", "\n"),
+        "javascript:alert(1)",
+    ],
+)
 def test_sign_in_never_redirects_off_site(client, session, target):
     make_user(session)
     token = csrf_token(client, "/login")
@@ -263,3 +275,13 @@ def test_sign_in_never_redirects_off_site(client, session, target):
         data={"csrf_token": token, "email": "person@example.org", "password": PASSWORD},
     )
     assert response.headers["Location"] == "/account"
+
+
+def test_sign_in_follows_a_path_on_this_site(client, session):
+    make_user(session)
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login?next=/my/feedback%3Fpage%3D2",
+        data={"csrf_token": token, "email": "person@example.org", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/my/feedback?page=2"

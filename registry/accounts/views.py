@@ -1,7 +1,6 @@
 """Sign-in, registration, password reset and the account page."""
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
@@ -18,6 +17,7 @@ from registry.accounts.forms import (
 from registry.accounts.permissions import public, signed_in
 from registry.database import utcnow
 from registry.extensions import db, limiter
+from registry.web import local_path
 
 bp = Blueprint("accounts", __name__)
 
@@ -28,11 +28,7 @@ def _login_rate_limit() -> str:
 
 def _safe_next(target: str | None) -> str:
     """Return ``target`` if it is a path on this site, else the account page."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return url_for("accounts.account")
+    return local_path(target) or url_for("accounts.account")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -20,6 +20,17 @@ def test_security_headers(client):
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.parametrize("path", ["/", "/no-such-page", "/api/v1/mediators"])
+def test_production_tells_browsers_to_use_https_only(app, client, monkeypatch, path):
+    monkeypatch.setitem(app.config, "REGISTRY_ENV", "production")
+    header = client.get(path).headers["Strict-Transport-Security"]
+    assert header == "max-age=63072000; includeSubDomains"
+
+
+def test_no_https_only_header_outside_production(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+
+
 def test_not_found_page(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404

@@ -284,6 +284,9 @@ def stored_file_response(
         etag=False,
         max_age=None,
     )
+    # The stored type is complete ("text/plain; charset=utf-8"): werkzeug would add a
+    # second charset to a text type.
+    response.headers["Content-Type"] = row.content_type
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

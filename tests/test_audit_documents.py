@@ -604,6 +604,26 @@ def test_only_the_appraisers_and_the_chair_download(client, session, world, aske
     response.close()
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "content_type"),
+    [
+        ("notes.txt", "Prüfer: Åsa\n".encode(), "text/plain; charset=utf-8"),
+        ("marks.csv", b"name,score\nA,5\n", "text/csv; charset=utf-8"),
+        ("Score sheets.pdf", PDF, "application/pdf"),
+    ],
+)
+def test_a_download_names_its_type_once(app, client, session, world, name, data, content_type):
+    with app.app_context():
+        request = ask(session, world, today=local_today())
+        document = upload(session, request, world.admin, data, name)
+        session.commit()
+    sign_in_as(client, session, world, "appraiser")
+    response = client.get(f"/audits/{world.audit.id}/documents/{document.id}")
+    assert response.headers.getlist("Content-Type") == [content_type]
+    assert response.data == data
+    response.close()
+
+
 def test_files_are_not_under_static(client, session, world, asked):
     _request, document = asked
     sign_in_as(client, session, world, "appraiser")

@@ -4,8 +4,13 @@ Every setting is listed in README.md ("Configuration"). ``load_config`` returns 
 that ``create_app`` applies; tests pass their own overrides on top.
 """
 
+import itertools
+import math
 import os
 import secrets
+import zlib
+from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +19,13 @@ ENVIRONMENTS = ("development", "production", "testing")
 # Values that must never protect a production deployment.
 WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development"}
 MIN_SECRET_LENGTH = 32
+# The randomness a production secret must show (estimated_entropy_bits): as much as a 128-bit
+# key, which is what guessing a session signature would have to beat.
+MIN_SECRET_BITS = 128
+# What zlib adds to any input: a 2-byte header and a 4-byte checksum.
+_ZLIB_OVERHEAD = 6
+# How to make a good secret (a command, not a secret).
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105
 
 
 class ConfigError(RuntimeError):
@@ -141,6 +153,52 @@ def load_config(instance_path: Path) -> dict:
     }
 
 
+def _spread(symbols: Sequence[object]) -> float:
+    """Return the bits per symbol of ``symbols``' frequencies (Shannon, Miller-Madow corrected).
+
+    The correction adds what a short sample of a random source hides: the symbols it has not
+    repeated yet.
+    """
+    if not symbols:
+        return 0.0
+    total = len(symbols)
+    counts = Counter(symbols).values()
+    shannon = -sum(count / total * math.log2(count / total) for count in counts)
+    return shannon + (len(counts) - 1) / (2 * total * math.log(2))
+
+
+def estimated_entropy_bits(secret: str) -> float:
+    """Estimate, on the low side, how many bits of randomness ``secret`` holds.
+
+    Three views of the string, of which the poorest counts: how evenly its characters are
+    spread ("aaaa…" holds nothing), how evenly the steps between neighbours are spread
+    ("abcdefgh…" is one step repeated), and how well it compresses (a short part repeated,
+    "changemechangeme…", compresses to that part).
+    """
+    if not secret:
+        return 0.0
+    steps = [ord(after) - ord(before) for before, after in itertools.pairwise(secret)]
+    per_character = min(_spread(secret), _spread(steps))
+    data = secret.encode()
+    compressed = max(0, len(zlib.compress(data, 9)) - _ZLIB_OVERHEAD)
+    return len(secret) * per_character * min(1.0, compressed / len(data))
+
+
+def secret_problem(secret: str | None) -> str | None:
+    """Return why ``secret`` cannot protect a production site, or None if it can."""
+    if not secret or secret.lower() in WEAK_SECRETS:
+        return "it is missing or a well-known default"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"it has {len(secret)} characters; at least {MIN_SECRET_LENGTH} are needed"
+    bits = estimated_entropy_bits(secret)
+    if bits < MIN_SECRET_BITS:
+        return (
+            f"it holds about {bits:.0f} bits of randomness (repeated or sequential characters);"
+            f" at least {MIN_SECRET_BITS} are needed"
+        )
+    return None
+
+
 def resolve_secret_key(config: dict, instance_path: Path) -> str:
     """Return the secret key, generating and keeping one in the instance folder if none given.
 
@@ -149,11 +207,11 @@ def resolve_secret_key(config: dict, instance_path: Path) -> str:
     """
     given = config.get("SECRET_KEY")
     if config["REGISTRY_ENV"] == "production":
-        if not given or given.lower() in WEAK_SECRETS or len(given) < MIN_SECRET_LENGTH:
+        problem = secret_problem(given)
+        if problem:
             raise ConfigError(
-                "REGISTRY_ENV=production needs SECRET_KEY set to a random value of at least "
-                f"{MIN_SECRET_LENGTH} characters (python3 -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))')"
+                f"REGISTRY_ENV=production needs SECRET_KEY set to a random value: {problem}."
+                f" Generate one with {GENERATE_SECRET}"
             )
         return given
     if given:

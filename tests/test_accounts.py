@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.accounts.models import PasswordResetToken, Role, User
+from registry.accounts.services import AccountError, check_password_rules
 from registry.database import utcnow
 from registry.events.models import Event
 from registry.mail.models import OutboxMessage
@@ -131,19 +132,17 @@ def test_register_while_signed_in_goes_to_the_account(client, session):
         ({"email": "not-an-address"}, "Enter a valid e-mail address."),
         ({"password": "short", "confirm": "short"}, "Use between 10 and 256 characters."),
         ({"confirm": "something else entirely"}, "The passwords do not match."),
+        ({"password": "passwordpassword"}, "one of the most commonly used"),
+        ({"password": "1111111111"}, "one of the most commonly used"),
+        ({"password": "Ana@Example.org"}, "made of your name, your e-mail address"),
         ({"email": "taken@example.org"}, "already exists"),
     ],
 )
 def test_registration_refuses_bad_input(client, session, data, message):
     make_user(session, email="taken@example.org")
     before = session.query(User).count()
-    form = {
-        "name": "Ana",
-        "email": "ana@example.org",
-        "password": PASSWORD,
-        "confirm": PASSWORD,
-        **data,
-    }
+    form = {"name": "Ana", "email": "ana@example.org", "password": PASSWORD, **data}
+    form.setdefault("confirm", form["password"])
     response = post_form(client, "/register", form)
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
@@ -285,3 +284,58 @@ def test_sign_in_follows_a_path_on_this_site(client, session):
         data={"csrf_token": token, "email": "person@example.org", "password": PASSWORD},
     )
     assert response.headers["Location"] == "/my/feedback?page=2"
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("passwordpassword", "commonly used"),
+        ("1111111111", "commonly used"),
+        ("qwertyuiop", "commonly used"),
+        ("Password123", "commonly used"),
+        ("ILOVEYOU12", "commonly used"),
+        ("zqzqzqzqzqzqzq", "repeats or counts"),
+        ("xkcdxkcdxkcdxkcd", "repeats or counts"),
+        ("klmnopqrstu", "repeats or counts"),
+        ("9876543210z", "commonly used"),
+        ("zzzzzyyyyyx", "repeats or counts"),
+        ("Registry 2026!", "the site's name"),
+        ("Mediator-12345", "the site's name"),
+        ("Person#2026#", "your name, your e-mail address"),
+        ("PAT PERSON 1975", "your name, your e-mail address"),
+    ],
+)
+def test_common_repetitive_and_personal_passwords_are_refused(password, reason):
+    with pytest.raises(AccountError, match=reason):
+        check_password_rules(password, context=("person@example.org", "Pat Person"))
+
+
+@pytest.mark.parametrize(
+    "password", [PASSWORD, "registry-demo-2026", "a brand new passphrase", "Tr0ub4dor&3xyz"]
+)
+def test_ordinary_passphrases_are_accepted(password):
+    check_password_rules(password, context=("person@example.org", "Pat Person"))
+
+
+def test_a_new_password_must_not_be_a_common_one(client, session):
+    make_user(session)
+    sign_in(client)
+    response = post_form(
+        client,
+        "/account",
+        {"current_password": PASSWORD, "password": "1234567890", "confirm": "1234567890"},
+    )
+    assert "one of the most commonly used" in response.get_data(as_text=True)
+    assert sign_in(app_client := client.application.test_client()).status_code == 303
+    assert app_client.get("/account").status_code == 200
+
+
+def test_a_reset_password_must_not_be_made_of_the_address(client, session):
+    make_user(session)
+    post_form(client, "/password/forgot", {"email": "person@example.org"})
+    link = reset_link(session, "person@example.org")
+    weak = "person@example.org"
+    response = post_form(client, link, {"password": weak, "confirm": weak})
+    assert response.status_code == 200
+    assert "made of your name, your e-mail address" in response.get_data(as_text=True)
+    assert sign_in(client).status_code == 303

@@ -1,10 +1,19 @@
 """Account forms. Each carries Flask-WTF's CSRF token."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from registry.accounts.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, find_user
+from registry.accounts.services import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    check_password_rules,
+    find_user,
+)
 from registry.extensions import db
 
 _password_length = Length(
@@ -18,9 +27,22 @@ def _new_password(label: str) -> PasswordField:
     return PasswordField(
         label,
         validators=[DataRequired(), _password_length],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. A passphrase works well.",
+        description=(
+            f"At least {MIN_PASSWORD_LENGTH} characters, not a common or repetitive password."
+            " A few unrelated words work well."
+        ),
         render_kw={"autocomplete": "new-password"},
     )
+
+
+def _check_new_password(field: PasswordField, context: Iterable[str]) -> None:
+    """Apply the password rules to ``field`` (once its length is right)."""
+    if field.errors or not field.data:
+        return
+    try:
+        check_password_rules(field.data, context=context)
+    except AccountError as error:
+        raise ValidationError(str(error)) from None
 
 
 def _confirmation() -> PasswordField:
@@ -58,6 +80,9 @@ class RegistrationForm(FlaskForm):
     password = _new_password("Password")
     confirm = _confirmation()
 
+    def validate_password(self, field: PasswordField) -> None:
+        _check_new_password(field, (self.email.data or "", self.name.data or ""))
+
     def validate_email(self, field: EmailField) -> None:
         if find_user(db.session, field.data) is not None:
             raise ValidationError(
@@ -81,6 +106,13 @@ class ResetPasswordForm(FlaskForm):
     password = _new_password("New password")
     confirm = _confirmation()
 
+    def __init__(self, *args: Any, context: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = tuple(context)  # the account's e-mail address and name
+
+    def validate_password(self, field: PasswordField) -> None:
+        _check_new_password(field, self.context)
+
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
@@ -90,3 +122,10 @@ class ChangePasswordForm(FlaskForm):
     )
     password = _new_password("New password")
     confirm = _confirmation()
+
+    def __init__(self, *args: Any, context: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = tuple(context)  # the account's e-mail address and name
+
+    def validate_password(self, field: PasswordField) -> None:
+        _check_new_password(field, self.context)

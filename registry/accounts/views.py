@@ -115,11 +115,11 @@ def forgot_password() -> Response | str:
 @public
 def reset_password(token: str) -> Response | str:
     try:
-        services.find_reset_token(db.session, token, utcnow())
+        reset = services.find_reset_token(db.session, token, utcnow())
     except services.AccountError as error:
         flash(str(error), "error")
         return redirect(url_for("accounts.forgot_password"), 303)
-    form = ResetPasswordForm()
+    form = ResetPasswordForm(context=(reset.user.email, reset.user.name))
     if form.validate_on_submit():
         services.reset_password(
             db.session, token=token, new_password=form.password.data, now=utcnow()
@@ -134,7 +134,7 @@ def reset_password(token: str) -> Response | str:
 @bp.route("/account", methods=["GET", "POST"])
 @signed_in
 def account() -> Response | str:
-    form = ChangePasswordForm()
+    form = ChangePasswordForm(context=(current_user.email, current_user.name))
     if form.validate_on_submit():
         try:
             services.change_password(

@@ -4,10 +4,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from registry.accounts.models import PasswordResetToken, Role, User
-from registry.accounts.services import AccountError, check_password_rules
+from registry.accounts.jobs import purge_sign_ins
+from registry.accounts.models import PasswordResetToken, Role, SignIn, User
+from registry.accounts.services import AccountError, check_password_rules, start_sign_in
+from registry.clock import local_today
 from registry.database import utcnow
 from registry.events.models import Event
 from registry.mail.models import OutboxMessage
@@ -339,3 +341,91 @@ def test_a_reset_password_must_not_be_made_of_the_address(client, session):
     assert response.status_code == 200
     assert "made of your name, your e-mail address" in response.get_data(as_text=True)
     assert sign_in(client).status_code == 303
+
+
+def copy_cookies(source, target, *names):
+    for name in names:
+        cookie = source.get_cookie(name)
+        if cookie is not None:
+            target.set_cookie(name, cookie.value)
+
+
+def test_a_session_copied_before_signing_out_no_longer_signs_in(client, session, app):
+    make_user(session)
+    sign_in(client)
+    thief = app.test_client()
+    copy_cookies(client, thief, "session")
+    assert thief.get("/account").status_code == 200
+    post_form(client, "/logout", {}, form_url="/account")
+    assert thief.get("/account").status_code == 302
+    assert client.get("/account").status_code == 302
+
+
+def test_a_remember_me_cookie_copied_before_signing_out_no_longer_signs_in(client, session, app):
+    make_user(session)
+    sign_in(client, remember="y")
+    thief = app.test_client()
+    copy_cookies(client, thief, "remember_token")
+    assert thief.get("/account").status_code == 200  # restored from the remember cookie
+    post_form(client, "/logout", {}, form_url="/account")
+    thief.delete_cookie("session")
+    assert thief.get("/account").status_code == 302
+    events = list(session.scalars(select(Event.action)))
+    assert "account.signed_out" in events
+
+
+def test_signing_out_one_browser_keeps_the_others(client, session, app):
+    make_user(session)
+    sign_in(client)
+    laptop = app.test_client()
+    sign_in(laptop)
+    post_form(client, "/logout", {}, form_url="/account")
+    assert laptop.get("/account").status_code == 200
+
+
+def test_sign_out_everywhere(client, session, app):
+    make_user(session)
+    phone, laptop = app.test_client(), app.test_client()
+    sign_in(phone, remember="y")
+    sign_in(laptop)
+    sign_in(client)
+    assert "Sign out everywhere" in client.get("/account").get_data(as_text=True)
+    response = post_form(client, "/account/sign-out-everywhere", {}, form_url="/account")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert "You are signed out on every device (3), this one included." in page
+    phone.delete_cookie("session")  # the remember-me cookie is dead too
+    for browser in (client, phone, laptop):
+        assert browser.get("/account").status_code == 302
+    assert session.scalar(select(func.count(SignIn.id))) == 0
+    assert sign_in(client).status_code == 303
+
+
+def test_a_sign_in_ends_when_its_time_is_up(client, session):
+    make_user(session)
+    sign_in(client)
+    (open_sign_in,) = session.scalars(select(SignIn))
+    open_sign_in.created_at = utcnow() - timedelta(hours=13)
+    open_sign_in.expires_at = utcnow() - timedelta(seconds=1)
+    session.flush()
+    assert client.get("/account").status_code == 302
+
+
+def test_a_sign_in_lasts_the_session_or_the_remember_me_cookie(client, session, app):
+    make_user(session)
+    sign_in(client)
+    sign_in(app.test_client(), remember="y")
+    short, long = sorted(
+        sign.expires_at - sign.created_at for sign in session.scalars(select(SignIn))
+    )
+    assert short == app.config["PERMANENT_SESSION_LIFETIME"]
+    assert long == app.config["REMEMBER_COOKIE_DURATION"]
+
+
+def test_the_purge_job_deletes_expired_sign_ins(ctx, session):
+    user = make_user(session)
+    start_sign_in(session, user, now=utcnow() - timedelta(days=3), lifetime=timedelta(hours=12))
+    start_sign_in(session, user, now=utcnow(), lifetime=timedelta(hours=12))
+    assert purge_sign_ins(session, local_today(), utcnow()) == {"purged": 1}
+    assert session.scalar(select(func.count(SignIn.id))) == 1

@@ -114,6 +114,10 @@ class ResetPasswordForm(FlaskForm):
         _check_new_password(field, self.context)
 
 
+class SignOutEverywhereForm(FlaskForm):
+    """Only the CSRF token: the button ends every sign-in of the account."""
+
+
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password",

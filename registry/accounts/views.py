@@ -13,7 +13,9 @@ from registry.accounts.forms import (
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
+    SignOutEverywhereForm,
 )
+from registry.accounts.models import User
 from registry.accounts.permissions import public, signed_in
 from registry.database import utcnow
 from registry.extensions import db, limiter
@@ -45,6 +47,7 @@ def login() -> Response | str:
         if user is None:
             flash("The e-mail address or password is not correct.", "error")
         else:
+            _start_sign_in(user, remember=form.remember.data)
             db.session.commit()
             login_user(user, remember=form.remember.data)
             flash(f"Signed in as {user.name}.", "success")
@@ -52,12 +55,36 @@ def login() -> Response | str:
     return render_template("accounts/login.html", form=form)
 
 
+def _start_sign_in(user: User, *, remember: bool = False) -> None:
+    """Open this browser's sign-in, lasting as long as its session or remember-me cookie."""
+    config = current_app.config
+    lifetime = (
+        config["REMEMBER_COOKIE_DURATION"] if remember else config["PERMANENT_SESSION_LIFETIME"]
+    )
+    services.start_sign_in(db.session, user, now=utcnow(), lifetime=lifetime)
+
+
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> Response:
+    if current_user.is_authenticated:
+        services.end_sign_in(db.session, current_user, now=utcnow())
+        db.session.commit()
     logout_user()
     flash("You are signed out.", "success")
     return redirect(url_for("main.home"), 303)
+
+
+@bp.route("/account/sign-out-everywhere", methods=["POST"])
+@signed_in
+def sign_out_everywhere() -> Response:
+    if SignOutEverywhereForm().validate_on_submit():
+        count = services.end_all_sign_ins(db.session, current_user, now=utcnow())
+        db.session.commit()
+        logout_user()
+        flash(f"You are signed out on every device ({count}), this one included.", "success")
+        return redirect(url_for("accounts.login"), 303)
+    return redirect(url_for("accounts.account"), 303)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -80,6 +107,7 @@ def register() -> Response | str:
         except services.AccountError as error:
             form.email.errors.append(str(error))
         else:
+            _start_sign_in(user)
             db.session.commit()
             login_user(user)
             flash("Welcome! Your mediator account is ready.", "success")
@@ -147,9 +175,13 @@ def account() -> Response | str:
         except services.AccountError as error:
             form.current_password.errors.append(str(error))
         else:
+            # Every sign-in ended with the old password: open a new one for this browser.
+            user = current_user._get_current_object()
+            _start_sign_in(user)
             db.session.commit()
-            # The session token changed: sign in again here, other devices are signed out.
-            login_user(current_user._get_current_object())
+            login_user(user)
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("accounts.account"), 303)
-    return render_template("accounts/account.html", form=form)
+    return render_template(
+        "accounts/account.html", form=form, everywhere_form=SignOutEverywhereForm()
+    )

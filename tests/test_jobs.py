@@ -95,6 +95,7 @@ def test_scheduler_settings(app):
     assert set(jobs) == {
         "purge-reset-links",
         "purge-sign-ins",
+        "purge-tracking",
         "lifecycle",
         "prune-listings",
         "expire-feedback-links",

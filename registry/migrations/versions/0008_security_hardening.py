@@ -1,8 +1,10 @@
-"""Security hardening: sign-ins per browser.
+"""Security hardening: sign-ins per browser, complaint tracking kept on the server.
 
 - ``sign_ins``: one row per signed-in browser; its cookies carry the row's id and a secret
   (only a hash is kept). Signing out deletes the row. ``users.session_token``, the one token
   every browser of an account shared, goes: existing sessions end and people sign in again.
+- ``complaint_tracking``: a browser following a complaint keeps only a random token; the
+  complaint it opens, and until when, are kept here.
 
 Revision ID: 0008
 Revises: 0007
@@ -39,6 +41,32 @@ def upgrade() -> None:
     with op.batch_alter_table("sign_ins", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sign_ins_expires_at"), ["expires_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_sign_ins_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "complaint_tracking",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("complaint_id", sa.Integer(), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "expires_at > opened_at", name=op.f("ck_complaint_tracking_expires_after_opened")
+        ),
+        sa.ForeignKeyConstraint(
+            ["complaint_id"],
+            ["complaints.id"],
+            name=op.f("fk_complaint_tracking_complaint_id_complaints"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_complaint_tracking")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_complaint_tracking_token_hash")),
+    )
+    with op.batch_alter_table("complaint_tracking", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_complaint_tracking_complaint_id"), ["complaint_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_complaint_tracking_expires_at"), ["expires_at"], unique=False
+        )
     # Both databases drop a column in place (rebuilding users on SQLite would cascade deletes).
     op.execute("ALTER TABLE users DROP COLUMN session_token")
 
@@ -48,6 +76,10 @@ def downgrade() -> None:
         "users",
         sa.Column("session_token", sa.String(length=64), nullable=False, server_default=""),
     )
+    with op.batch_alter_table("complaint_tracking", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_complaint_tracking_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_complaint_tracking_complaint_id"))
+    op.drop_table("complaint_tracking")
     with op.batch_alter_table("sign_ins", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_ins_user_id"))
         batch_op.drop_index(batch_op.f("ix_sign_ins_expires_at"))

@@ -12,9 +12,7 @@ from registry.accounts.services import (
     MIN_PASSWORD_LENGTH,
     AccountError,
     check_password_rules,
-    find_user,
 )
-from registry.extensions import db
 
 _password_length = Length(
     min=MIN_PASSWORD_LENGTH,
@@ -71,23 +69,14 @@ def _email_field() -> EmailField:
 
 
 class RegistrationForm(FlaskForm):
+    """Name and address only: the password is chosen through the link sent to the address."""
+
     name = StringField(
         "Full name",
         validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
     email = _email_field()
-    password = _new_password("Password")
-    confirm = _confirmation()
-
-    def validate_password(self, field: PasswordField) -> None:
-        _check_new_password(field, (self.email.data or "", self.name.data or ""))
-
-    def validate_email(self, field: EmailField) -> None:
-        if find_user(db.session, field.data) is not None:
-            raise ValidationError(
-                "An account with this e-mail address already exists. Sign in or reset the password."
-            )
 
 
 class LoginForm(FlaskForm):

@@ -205,20 +205,33 @@ def _new_user(
 
 
 def register_mediator(
-    session: Session, *, email: str, name: str, password: str, now: datetime
-) -> User:
-    """Create a mediator's own account and welcome them by e-mail."""
-    user = _new_user(
-        session, email=email, name=name, password=password, roles=[Role.MEDIATOR], now=now
-    )
+    session: Session, *, email: str, name: str, now: datetime, ttl: timedelta
+) -> User | None:
+    """Register a mediator at ``email``: e-mail a link to choose a password; return the account.
+
+    The person at the address learns the rest by e-mail, so the answer on the page is the same
+    whether the address is new or has an account: a new address gets its account (claimed by
+    choosing a password through the link), an existing one a note to sign in or reset (None).
+    """
+    existing = find_user(session, email)
+    if existing is not None:
+        record_account_event(session, "registration_repeated", existing, now=now)
+        if existing.is_active:
+            queue_mail(
+                session,
+                to=existing.email,
+                subject="You already have a Mediator Registry account",
+                body=render_template(
+                    "mail/registration_existing.txt",
+                    user=existing,
+                    public_url=current_app.config["PUBLIC_URL"],
+                ),
+                now=now,
+            )
+        return None
+    user = _new_user(session, email=email, name=name, password=None, roles=[Role.MEDIATOR], now=now)
     record_account_event(session, "registered", user, actor=user, now=now)
-    queue_mail(
-        session,
-        to=user.email,
-        subject="Welcome to the Mediator Registry",
-        body=render_template("mail/welcome.txt", user=user),
-        now=now,
-    )
+    _send_password_link(session, user, now=now, ttl=ttl, purpose="welcome")
     return user
 
 
@@ -325,6 +338,22 @@ def request_password_reset(
     user = find_user(session, email)
     if user is None or not user.is_active:
         return
+    _send_password_link(
+        session, user, now=now, ttl=ttl, purpose="invitation" if invitation else "reset"
+    )
+
+
+PASSWORD_LINK_SUBJECTS = {
+    "reset": "Reset your Mediator Registry password",
+    "invitation": "Choose your Mediator Registry password",
+    "welcome": "Welcome to the Mediator Registry: choose your password",
+}
+
+
+def _send_password_link(
+    session: Session, user: User, *, now: datetime, ttl: timedelta, purpose: str
+) -> None:
+    """Queue a one-time link for ``user`` to choose a password (``purpose`` words it)."""
     token = secrets.token_urlsafe(32)
     session.add(
         PasswordResetToken(
@@ -335,15 +364,13 @@ def request_password_reset(
     queue_mail(
         session,
         to=user.email,
-        subject="Choose your Mediator Registry password"
-        if invitation
-        else "Reset your Mediator Registry password",
+        subject=PASSWORD_LINK_SUBJECTS[purpose],
         body=render_template(
             "mail/password_reset.txt",
             user=user,
             link=f"{current_app.config['PUBLIC_URL']}/password/reset/{token}",
             minutes=int(ttl.total_seconds() // 60),
-            invitation=invitation,
+            purpose=purpose,
         ),
         now=now,
     )

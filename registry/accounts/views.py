@@ -96,22 +96,22 @@ def register() -> Response | str:
         return redirect(url_for("accounts.account"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_mediator(
-                db.session,
-                email=form.email.data,
-                name=form.name.data,
-                password=form.password.data,
-                now=utcnow(),
-            )
-        except services.AccountError as error:
-            form.email.errors.append(str(error))
-        else:
-            _start_sign_in(user)
-            db.session.commit()
-            login_user(user)
-            flash("Welcome! Your mediator account is ready.", "success")
-            return redirect(url_for("accounts.account"), 303)
+        minutes = current_app.config["PASSWORD_RESET_TTL_MINUTES"]
+        services.register_mediator(
+            db.session,
+            email=form.email.data,
+            name=form.name.data,
+            now=utcnow(),
+            ttl=timedelta(minutes=minutes),
+        )
+        db.session.commit()
+        # The same answer whether or not the address has an account: its owner learns by mail.
+        flash(
+            f"Check your e-mail: we sent a message to {services.normalise_email(form.email.data)}."
+            f" Its link lets you choose your password; it works once, within {minutes} minutes.",
+            "success",
+        )
+        return redirect(url_for("accounts.login"), 303)
     return render_template("accounts/register.html", form=form)
 
 

@@ -89,6 +89,12 @@ class User(UserMixin, Base):
     # services.start_sign_in and by the user loader; not stored.
     login_id = None
 
+    # UserMixin compares people by get_id(), which names a sign-in; compare rows instead (the
+    # session's identity map gives one object per row).
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
     def get_id(self) -> str:
         if self.login_id is None:
             raise RuntimeError("no sign-in: call services.start_sign_in before login_user")

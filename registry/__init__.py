@@ -32,6 +32,8 @@ DOMAINS = (
     "registry.api",
     "audits",
     "complaints",
+    # Last: its before_request hook runs after the domains' own (sign-in, CSRF, limits).
+    "registry.submissions",
 )
 
 

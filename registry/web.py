@@ -21,6 +21,7 @@ ERROR_TEXTS = {
     403: ("Not allowed", "Your account does not give access to this page."),
     404: ("Page not found", "There is no page at this address."),
     405: ("Method not allowed", "This page cannot be used that way."),
+    409: ("Already sent", "This was done already."),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Too many attempts", "Please wait a minute before trying again."),
     500: ("Something went wrong", "The error is logged. Please try again later."),

@@ -96,6 +96,7 @@ def test_scheduler_settings(app):
         "purge-reset-links",
         "purge-sign-ins",
         "purge-tracking",
+        "purge-submissions",
         "lifecycle",
         "prune-listings",
         "expire-feedback-links",

@@ -1,10 +1,11 @@
-"""Security hardening: sign-ins per browser, complaint tracking kept on the server.
+"""Security hardening: sign-ins per browser, complaint tracking on the server, one-time forms.
 
 - ``sign_ins``: one row per signed-in browser; its cookies carry the row's id and a secret
   (only a hash is kept). Signing out deletes the row. ``users.session_token``, the one token
   every browser of an account shared, goes: existing sessions end and people sign in again.
 - ``complaint_tracking``: a browser following a complaint keeps only a random token; the
   complaint it opens, and until when, are kept here.
+- ``form_submissions``: the one-time tokens forms behind a role were sent with.
 
 Revision ID: 0008
 Revises: 0007
@@ -67,6 +68,17 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_complaint_tracking_expires_at"), ["expires_at"], unique=False
         )
+    op.create_table(
+        "form_submissions",
+        sa.Column("token", sa.String(length=43), nullable=False),
+        sa.Column("endpoint", sa.String(length=100), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("token", name=op.f("pk_form_submissions")),
+    )
+    with op.batch_alter_table("form_submissions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_form_submissions_submitted_at"), ["submitted_at"], unique=False
+        )
     # Both databases drop a column in place (rebuilding users on SQLite would cascade deletes).
     op.execute("ALTER TABLE users DROP COLUMN session_token")
 
@@ -76,6 +88,9 @@ def downgrade() -> None:
         "users",
         sa.Column("session_token", sa.String(length=64), nullable=False, server_default=""),
     )
+    with op.batch_alter_table("form_submissions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_form_submissions_submitted_at"))
+    op.drop_table("form_submissions")
     with op.batch_alter_table("complaint_tracking", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_complaint_tracking_expires_at"))
         batch_op.drop_index(batch_op.f("ix_complaint_tracking_complaint_id"))

@@ -125,3 +125,16 @@ class CountryTierForm(FlaskForm):
         "Country", choices=dict(sorted(COUNTRIES.items(), key=lambda item: item[1]))
     )
     tier = SelectField("Tier", choices={tier.value: tier.label for tier in Tier})
+
+
+class HeldPaymentForm(FlaskForm):
+    decision = SelectField(
+        "Decision",
+        choices={"book": "Book it on the invoice", "return": "Return it to the payer"},
+    )
+    note = TextAreaField(
+        "Note",
+        validators=[Length(max=2000)],
+        description="Required when returning: say how the money goes back.",
+        render_kw={"rows": 2},
+    )

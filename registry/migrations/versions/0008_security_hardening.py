@@ -1,4 +1,4 @@
-"""Security hardening: sign-ins per browser, complaint tracking on the server, one-time forms.
+"""Security hardening: sign-ins, complaint tracking, one-time forms, held payments.
 
 - ``sign_ins``: one row per signed-in browser; its cookies carry the row's id and a secret
   (only a hash is kept). Signing out deletes the row. ``users.session_token``, the one token
@@ -6,6 +6,8 @@
 - ``complaint_tracking``: a browser following a complaint keeps only a random token; the
   complaint it opens, and until when, are kept here.
 - ``form_submissions``: the one-time tokens forms behind a role were sent with.
+- ``held_payments``: provider payments for a settled invoice or for more than it owes, kept
+  out of the books until staff book them or mark them returned.
 
 Revision ID: 0008
 Revises: 0007
@@ -79,6 +81,42 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_form_submissions_submitted_at"), ["submitted_at"], unique=False
         )
+    op.create_table(
+        "held_payments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=False),
+        sa.Column("provider_reference", sa.String(length=100), nullable=False),
+        sa.Column("amount_minor", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("paid_on", sa.Date(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=False),
+        sa.CheckConstraint("amount_minor > 0", name=op.f("ck_held_payments_amount_positive")),
+        sa.CheckConstraint("length(currency) = 3", name=op.f("ck_held_payments_currency_code")),
+        sa.CheckConstraint(
+            "status IN ('held', 'booked', 'returned')", name=op.f("ck_held_payments_known_status")
+        ),
+        sa.CheckConstraint(
+            "(status = 'held') = (decided_at IS NULL)",
+            name=op.f("ck_held_payments_decided_unless_held"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["users.id"], name=op.f("fk_held_payments_decided_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"], ["invoices.id"], name=op.f("fk_held_payments_invoice_id_invoices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_held_payments")),
+        sa.UniqueConstraint("provider_reference", name=op.f("uq_held_payments_provider_reference")),
+    )
+    with op.batch_alter_table("held_payments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_held_payments_invoice_id"), ["invoice_id"], unique=False
+        )
     # Both databases drop a column in place (rebuilding users on SQLite would cascade deletes).
     op.execute("ALTER TABLE users DROP COLUMN session_token")
 
@@ -88,6 +126,9 @@ def downgrade() -> None:
         "users",
         sa.Column("session_token", sa.String(length=64), nullable=False, server_default=""),
     )
+    with op.batch_alter_table("held_payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_held_payments_invoice_id"))
+    op.drop_table("held_payments")
     with op.batch_alter_table("form_submissions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_form_submissions_submitted_at"))
     op.drop_table("form_submissions")

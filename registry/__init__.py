@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 
-from registry.config import load_config, resolve_secret_key
+from registry.config import check_rate_limit_storage, load_config, resolve_secret_key
 
 # The packages whose blueprints and jobs make up the site, in registration order. The
 # registry's kernel never imports ``audits`` or ``complaints`` by name: this list is the
@@ -84,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    check_rate_limit_storage(app.config)
     limiter.init_app(app)
     jobs.init_app(app)
 

@@ -10,9 +10,13 @@ import os
 import secrets
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from limits.storage import storage_from_string
 
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -197,6 +201,45 @@ def secret_problem(secret: str | None) -> str | None:
             f" at least {MIN_SECRET_BITS} are needed"
         )
     return None
+
+
+def _without_password(uri: str) -> str:
+    """Return ``uri`` with any password in it replaced, for messages."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_rate_limit_storage(config: Mapping[str, Any]) -> None:
+    """Refuse rate-limit storage that cannot hold limits across web processes, or is down.
+
+    ``memory://`` counts in each process alone: with several gunicorn workers every worker
+    would allow the whole limit again, so production refuses it. Any other storage (Redis) must
+    answer now, so a site never starts with limits it cannot count.
+    """
+    if not config.get("RATELIMIT_ENABLED", True):
+        return
+    uri = config["RATELIMIT_STORAGE_URI"]
+    if uri.startswith("memory://"):
+        if config["REGISTRY_ENV"] == "production":
+            raise ConfigError(
+                "REGISTRY_ENV=production needs RATELIMIT_STORAGE_URI set to storage every web"
+                " process shares, such as redis://127.0.0.1:6379/0: memory:// counts in each"
+                " process alone."
+            )
+        return
+    options = {"socket_connect_timeout": 5, "socket_timeout": 5} if uri.startswith("redis") else {}
+    try:
+        answers = storage_from_string(uri, **options).check()
+    except Exception:
+        answers = False
+    if not answers:
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI {_without_password(uri)} does not answer, so sign-in and"
+            " API rate limits could not be counted. Start it (or fix the address) and try again."
+        )
 
 
 def resolve_secret_key(config: dict, instance_path: Path) -> str:

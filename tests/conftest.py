@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from flask import Flask
@@ -28,6 +29,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# Rate-limit counts of tests that need shared storage: a database of its own on the local Redis.
+REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -215,3 +218,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def shared_redis(app):
+    """Redis database 15, emptied of this test's counts; the limiter back on memory after."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        if IN_CI:
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable (CI=true): {error}")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {error}")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    # The limiter is one object per process: put it back on the suite's memory storage.
+    make_test_app(app.config["DATABASE_URL"], REGISTRY_ENV="testing")

@@ -55,8 +55,9 @@ def test_generated_secrets_are_strong_enough(generate):
     assert all(secret_problem(generate()) is None for _ in range(300))
 
 
-def test_production_starts_with_a_real_secret(monkeypatch, tmp_path):
+def test_production_starts_with_a_real_secret(monkeypatch, tmp_path, shared_redis):
     monkeypatch.setenv("REGISTRY_ENV", "production")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", shared_redis)
     monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(48))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite3")
     app = create_app()

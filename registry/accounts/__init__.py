@@ -21,7 +21,9 @@ def init_app(app: Flask) -> None:
         "purge-reset-links", purge_reset_tokens, "Delete used and expired password reset links"
     )
     app.extensions["jobs"].add_daily(
-        "purge-sign-ins", purge_sign_ins, "Delete sign-ins whose session has expired"
+        "purge-sign-ins",
+        purge_sign_ins,
+        "Delete sign-ins whose session has expired and failed sign-in counts a day old",
     )
 
 

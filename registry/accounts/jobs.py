@@ -6,6 +6,7 @@ from sqlalchemy import delete, or_
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import PasswordResetToken, SignIn
+from registry.accounts.throttle import purge_throttles
 from registry.clock import registry_zone
 from registry.events.services import record_event
 
@@ -31,8 +32,10 @@ def purge_reset_tokens(session: Session, as_of: date, now: datetime) -> dict[str
 
 
 def purge_sign_ins(session: Session, as_of: date, now: datetime) -> dict[str, int]:
-    """Delete sign-ins that expired before the start of ``as_of`` (they sign nobody in)."""
+    """Delete sign-ins that expired before the start of ``as_of`` (they sign nobody in), and
+    the failed sign-in counts of addresses quiet for a day."""
     cutoff = datetime.combine(as_of, time.min, tzinfo=registry_zone())
+    throttles = purge_throttles(session, now)
     result = session.execute(delete(SignIn).where(SignIn.expires_at < cutoff))
     if result.rowcount:
         record_event(
@@ -43,4 +46,4 @@ def purge_sign_ins(session: Session, as_of: date, now: datetime) -> dict[str, in
             now=now,
             data={"count": result.rowcount, "before": cutoff.isoformat()},
         )
-    return {"purged": result.rowcount}
+    return {"purged": result.rowcount, "throttles_purged": throttles}

@@ -153,3 +153,20 @@ class SignIn(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins in a row for one address, or for one browser trusted with an account.
+
+    ``key`` is a hash of "account:<address>" (any address, with or without an account, so the
+    answer tells nothing) or of "device:<nonce>" (a browser that signed in to the account
+    before). After a few failures each next one doubles the wait before the key may try again.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    # No attempt with this key is checked before this instant.
+    blocked_until: Mapped[datetime | None]

@@ -1,12 +1,14 @@
 """Sign-in, registration, password reset and the account page."""
 
+import math
 from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from registry.accounts import services
+from registry.accounts import services, throttle
 from registry.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -17,6 +19,7 @@ from registry.accounts.forms import (
 )
 from registry.accounts.models import User
 from registry.accounts.permissions import public, signed_in
+from registry.accounts.throttle import DEVICE_COOKIE
 from registry.database import utcnow
 from registry.extensions import db, limiter
 from registry.web import local_path
@@ -36,23 +39,50 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate_limit, methods=["POST"])
 @public
-def login() -> Response | str:
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     form = LoginForm()
-    if form.validate_on_submit():
-        user = services.authenticate(
-            db.session, email=form.email.data, password=form.password.data, now=utcnow()
+    if not form.validate_on_submit():
+        return render_template("accounts/login.html", form=form)
+    now = utcnow()
+    key = throttle.throttle_key(db.session, form.email.data, request.cookies.get(DEVICE_COOKIE))
+    wait = throttle.sign_in_wait(db.session, key, now)
+    if wait is not None:
+        seconds = math.ceil(wait.total_seconds())
+        flash(
+            f"Too many failed sign-ins with this address. Wait {seconds} seconds and try again,"
+            " or ask for a password reset link.",
+            "error",
         )
-        if user is None:
-            flash("The e-mail address or password is not correct.", "error")
-        else:
-            _start_sign_in(user, remember=form.remember.data)
-            db.session.commit()
-            login_user(user, remember=form.remember.data)
-            flash(f"Signed in as {user.name}.", "success")
-            return redirect(_safe_next(request.args.get("next")), 303)
-    return render_template("accounts/login.html", form=form)
+        return render_template("accounts/login.html", form=form), 429
+    user = services.authenticate(
+        db.session, email=form.email.data, password=form.password.data, now=now
+    )
+    if user is None:
+        throttle.record_failed_sign_in(db.session, key, now)
+        db.session.commit()
+        flash("The e-mail address or password is not correct.", "error")
+        return render_template("accounts/login.html", form=form)
+    throttle.clear_failed_sign_ins(db.session, key)
+    _start_sign_in(user, remember=form.remember.data)
+    db.session.commit()
+    login_user(user, remember=form.remember.data)
+    flash(f"Signed in as {user.name}.", "success")
+    return _trusting_this_browser(redirect(_safe_next(request.args.get("next")), 303), user)
+
+
+def _trusting_this_browser(response: Response, user: User) -> Response:
+    """Give the browser a trusted-device cookie for ``user``: the throttle counts it apart."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        throttle.device_cookie(user),
+        max_age=int(throttle.DEVICE_TRUST.total_seconds()),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _start_sign_in(user: User, *, remember: bool = False) -> None:
@@ -149,13 +179,15 @@ def reset_password(token: str) -> Response | str:
         return redirect(url_for("accounts.forgot_password"), 303)
     form = ResetPasswordForm(context=(reset.user.email, reset.user.name))
     if form.validate_on_submit():
-        services.reset_password(
+        user = services.reset_password(
             db.session, token=token, new_password=form.password.data, now=utcnow()
         )
         db.session.commit()
         logout_user()
         flash("Your password is changed. Sign in with the new one.", "success")
-        return redirect(url_for("accounts.login"), 303)
+        # The link proved this browser's person owns the address: an attack on it cannot
+        # keep them out.
+        return _trusting_this_browser(redirect(url_for("accounts.login"), 303), user)
     return render_template("accounts/reset_password.html", form=form)
 
 

@@ -1,8 +1,10 @@
-"""Security hardening: sign-ins, complaint tracking, one-time forms, held payments.
+"""Security hardening: sign-ins, sign-in throttle, complaint tracking, one-time forms, holds.
 
 - ``sign_ins``: one row per signed-in browser; its cookies carry the row's id and a secret
   (only a hash is kept). Signing out deletes the row. ``users.session_token``, the one token
   every browser of an account shared, goes: existing sessions end and people sign in again.
+- ``sign_in_throttles``: failed sign-ins in a row per address (or trusted browser) and until
+  when the next attempt must wait.
 - ``complaint_tracking``: a browser following a complaint keeps only a random token; the
   complaint it opens, and until when, are kept here.
 - ``form_submissions``: the one-time tokens forms behind a role were sent with.
@@ -44,6 +46,18 @@ def upgrade() -> None:
     with op.batch_alter_table("sign_ins", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sign_ins_expires_at"), ["expires_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_sign_ins_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "sign_in_throttles",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_sign_in_throttles")),
+    )
+    with op.batch_alter_table("sign_in_throttles", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sign_in_throttles_last_failure_at"), ["last_failure_at"], unique=False
+        )
     op.create_table(
         "complaint_tracking",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -136,6 +150,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_complaint_tracking_expires_at"))
         batch_op.drop_index(batch_op.f("ix_complaint_tracking_complaint_id"))
     op.drop_table("complaint_tracking")
+    with op.batch_alter_table("sign_in_throttles", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_in_throttles_last_failure_at"))
+    op.drop_table("sign_in_throttles")
     with op.batch_alter_table("sign_ins", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sign_ins_user_id"))
         batch_op.drop_index(batch_op.f("ix_sign_ins_expires_at"))

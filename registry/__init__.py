@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry.config import check_rate_limit_storage, load_config, resolve_secret_key
 
@@ -46,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     configure_app(app, config)
+    configure_proxies(app)
     configure_logging(app)
     register_extensions(app)
     register_domains(app)
@@ -65,6 +67,17 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config.update(overrides or {})
     app.config["SECRET_KEY"] = resolve_secret_key(app.config, instance)
     app.config["TESTING"] = app.config["REGISTRY_ENV"] == "testing"
+
+
+def configure_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the trusted proxies' headers, if any.
+
+    Behind a TLS proxy every request comes from the proxy: without this, the per-address
+    rate limits would count all clients as one.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def configure_logging(app: Flask) -> None:

@@ -89,6 +89,8 @@ def load_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Proxies in front that add X-Forwarded-For/-Proto; 0 trusts no such header.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
         # flask-limiter: memory storage is per process, so production uses Redis.
         "RATELIMIT_STORAGE_URI": os.environ.get(

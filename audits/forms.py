@@ -3,11 +3,12 @@
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from audits.schedule import ProgramStatus
 from audits.services import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
+from registry.fields import DateField
 from registry.organisations.models import Organisation, ProgramType
 
 TYPE_CHOICES = {t.value: f"{t.value}: {t.label}" for t in ProgramType}

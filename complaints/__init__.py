@@ -8,7 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from complaints import views
     from complaints.demo import load_complaint_demo
-    from complaints.jobs import flag_overdue_complaints, purge_closed_complaints
+    from complaints.jobs import flag_overdue_complaints, purge_closed_complaints, purge_tracking
 
     views.register(app)
     app.extensions.setdefault("demo_loaders", []).append(load_complaint_demo)
@@ -24,4 +24,9 @@ def init_app(app: Flask) -> None:
         purge_closed_complaints,
         "Purge complaints closed longer than the retention period, their files and the"
         " e-mails to their complainants, keeping an anonymous count",
+    )
+    jobs.add_daily(
+        "purge-tracking",
+        purge_tracking,
+        "Delete expired tracking tokens of complaints (a browser's hour of following one)",
     )

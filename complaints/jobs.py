@@ -38,6 +38,7 @@ from complaints.models import (
     Level,
     OverdueFlag,
     Status,
+    Tracking,
 )
 from complaints.services import FILE_SETTINGS, locked, tell_complainant
 from registry.accounts.models import Role, User, UserRole
@@ -313,3 +314,9 @@ def _keep_files_of_a_failed_purge(session: Session, transaction: SessionTransact
     """Forget the files of a purge that was not committed: their complaints are still there."""
     if transaction.parent is None:
         session.info.pop(PURGED_FILES, None)
+
+
+def purge_tracking(session: Session, today: date, now: datetime) -> dict[str, int]:
+    """Delete the tracking tokens that expired before ``now`` (they open nothing any more)."""
+    result = session.execute(delete(Tracking).where(Tracking.expires_at < now))
+    return {"purged": result.rowcount}

@@ -321,3 +321,25 @@ class ComplaintStatistic(Base):
     final_level: Mapped[int]
     closed_as: Mapped[str] = mapped_column(String(16))
     count: Mapped[int]
+
+
+class Tracking(Base):
+    """A browser following one complaint, after its receipt code and secret were entered.
+
+    The browser's session holds only a random token (its hash is kept here), never the
+    complaint's id. "Forget this complaint" deletes the row, so a copy of the cookie stops
+    working too; a row works until ``expires_at`` and the daily purge-tracking job removes it.
+    """
+
+    __tablename__ = "complaint_tracking"
+    __table_args__ = (CheckConstraint("expires_at > opened_at", name="expires_after_opened"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    opened_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    complaint: Mapped[Complaint] = relationship()

@@ -18,11 +18,11 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
@@ -38,6 +38,7 @@ from complaints.models import (
     Level,
     Status,
     Subject,
+    Tracking,
 )
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
@@ -150,6 +151,39 @@ def find_tracked(session: Session, receipt_code: str, secret: str) -> Complaint 
     if not hmac.compare_digest(expected, secret_hash(secret)):
         return None
     return complaint
+
+
+def open_tracking(
+    session: Session, complaint: Complaint, *, now: datetime, lifetime: timedelta
+) -> str:
+    """Let a browser follow ``complaint`` for ``lifetime``; return the token its session keeps."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        Tracking(
+            token_hash=secret_hash(token),
+            complaint=complaint,
+            opened_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
+def tracked_by(session: Session, token: object, now: datetime) -> Complaint | None:
+    """Return the complaint a browser's tracking ``token`` opens, while it has not expired."""
+    if not isinstance(token, str) or not token:
+        return None
+    tracking = session.scalar(select(Tracking).where(Tracking.token_hash == secret_hash(token)))
+    if tracking is None or tracking.expires_at <= now:
+        return None
+    return tracking.complaint
+
+
+def forget_tracking(session: Session, token: object) -> None:
+    """End a browser's tracking: its token, and any copy of it, opens nothing any more."""
+    if isinstance(token, str) and token:
+        session.execute(delete(Tracking).where(Tracking.token_hash == secret_hash(token)))
 
 
 # -- Writing: entries, event log, e-mail --------------------------------------------------

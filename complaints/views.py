@@ -2,8 +2,9 @@
 
 No account is needed. Filing shows the receipt code and the secret once, on the page that
 answers the form (never behind a redirect, so they are not in an address or a history entry).
-Entering both on the tracking form keeps the complaint's id in this browser's session for an
-hour (``TRACKED``); the tracked page and its actions work only on that complaint. A wrong code
+Entering both on the tracking form gives this browser's session a random tracking token for an
+hour (``TRACKED``; the complaint it opens is kept on the server, never in the cookie); the
+tracked page and its actions work only on that complaint, and "forget" ends the token. A wrong code
 and a wrong secret get the same answer, and tracking attempts are rate-limited per client.
 
 Anonymity: an anonymous complaint keeps no name, e-mail or network address. The rate limiter
@@ -62,7 +63,7 @@ from registry.web import flash_form_errors, render_error
 
 bp = Blueprint("complaints", __name__)
 
-# The tracked complaint in this browser's session: {"id": ..., "at": POSIX seconds}.
+# The tracking token in this browser's session (services.open_tracking).
 TRACKED = "tracked_complaint"
 TRACKING_LIFETIME = timedelta(hours=1)
 NO_MATCH = "No complaint matches this receipt code and secret."
@@ -215,22 +216,18 @@ def track() -> ResponseReturnValue:
     complaint = services.find_tracked(db.session, form.receipt_code.data, form.secret.data)
     if complaint is None:
         return render_template("complaints/public/track.html", form=form, error=NO_MATCH), 404
-    session[TRACKED] = {"id": complaint.id, "at": utcnow().timestamp()}
+    services.forget_tracking(db.session, session.get(TRACKED))
+    session[TRACKED] = services.open_tracking(
+        db.session, complaint, now=utcnow(), lifetime=TRACKING_LIFETIME
+    )
+    db.session.commit()
     return redirect(url_for("complaints.tracked"), 303)
 
 
 def _tracked_complaint() -> Complaint | None:
     """Return the complaint this browser opened less than an hour ago, or None."""
-    kept = session.get(TRACKED)
-    try:
-        complaint_id, opened = int(kept["id"]), float(kept["at"])
-    except (TypeError, KeyError, ValueError):
-        return None
-    if utcnow().timestamp() - opened > TRACKING_LIFETIME.total_seconds():
-        session.pop(TRACKED, None)
-        return None
-    complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:  # purged since
+    complaint = services.tracked_by(db.session, session.get(TRACKED), utcnow())
+    if complaint is None:  # expired, forgotten or purged
         session.pop(TRACKED, None)
     return complaint
 
@@ -411,9 +408,11 @@ def withdraw() -> ResponseReturnValue:
 @bp.route("/complaints/tracked/forget", methods=["POST"])
 @public
 def forget() -> ResponseReturnValue:
-    """Stop showing the complaint in this browser (the code and secret still open it)."""
+    """Stop showing the complaint in this browser, and to any copy of its cookie (the code and
+    secret still open it)."""
     if ForgetForm().validate_on_submit():
-        session.pop(TRACKED, None)
+        services.forget_tracking(db.session, session.pop(TRACKED, None))
+        db.session.commit()
         flash(
             "This browser no longer shows your complaint. Your receipt code and secret still"
             " open it.",

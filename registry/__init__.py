@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from registry.config import load_config, resolve_secret_key
+from registry.config import check_rate_limit_storage, load_config, resolve_secret_key
 
 # The packages whose blueprints and jobs make up the site, in registration order. The
 # registry's kernel never imports ``audits`` or ``complaints`` by name: this list is the
@@ -34,6 +35,8 @@ DOMAINS = (
     "registry.api",
     "audits",
     "complaints",
+    # Last: its before_request hook runs after the domains' own (sign-in, CSRF, limits).
+    "registry.submissions",
 )
 
 
@@ -46,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     configure_app(app, config)
+    configure_proxies(app)
     configure_logging(app)
     register_extensions(app)
     register_domains(app)
@@ -67,6 +71,17 @@ def configure_app(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config["TESTING"] = app.config["REGISTRY_ENV"] == "testing"
 
 
+def configure_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the trusted proxies' headers, if any.
+
+    Behind a TLS proxy every request comes from the proxy: without this, the per-address
+    rate limits would count all clients as one.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -84,6 +99,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    check_rate_limit_storage(app.config)
     limiter.init_app(app)
     jobs.init_app(app)
 

@@ -4,16 +4,32 @@ Every setting is listed in README.md ("Configuration"). ``load_config`` returns 
 that ``create_app`` applies; tests pass their own overrides on top.
 """
 
+import itertools
+import math
 import os
 import secrets
+import zlib
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from limits.storage import storage_from_string
 
 ENVIRONMENTS = ("development", "production", "testing")
 
 # Values that must never protect a production deployment.
 WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development"}
 MIN_SECRET_LENGTH = 32
+# The randomness a production secret must show (estimated_entropy_bits): as much as a 128-bit
+# key, which is what guessing a session signature would have to beat.
+MIN_SECRET_BITS = 128
+# What zlib adds to any input: a 2-byte header and a 4-byte checksum.
+_ZLIB_OVERHEAD = 6
+# How to make a good secret (a command, not a secret).
+GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105
 
 
 class ConfigError(RuntimeError):
@@ -73,6 +89,8 @@ def load_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int("SESSION_HOURS", 12)),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Proxies in front that add X-Forwarded-For/-Proto; 0 trusts no such header.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute"),
         # flask-limiter: memory storage is per process, so production uses Redis.
         "RATELIMIT_STORAGE_URI": os.environ.get(
@@ -153,6 +171,91 @@ def load_config(instance_path: Path) -> dict:
     }
 
 
+def _spread(symbols: Sequence[object]) -> float:
+    """Return the bits per symbol of ``symbols``' frequencies (Shannon, Miller-Madow corrected).
+
+    The correction adds what a short sample of a random source hides: the symbols it has not
+    repeated yet.
+    """
+    if not symbols:
+        return 0.0
+    total = len(symbols)
+    counts = Counter(symbols).values()
+    shannon = -sum(count / total * math.log2(count / total) for count in counts)
+    return shannon + (len(counts) - 1) / (2 * total * math.log(2))
+
+
+def estimated_entropy_bits(secret: str) -> float:
+    """Estimate, on the low side, how many bits of randomness ``secret`` holds.
+
+    Three views of the string, of which the poorest counts: how evenly its characters are
+    spread ("aaaa…" holds nothing), how evenly the steps between neighbours are spread
+    ("abcdefgh…" is one step repeated), and how well it compresses (a short part repeated,
+    "changemechangeme…", compresses to that part).
+    """
+    if not secret:
+        return 0.0
+    steps = [ord(after) - ord(before) for before, after in itertools.pairwise(secret)]
+    per_character = min(_spread(secret), _spread(steps))
+    data = secret.encode()
+    compressed = max(0, len(zlib.compress(data, 9)) - _ZLIB_OVERHEAD)
+    return len(secret) * per_character * min(1.0, compressed / len(data))
+
+
+def secret_problem(secret: str | None) -> str | None:
+    """Return why ``secret`` cannot protect a production site, or None if it can."""
+    if not secret or secret.lower() in WEAK_SECRETS:
+        return "it is missing or a well-known default"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"it has {len(secret)} characters; at least {MIN_SECRET_LENGTH} are needed"
+    bits = estimated_entropy_bits(secret)
+    if bits < MIN_SECRET_BITS:
+        return (
+            f"it holds about {bits:.0f} bits of randomness (repeated or sequential characters);"
+            f" at least {MIN_SECRET_BITS} are needed"
+        )
+    return None
+
+
+def _without_password(uri: str) -> str:
+    """Return ``uri`` with any password in it replaced, for messages."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_rate_limit_storage(config: Mapping[str, Any]) -> None:
+    """Refuse rate-limit storage that cannot hold limits across web processes, or is down.
+
+    ``memory://`` counts in each process alone: with several gunicorn workers every worker
+    would allow the whole limit again, so production refuses it. Any other storage (Redis) must
+    answer now, so a site never starts with limits it cannot count.
+    """
+    if not config.get("RATELIMIT_ENABLED", True):
+        return
+    uri = config["RATELIMIT_STORAGE_URI"]
+    if uri.startswith("memory://"):
+        if config["REGISTRY_ENV"] == "production":
+            raise ConfigError(
+                "REGISTRY_ENV=production needs RATELIMIT_STORAGE_URI set to storage every web"
+                " process shares, such as redis://127.0.0.1:6379/0: memory:// counts in each"
+                " process alone."
+            )
+        return
+    options = {"socket_connect_timeout": 5, "socket_timeout": 5} if uri.startswith("redis") else {}
+    try:
+        answers = storage_from_string(uri, **options).check()
+    except Exception:
+        answers = False
+    if not answers:
+        raise ConfigError(
+            f"RATELIMIT_STORAGE_URI {_without_password(uri)} does not answer, so sign-in and"
+            " API rate limits could not be counted. Start it (or fix the address) and try again."
+        )
+
+
 def resolve_secret_key(config: dict, instance_path: Path) -> str:
     """Return the secret key, generating and keeping one in the instance folder if none given.
 
@@ -161,11 +264,11 @@ def resolve_secret_key(config: dict, instance_path: Path) -> str:
     """
     given = config.get("SECRET_KEY")
     if config["REGISTRY_ENV"] == "production":
-        if not given or given.lower() in WEAK_SECRETS or len(given) < MIN_SECRET_LENGTH:
+        problem = secret_problem(given)
+        if problem:
             raise ConfigError(
-                "REGISTRY_ENV=production needs SECRET_KEY set to a random value of at least "
-                f"{MIN_SECRET_LENGTH} characters (python3 -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))')"
+                f"REGISTRY_ENV=production needs SECRET_KEY set to a random value: {problem}."
+                f" Generate one with {GENERATE_SECRET}"
             )
         return given
     if given:

@@ -21,6 +21,7 @@ from registry.mediators import models as mediators_models
 from registry.organisations import models as organisations_models
 from registry.scheduling import models as scheduling_models
 from registry.search import models as search_models
+from registry.submissions import models as submissions_models
 
 for _domain in DOMAINS:
     if not _domain.startswith("registry.") and importlib.util.find_spec(f"{_domain}.models"):
@@ -41,4 +42,5 @@ __all__ = [
     "organisations_models",
     "scheduling_models",
     "search_models",
+    "submissions_models",
 ]

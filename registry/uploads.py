@@ -82,6 +82,14 @@ KINDS = {
 ACCEPTED = ", ".join(sorted({f".{ext}" for ext in KINDS}))
 KIND_NAMES = "PDF, PNG, JPEG, Word (.docx), Excel (.xlsx), OpenDocument (.odt, .ods), text or CSV"
 
+# An office file is a ZIP archive, and a few MB of ZIP can expand to gigabytes in whatever
+# opens it (a "zip bomb"): refuse archives that would expand beyond these, by what their
+# directory says and by what their members really hold.
+MAX_EXPANDED_BYTES = 100 * 1024 * 1024
+MAX_EXPANSION_RATIO = 100  # expanded size over the file's size; office files are far below
+MAX_ARCHIVE_MEMBERS = 10_000
+_CHUNK = 1024 * 1024
+
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 _SPACES = re.compile(r"\s+")
 _STORAGE_NAME = re.compile(r"[0-9a-f]{64}")
@@ -166,12 +174,51 @@ def read_upload(stream: IO[bytes], name: str | None, *, max_bytes: int) -> tuple
         raise UploadRefused(f"“{original}” is empty.")
     if len(data) > max_bytes:
         raise UploadRefused(f"“{original}” is larger than {human_size(max_bytes)}, the limit.")
+    if kind.magic == ZIP:
+        _check_expansion(original, data)
     if not _content_matches(kind, data):
         raise UploadRefused(
             f"The content of “{original}” does not match its type ({extension.upper()}):"
             " upload the document itself, not a renamed file."
         )
     return original, kind, data
+
+
+def _check_expansion(original: str, data: bytes) -> None:
+    """Refuse a ZIP archive that expands too far or whose members are damaged.
+
+    An archive that cannot be opened at all is left to the content check.
+    """
+    limit = min(MAX_EXPANDED_BYTES, MAX_EXPANSION_RATIO * len(data))
+    too_large = UploadRefused(
+        f"“{original}” would expand to more than {human_size(limit)} when opened, which no"
+        " document of this size does. Save it again from its program and upload that file."
+    )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, NotImplementedError):
+        return
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_ARCHIVE_MEMBERS:
+            raise too_large
+        if sum(member.file_size for member in members) > limit:
+            raise too_large
+        # The sizes above are what the archive says; count what its members really hold (a
+        # member longer than it says fails its checksum).
+        expanded = 0
+        try:
+            for member in members:
+                with archive.open(member) as stream:
+                    while chunk := stream.read(_CHUNK):
+                        expanded += len(chunk)
+                        if expanded > limit:
+                            raise too_large
+        except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError):
+            raise UploadRefused(
+                f"“{original}” is damaged: its contents do not match its own index."
+                " Save it again from its program and upload that file."
+            ) from None
 
 
 def _content_matches(kind: Kind, data: bytes) -> bool:
@@ -284,6 +331,9 @@ def stored_file_response(
         etag=False,
         max_age=None,
     )
+    # The stored type is complete ("text/plain; charset=utf-8"): werkzeug would add a
+    # second charset to a text type.
+    response.headers["Content-Type"] = row.content_type
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -3,8 +3,9 @@
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, flash, render_template, request
+from flask import Flask, current_app, flash, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -20,6 +21,7 @@ ERROR_TEXTS = {
     403: ("Not allowed", "Your account does not give access to this page."),
     404: ("Page not found", "There is no page at this address."),
     405: ("Method not allowed", "This page cannot be used that way."),
+    409: ("Already sent", "This was done already."),
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Too many attempts", "Please wait a minute before trying again."),
     500: ("Something went wrong", "The error is logged. Please try again later."),
@@ -29,6 +31,10 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+
+# Browsers that once reached the site over HTTPS refuse plain HTTP to it (and to its
+# subdomains) for two years; sent in production only, where a TLS proxy is in front.
+STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
@@ -103,6 +109,20 @@ def confirmation(
     )
 
 
+def local_path(target: str | None) -> str | None:
+    """Return ``target`` if it is a path on this site ("/account?x=1"), else None.
+
+    Browsers read "//host", "////host" and "/\\host" as another site, and drop tabs and
+    newlines before reading an address, so only one leading slash and no such characters pass.
+    """
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if "\\" in target or any(ord(char) < 0x21 or ord(char) == 0x7F for char in target):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
 def render_error(code: int, message: str | None = None) -> ResponseReturnValue:
     """Render the error page for ``code`` (never a stack trace)."""
     title, default_message = ERROR_TEXTS.get(code, (f"Error {code}", "The request failed."))
@@ -131,6 +151,8 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["REGISTRY_ENV"] == "production":
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     if request.path.startswith("/password/reset/"):
         headers["Referrer-Policy"] = "no-referrer"
         headers["Cache-Control"] = "no-store"

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from flask import Flask
@@ -28,6 +29,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# Rate-limit counts of tests that need shared storage: a database of its own on the local Redis.
+REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -171,20 +174,43 @@ def fresh_app(fresh_database_url: str) -> Iterator[Flask]:
 
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+SUBMISSION_PATTERN = re.compile(r'name="submission_token" value="([^"]+)"')
 
 
 def csrf_token(client: FlaskClient, url: str) -> str:
     """GET ``url`` and return the CSRF token of its form."""
-    response = client.get(url)
-    match = CSRF_PATTERN.search(response.get_data(as_text=True))
+    return form_tokens(client, url)["csrf_token"]
+
+
+def form_tokens(client: FlaskClient, url: str) -> dict[str, str]:
+    """GET ``url`` and return its form's CSRF token and, if it has one, a one-time token."""
+    text = client.get(url).get_data(as_text=True)
+    match = CSRF_PATTERN.search(text)
     assert match, f"no CSRF token on {url}"
-    return match.group(1)
+    tokens = {"csrf_token": match.group(1)}
+    if one_time := SUBMISSION_PATTERN.search(text):
+        tokens["submission_token"] = one_time.group(1)
+    return tokens
+
+
+def one_time_token(app: Flask) -> str:
+    """Return a one-time form token, for a POST whose form is on no page the test opens."""
+    from registry.submissions.services import issue_token
+
+    with app.app_context():
+        return issue_token()
 
 
 def post_form(client: FlaskClient, url: str, data: dict, *, form_url: str | None = None):
-    """POST ``data`` to ``url`` with a CSRF token taken from ``form_url`` (default ``url``)."""
-    token = csrf_token(client, form_url or url)
-    return client.post(url, data={"csrf_token": token, **data})
+    """POST ``data`` to ``url`` with the tokens of the form on ``form_url`` (default ``url``).
+
+    A page without a one-time token (say /account, for a test that only needs a CSRF token)
+    gets a fresh one, as the page of a form behind a role would give; test_submissions checks
+    that every such template does.
+    """
+    tokens = form_tokens(client, form_url or url)
+    tokens.setdefault("submission_token", one_time_token(client.application))
+    return client.post(url, data={**tokens, **data})
 
 
 def confirmation_page(response, button: str, *says: str) -> str:
@@ -204,3 +230,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def shared_redis(app):
+    """Redis database 15, emptied of this test's counts; the limiter back on memory after."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        if IN_CI:
+            pytest.fail(f"Redis at {REDIS_URL} is unreachable (CI=true): {error}")
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {error}")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    # The limiter is one object per process: put it back on the suite's memory storage.
+    make_test_app(app.config["DATABASE_URL"], REGISTRY_ENV="testing")

@@ -4,9 +4,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from registry.accounts.models import PasswordResetToken, Role, User
+from registry.accounts.jobs import purge_sign_ins
+from registry.accounts.models import PasswordResetToken, Role, SignIn, User
+from registry.accounts.services import AccountError, check_password_rules, start_sign_in
+from registry.clock import local_today
 from registry.database import utcnow
 from registry.events.models import Event
 from registry.mail.models import OutboxMessage
@@ -61,12 +64,13 @@ def test_disabled_account_cannot_sign_in(client, session):
 def test_sign_in_is_rate_limited(client, session):
     make_user(session)
     token = csrf_token(client, "/login")
+    # Each attempt at another address, so only the per-address limit counts them.
     codes = [
         client.post(
             "/login",
-            data={"csrf_token": token, "email": "x@example.org", "password": "guess-guess"},
+            data={"csrf_token": token, "email": f"x{n}@example.org", "password": "guess-guess"},
         ).status_code
-        for _ in range(11)
+        for n in range(11)
     ]
     assert codes[:10] == [200] * 10
     assert codes[10] == 429
@@ -94,26 +98,59 @@ def test_post_with_a_forged_csrf_token_is_refused(client, session):
     assert response.status_code == 400
 
 
+def register(client, email=" Lukasz@Example.org ", name="Łukasz Nowak"):
+    return post_form(client, "/register", {"name": name, "email": email})
+
+
 def test_register_a_mediator(client, session):
-    response = post_form(
-        client,
-        "/register",
-        {
-            "name": "Łukasz Nowak",
-            "email": " Lukasz@Example.org ",
-            "password": PASSWORD,
-            "confirm": PASSWORD,
-        },
-    )
+    response = register(client)
     assert response.status_code == 303
+    assert response.headers["Location"] == "/login"
+    assert "Check your e-mail: we sent a message to lukasz@example.org." in client.get(
+        "/login"
+    ).get_data(as_text=True)
     user = session.scalar(select(User).where(User.email == "lukasz@example.org"))
     assert user.roles == {Role.MEDIATOR}
-    assert user.password_hash.startswith("$argon2id$")
+    assert client.get("/account").status_code == 302  # nobody is signed in yet
     welcome = session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == user.email))
-    assert welcome.subject == "Welcome to the Mediator Registry"
-    assert client.get("/account").status_code == 200
+    assert welcome.subject == "Welcome to the Mediator Registry: choose your password"
     registered = session.scalar(select(Event).where(Event.action == "account.registered"))
     assert registered.actor_id == user.id
+
+    link = reset_link(session, "lukasz@example.org")
+    chosen = "a brand new passphrase"
+    assert post_form(client, link, {"password": chosen, "confirm": chosen}).status_code == 303
+    assert sign_in(client, "lukasz@example.org", chosen).status_code == 303
+    session.refresh(user)
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_registering_a_taken_address_answers_the_same_and_tells_its_owner(client, session):
+    owner = make_user(session, email="taken@example.org")
+    before = session.query(User).count()
+    response = register(client, email="Taken@example.org", name="Mallory")
+    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert "Check your e-mail: we sent a message to taken@example.org." in page
+    assert "already" not in page
+    assert session.query(User).count() == before
+    assert owner.name == "Pat Person"
+    (notice,) = session.scalars(select(OutboxMessage))
+    assert notice.to_address == "taken@example.org"
+    assert notice.subject == "You already have a Mediator Registry account"
+    assert "http://registry.test/password/forgot" in notice.body_text
+    assert sign_in(client, "taken@example.org").status_code == 303  # the password is unchanged
+
+
+def test_a_new_and_a_taken_address_get_the_same_page(client, session, app):
+    make_user(session, email="taken@example.org")
+    pages = []
+    for email in ("taken@example.org", "fresh@example.org"):
+        browser = app.test_client()
+        register(browser, email=email, name="Someone")
+        text = browser.get("/login").get_data(as_text=True)
+        pages.append(re.sub(r'name="csrf_token"[^>]*>', "", text.replace(email, "ADDRESS")))
+    assert pages[0] == pages[1]
 
 
 def test_register_while_signed_in_goes_to_the_account(client, session):
@@ -129,25 +166,34 @@ def test_register_while_signed_in_goes_to_the_account(client, session):
     [
         ({"name": "", "email": "a@example.org"}, "This field is required."),
         ({"email": "not-an-address"}, "Enter a valid e-mail address."),
-        ({"password": "short", "confirm": "short"}, "Use between 10 and 256 characters."),
-        ({"confirm": "something else entirely"}, "The passwords do not match."),
-        ({"email": "taken@example.org"}, "already exists"),
     ],
 )
 def test_registration_refuses_bad_input(client, session, data, message):
-    make_user(session, email="taken@example.org")
-    before = session.query(User).count()
-    form = {
-        "name": "Ana",
-        "email": "ana@example.org",
-        "password": PASSWORD,
-        "confirm": PASSWORD,
-        **data,
-    }
-    response = post_form(client, "/register", form)
+    response = post_form(client, "/register", {"name": "Ana", "email": "ana@example.org", **data})
     assert response.status_code == 200
     assert message in response.get_data(as_text=True)
-    assert session.query(User).count() == before
+    assert session.query(User).count() == 0
+    assert session.query(OutboxMessage).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short", "Use between 10 and 256 characters."),
+        ("passwordpassword", "one of the most commonly used"),
+        ("1111111111", "one of the most commonly used"),
+        ("Lukasz@Example.org", "made of your name, your e-mail address"),
+    ],
+)
+def test_a_chosen_password_is_checked(client, session, password, message):
+    register(client)
+    response = post_form(
+        client,
+        reset_link(session, "lukasz@example.org"),
+        {"password": password, "confirm": password},
+    )
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
 
 
 def reset_link(session, email):
@@ -254,7 +300,19 @@ def test_change_password_needs_the_current_one(client, session):
     assert sign_in(client).status_code == 303
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil",
+        "////evil.example",
+        "///evil.example",
+        "/\t/evil.example",
+        "/%0a/evil.example".replace("%0a", "\n"),
+        "javascript:alert(1)",
+    ],
+)
 def test_sign_in_never_redirects_off_site(client, session, target):
     make_user(session)
     token = csrf_token(client, "/login")
@@ -297,3 +355,156 @@ def test_a_safe_next_wins_over_the_landing_page(client, session):
         data={"csrf_token": token, "email": "person@example.org", "password": PASSWORD},
     )
     assert response.headers["Location"] == "/staff/mediators"
+
+
+def test_sign_in_follows_a_path_on_this_site(client, session):
+    make_user(session)
+    token = csrf_token(client, "/login")
+    response = client.post(
+        "/login?next=/my/feedback%3Fpage%3D2",
+        data={"csrf_token": token, "email": "person@example.org", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/my/feedback?page=2"
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("passwordpassword", "commonly used"),
+        ("1111111111", "commonly used"),
+        ("qwertyuiop", "commonly used"),
+        ("Password123", "commonly used"),
+        ("ILOVEYOU12", "commonly used"),
+        ("zqzqzqzqzqzqzq", "repeats or counts"),
+        ("xkcdxkcdxkcdxkcd", "repeats or counts"),
+        ("klmnopqrstu", "repeats or counts"),
+        ("9876543210z", "commonly used"),
+        ("zzzzzyyyyyx", "repeats or counts"),
+        ("Registry 2026!", "the site's name"),
+        ("Mediator-12345", "the site's name"),
+        ("Person#2026#", "your name, your e-mail address"),
+        ("PAT PERSON 1975", "your name, your e-mail address"),
+    ],
+)
+def test_common_repetitive_and_personal_passwords_are_refused(password, reason):
+    with pytest.raises(AccountError, match=reason):
+        check_password_rules(password, context=("person@example.org", "Pat Person"))
+
+
+@pytest.mark.parametrize(
+    "password", [PASSWORD, "registry-demo-2026", "a brand new passphrase", "Tr0ub4dor&3xyz"]
+)
+def test_ordinary_passphrases_are_accepted(password):
+    check_password_rules(password, context=("person@example.org", "Pat Person"))
+
+
+def test_a_new_password_must_not_be_a_common_one(client, session):
+    make_user(session)
+    sign_in(client)
+    response = post_form(
+        client,
+        "/account",
+        {"current_password": PASSWORD, "password": "1234567890", "confirm": "1234567890"},
+    )
+    assert "one of the most commonly used" in response.get_data(as_text=True)
+    assert sign_in(app_client := client.application.test_client()).status_code == 303
+    assert app_client.get("/account").status_code == 200
+
+
+def test_a_reset_password_must_not_be_made_of_the_address(client, session):
+    make_user(session)
+    post_form(client, "/password/forgot", {"email": "person@example.org"})
+    link = reset_link(session, "person@example.org")
+    weak = "person@example.org"
+    response = post_form(client, link, {"password": weak, "confirm": weak})
+    assert response.status_code == 200
+    assert "made of your name, your e-mail address" in response.get_data(as_text=True)
+    assert sign_in(client).status_code == 303
+
+
+def copy_cookies(source, target, *names):
+    for name in names:
+        cookie = source.get_cookie(name)
+        if cookie is not None:
+            target.set_cookie(name, cookie.value)
+
+
+def test_a_session_copied_before_signing_out_no_longer_signs_in(client, session, app):
+    make_user(session)
+    sign_in(client)
+    thief = app.test_client()
+    copy_cookies(client, thief, "session")
+    assert thief.get("/account").status_code == 200
+    post_form(client, "/logout", {}, form_url="/account")
+    assert thief.get("/account").status_code == 302
+    assert client.get("/account").status_code == 302
+
+
+def test_a_remember_me_cookie_copied_before_signing_out_no_longer_signs_in(client, session, app):
+    make_user(session)
+    sign_in(client, remember="y")
+    thief = app.test_client()
+    copy_cookies(client, thief, "remember_token")
+    assert thief.get("/account").status_code == 200  # restored from the remember cookie
+    post_form(client, "/logout", {}, form_url="/account")
+    thief.delete_cookie("session")
+    assert thief.get("/account").status_code == 302
+    events = list(session.scalars(select(Event.action)))
+    assert "account.signed_out" in events
+
+
+def test_signing_out_one_browser_keeps_the_others(client, session, app):
+    make_user(session)
+    sign_in(client)
+    laptop = app.test_client()
+    sign_in(laptop)
+    post_form(client, "/logout", {}, form_url="/account")
+    assert laptop.get("/account").status_code == 200
+
+
+def test_sign_out_everywhere(client, session, app):
+    make_user(session)
+    phone, laptop = app.test_client(), app.test_client()
+    sign_in(phone, remember="y")
+    sign_in(laptop)
+    sign_in(client)
+    assert "Sign out everywhere" in client.get("/account").get_data(as_text=True)
+    response = post_form(client, "/account/sign-out-everywhere", {}, form_url="/account")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert "You are signed out on every device (3), this one included." in page
+    phone.delete_cookie("session")  # the remember-me cookie is dead too
+    for browser in (client, phone, laptop):
+        assert browser.get("/account").status_code == 302
+    assert session.scalar(select(func.count(SignIn.id))) == 0
+    assert sign_in(client).status_code == 303
+
+
+def test_a_sign_in_ends_when_its_time_is_up(client, session):
+    make_user(session)
+    sign_in(client)
+    (open_sign_in,) = session.scalars(select(SignIn))
+    open_sign_in.created_at = utcnow() - timedelta(hours=13)
+    open_sign_in.expires_at = utcnow() - timedelta(seconds=1)
+    session.flush()
+    assert client.get("/account").status_code == 302
+
+
+def test_a_sign_in_lasts_the_session_or_the_remember_me_cookie(client, session, app):
+    make_user(session)
+    sign_in(client)
+    sign_in(app.test_client(), remember="y")
+    short, long = sorted(
+        sign.expires_at - sign.created_at for sign in session.scalars(select(SignIn))
+    )
+    assert short == app.config["PERMANENT_SESSION_LIFETIME"]
+    assert long == app.config["REMEMBER_COOKIE_DURATION"]
+
+
+def test_the_purge_job_deletes_expired_sign_ins(ctx, session):
+    user = make_user(session)
+    start_sign_in(session, user, now=utcnow() - timedelta(days=3), lifetime=timedelta(hours=12))
+    start_sign_in(session, user, now=utcnow(), lifetime=timedelta(hours=12))
+    assert purge_sign_ins(session, local_today(), utcnow()) == {"purged": 1, "throttles_purged": 0}
+    assert session.scalar(select(func.count(SignIn.id))) == 1

@@ -350,6 +350,62 @@ def test_refused_files_leave_nothing(ctx, session, world, files, name, data, mes
     assert events(session, "audit.document_uploaded") == []
 
 
+def deflated(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            with archive.open(name, "w") as member:
+                for start in range(0, len(content), 1 << 20):
+                    member.write(content[start : start + (1 << 20)])
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def zip_bomb() -> bytes:
+    """A .docx of 300 KB whose document.xml expands to 300 MB of zeros."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w") as member:
+            for _ in range(300):
+                member.write(bytes(1 << 20))
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_is_refused(ctx, session, world, files, zip_bomb):
+    assert len(zip_bomb) < 1024 * 1024
+    with pytest.raises(AuditError, match=r"“bomb\.docx” would expand to more than 29\.2 MB"):
+        upload(session, ask(session, world), world.admin, data=zip_bomb, name="bomb.docx")
+    assert count(session, AuditDocument) == 0 and stored_files(files) == []
+
+
+def test_an_archive_that_expands_too_far_for_its_size_is_refused(ctx, session, world):
+    # 5 MB from about 5 KB: within the 100 MB cap, but a thousand times its size.
+    data = deflated({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": bytes(5 << 20)})
+    with pytest.raises(AuditError, match="would expand to more than"):
+        upload(session, ask(session, world), world.admin, data=data, name="sheet.xlsx")
+
+
+def test_an_archive_that_hides_its_size_is_refused(ctx, session, world):
+    honest = deflated({"[Content_Types].xml": b"<Types/>", "word/document.xml": bytes(5 << 20)})
+    # Rewrite the central directory's "uncompressed size" of document.xml to 100 bytes.
+    directory = honest.rindex(b"PK\x01\x02")
+    lying = bytearray(honest)
+    lying[directory + 24 : directory + 28] = (100).to_bytes(4, "little")
+    with pytest.raises(AuditError, match=r"“policy\.docx” is damaged"):
+        upload(session, ask(session, world), world.admin, data=bytes(lying), name="policy.docx")
+
+
+def test_an_ordinary_compressed_office_file_is_accepted(ctx, session, world):
+    paragraphs = "".join(
+        f"<w:p>Criterion {n}: met; evidence in file {n * 7919 % 10007}.</w:p>" for n in range(2000)
+    )
+    text = f"<w:document>{paragraphs}</w:document>".encode()
+    data = deflated({"[Content_Types].xml": b"<Types/>", "word/document.xml": text})
+    document = upload(session, ask(session, world), world.admin, data=data, name="policy.docx")
+    assert document.size_bytes == len(data)
+
+
 def test_a_file_over_the_limit_is_refused_with_the_limit(app, ctx, session, world, monkeypatch):
     request = ask(session, world)
     monkeypatch.setitem(app.config, "AUDIT_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
@@ -604,6 +660,26 @@ def test_only_the_appraisers_and_the_chair_download(client, session, world, aske
     response.close()
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "content_type"),
+    [
+        ("notes.txt", "Prüfer: Åsa\n".encode(), "text/plain; charset=utf-8"),
+        ("marks.csv", b"name,score\nA,5\n", "text/csv; charset=utf-8"),
+        ("Score sheets.pdf", PDF, "application/pdf"),
+    ],
+)
+def test_a_download_names_its_type_once(app, client, session, world, name, data, content_type):
+    with app.app_context():
+        request = ask(session, world, today=local_today())
+        document = upload(session, request, world.admin, data, name)
+        session.commit()
+    sign_in_as(client, session, world, "appraiser")
+    response = client.get(f"/audits/{world.audit.id}/documents/{document.id}")
+    assert response.headers.getlist("Content-Type") == [content_type]
+    assert response.data == data
+    response.close()
+
+
 def test_files_are_not_under_static(client, session, world, asked):
     _request, document = asked
     sign_in_as(client, session, world, "appraiser")
@@ -733,7 +809,8 @@ def test_a_document_request_ignores_the_hidden_mediator_choice(client, session, 
     ("change", "message"),
     [
         ({"due_on": "2001-01-01"}, "The due date must be after today."),
-        ({"due_on": "soon"}, "Choose a due date (YYYY-MM-DD)."),
+        ({"due_on": "soon"}, "Enter a date as YYYY-MM-DD, for example 2026-02-28."),
+        ({"due_on": "2099-06-31"}, "2099-06-31 is an impossible date: June 2099 has 30 days."),
         ({"title": ""}, "Give the request a title."),
         ({"mediator_id": "999999"}, "Choose one of the program&#39;s linked mediators."),
     ],

@@ -422,7 +422,8 @@ def test_recording_a_program_schedules_its_first_audit(client, session, world):
     ("changes", "message"),
     [
         ({"recognised_on": "FUTURE"}, "The recognition date cannot be in the future."),
-        ({"recognised_on": "15/03/2024"}, "Give the date of recognition"),
+        ({"recognised_on": "15/03/2024"}, "Enter a date as YYYY-MM-DD"),
+        ({"recognised_on": "2023-02-29"}, "2023-02-29 is an impossible date"),
         ({"recognised_on": ""}, "Give the date of recognition"),
         ({"program_type": "XYZ"}, "Choose a known program type."),
         ({"program_type": ""}, "Choose a known program type."),

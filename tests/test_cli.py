@@ -1,6 +1,8 @@
 """Set-up commands: configuration checks, users create, demo data."""
 
+import base64
 import re
+import secrets
 from datetime import date, timedelta
 
 import pytest
@@ -11,7 +13,7 @@ from registry import create_app
 from registry.accounts.models import Role, User
 from registry.cli import main
 from registry.clock import local_today
-from registry.config import ConfigError
+from registry.config import ConfigError, secret_problem
 from registry.database import db
 from registry.demo import DEMO_PASSWORD, MEDIATOR_COUNT, STAFF
 from registry.events.models import Event
@@ -19,18 +21,49 @@ from registry.mail.models import OutboxMessage
 from registry.scheduling.registry import get_jobs, run_daily_job
 
 
-@pytest.mark.parametrize("secret", [None, "dev", "short-but-not-default"])
-def test_production_refuses_a_default_or_weak_secret(monkeypatch, secret):
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        (None, "missing or a well-known default"),
+        ("dev", "missing or a well-known default"),
+        ("short-but-not-default", "21 characters; at least 32"),
+        ("a" * 32, "bits of randomness"),
+        ("x" * 48, "bits of randomness"),
+        ("changeme" * 4, "bits of randomness"),
+        ("changemechangemechangemechangeme!!", "bits of randomness"),
+        ("abcdefghijklmnopqrstuvwxyz012345", "bits of randomness"),
+        ("0123456789abcdef" * 2, "bits of randomness"),
+        ("k8Jd93kLm2Pq" * 3, "bits of randomness"),
+    ],
+)
+def test_production_refuses_a_default_or_weak_secret(monkeypatch, secret, reason):
     monkeypatch.setenv("REGISTRY_ENV", "production")
     config = {"SECRET_KEY": secret} if secret else {}
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
+    with pytest.raises(ConfigError, match="SECRET_KEY") as refused:
         create_app(config)
+    assert reason in str(refused.value)
+    assert "secrets.token_urlsafe(48)" in str(refused.value)
 
 
-def test_production_starts_with_a_real_secret(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    "generate",
+    [
+        lambda: secrets.token_urlsafe(48),
+        lambda: secrets.token_urlsafe(24),
+        lambda: secrets.token_hex(32),
+        lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+    ],
+    ids=["token_urlsafe(48)", "token_urlsafe(24)", "token_hex(32)", "openssl rand -base64 32"],
+)
+def test_generated_secrets_are_strong_enough(generate):
+    assert all(secret_problem(generate()) is None for _ in range(300))
+
+
+def test_production_starts_with_a_real_secret(monkeypatch, tmp_path, shared_redis):
     monkeypatch.setenv("REGISTRY_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", shared_redis)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(48))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite3")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -136,7 +169,7 @@ def test_the_first_daily_run_on_the_demo_mails_nobody_about_the_past(fresh_app, 
 
 def test_demo_refuses_a_production_database_with_data(fresh_app, fresh_database_url):
     create_account(fresh_database_url, "real@example.org", "administrator")
-    env = {"REGISTRY_ENV": "production", "SECRET_KEY": "p" * 48}
+    env = {"REGISTRY_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48)}
     result = run(fresh_database_url, "demo", env=env)
     assert result.exit_code == 1
     assert "only into an empty or development database" in result.output

@@ -4,7 +4,7 @@ import hashlib
 import html
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from complaints import services
+from complaints.jobs import purge_tracking
 from complaints.models import (
     ClosedAs,
     Complaint,
@@ -21,6 +22,7 @@ from complaints.models import (
     Level,
     Status,
     Subject,
+    Tracking,
 )
 from complaints.views import NO_MATCH, TRACKED
 from registry.database import Base, utcnow
@@ -314,7 +316,10 @@ def test_the_right_code_and_secret_open_the_complaint(client, session, files):
     opened = track(client, code.lower().replace("-", " "), secret.lower().replace("-", ""))
     assert opened.status_code == 303 and opened.headers["Location"] == "/complaints/tracked"
     with client.session_transaction() as cookie:
-        assert cookie[TRACKED]["id"] == only_complaint(session).id
+        token = cookie[TRACKED]
+    # The cookie holds a random token; which complaint it opens is known only to the server.
+    assert isinstance(token, str) and len(token) >= 43
+    assert session.scalar(sa.select(Tracking.complaint_id)) == only_complaint(session).id
     page = client.get("/complaints/tracked")
     for header, value in PRIVATE_HEADERS.items():
         assert page.headers[header] == value
@@ -387,24 +392,56 @@ def test_without_a_tracked_complaint_the_pages_ask_for_the_code(client, session,
 
 def test_a_tracked_complaint_is_shown_for_an_hour(client, session):
     file_and_track(client)
-    with client.session_transaction() as cookie:
-        cookie[TRACKED] = {**cookie[TRACKED], "at": (utcnow() - timedelta(minutes=59)).timestamp()}
+    tracking = session.scalar(sa.select(Tracking))
+    assert tracking.expires_at - tracking.opened_at == timedelta(hours=1)
+    tracking.opened_at = utcnow() - timedelta(minutes=59)
+    tracking.expires_at = utcnow() + timedelta(minutes=1)
+    session.flush()
     assert client.get("/complaints/tracked").status_code == 200
-    with client.session_transaction() as cookie:
-        cookie[TRACKED] = {**cookie[TRACKED], "at": (utcnow() - timedelta(minutes=61)).timestamp()}
+    tracking.opened_at = utcnow() - timedelta(minutes=61)
+    tracking.expires_at = utcnow() - timedelta(minutes=1)
+    session.flush()
     assert client.get("/complaints/tracked").headers["Location"] == "/complaints/track"
     with client.session_transaction() as cookie:
         assert TRACKED not in cookie
 
 
-def test_forgetting_the_complaint_on_this_device(client, session):
+def test_the_cookie_never_shows_which_complaint_it_opens(app, client, session):
     file_and_track(client)
+    complaint = only_complaint(session)
+    raw = client.get_cookie("session").value
+    payload = app.session_interface.get_signing_serializer(app).loads(raw)
+    # Only an opaque random token (the old cookie held {"id": complaint id, "at": time}).
+    assert isinstance(payload[TRACKED], str) and len(payload[TRACKED]) >= 43
+    assert payload[TRACKED] != str(complaint.id)
+    assert set(payload) <= {TRACKED, "csrf_token", "_flashes", "_fresh"}
+
+
+def test_forgetting_the_complaint_on_this_device(app, client, session):
+    file_and_track(client)
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/complaints/tracked").status_code == 200
     response = send(client, "/complaints/tracked/forget", {}, form_url="/complaints/tracked")
     assert response.status_code == 303 and response.headers["Location"] == "/complaints/track"
     assert "This browser no longer shows your complaint." in text_of(
         client.get("/complaints/track")
     )
     assert client.get("/complaints/tracked").status_code == 303
+    # A copy of the cookie taken before forgetting opens nothing either.
+    assert copy.get("/complaints/tracked").headers["Location"] == "/complaints/track"
+    assert count(session, Tracking) == 0
+
+
+def test_expired_tracking_is_purged(app, client, session):
+    file_and_track(client)
+    file_and_track(app.test_client())
+    expired = session.scalars(sa.select(Tracking)).first()
+    expired.opened_at = utcnow() - timedelta(hours=2)
+    expired.expires_at = utcnow() - timedelta(hours=1)
+    session.flush()
+    assert purge_tracking(session, date.today(), utcnow()) == {"purged": 1}
+    assert count(session, Tracking) == 1
 
 
 # -- The complainant's actions --------------------------------------------------------------

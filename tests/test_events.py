@@ -109,7 +109,7 @@ def test_a_filter_with_the_end_before_the_start_is_refused(client, session):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("since=yesterday", "Not a valid date value."),
+        ("since=yesterday", "Enter a date as YYYY-MM-DD, for example 2026-02-28."),
         ("page=0", "No such page."),
         ("page=abc", "Not a valid integer value."),
     ],

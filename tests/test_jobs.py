@@ -94,6 +94,9 @@ def test_scheduler_settings(app):
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {
         "purge-reset-links",
+        "purge-sign-ins",
+        "purge-tracking",
+        "purge-submissions",
         "lifecycle",
         "prune-listings",
         "expire-feedback-links",

@@ -1,5 +1,7 @@
 """The outbox: written with the change that causes it, sent over real SMTP by the job."""
 
+from datetime import timedelta
+
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
@@ -55,7 +57,7 @@ def test_queued_mail_is_sent_over_smtp_once(session, ctx, smtp_server):
 def test_mail_of_a_rolled_back_change_is_never_written_or_sent(session, ctx, smtp_server):
     with pytest.raises(RuntimeError), db.transaction() as inner:
         register_mediator(
-            inner, email="ghost@example.org", name="Ghost", password=PASSWORD, now=utcnow()
+            inner, email="ghost@example.org", name="Ghost", now=utcnow(), ttl=timedelta(hours=1)
         )
         inner.flush()
         assert inner.scalar(select(OutboxMessage.id)) is not None

@@ -345,6 +345,22 @@ def test_export_writes_status_as_of_today(ctx, session):
     assert list(rows["ana@example.org"]) == list(EXPORT_COLUMNS)
 
 
+FORMULA_NAME = '=HYPERLINK("http://evil.example","Ana")'
+FORMULAS = (FORMULA_NAME, "@SUM(1+1)", "+31 20 555 0000", "-2+3", "'t Hooft")
+
+
+def test_export_writes_formulas_as_text_that_the_import_reads_back(ctx, session):
+    for number, name in enumerate(FORMULAS):
+        make_mediator(session, name=name, email=f"formula{number}@example.org")
+    out = io.StringIO()
+    export_mediators(session, out, today=TODAY, for_import=True)
+    written = [row["name"] for row in csv.DictReader(io.StringIO(out.getvalue()))]
+    assert written == [f"'{name}" for name in FORMULAS[:-1]] + ["'t Hooft"]
+    records = csvio._records(io.StringIO(out.getvalue()), errors := [])
+    assert [values["name"] for _line, values in records] == list(FORMULAS)
+    assert errors == []
+
+
 def test_export_shows_the_latest_grant(ctx, session):
     set_fees(session)
     mediator = make_mediator(session, email="again@example.org")
@@ -437,12 +453,15 @@ def test_cli_round_trip_into_a_fresh_database(
             make_mediator(session, email="granted@example.org"),
             on=today - timedelta(days=400),
         )
+        make_mediator(session, name=FORMULA_NAME, email="formula@example.org")
     exported_file = tmp_path / "out.csv"
     result = run(
         fresh_database_url, "mediators", "export", "--for-import", "--output", str(exported_file)
     )
     assert result.exit_code == 0, result.output
-    assert "Exported 4 mediators." in result.stderr
+    assert "Exported 5 mediators." in result.stderr
+    with exported_file.open(encoding="utf-8") as written:
+        assert f"'{FORMULA_NAME}" in [row["name"] for row in csv.DictReader(written)]
     # Written under a temporary name, then renamed: nothing else is left behind.
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "out.csv"]
     first = run(fresh_database_url, "mediators", "export")
@@ -463,4 +482,12 @@ def test_cli_round_trip_into_a_fresh_database(
         for result in (first, second)
     ]
     assert statuses[0] == statuses[1]
-    assert [status for _, status in statuses[0]] == ["certified", "struck", "applicant", "lapsed"]
+    assert [status for _, status in statuses[0]] == [
+        "certified",
+        "struck",
+        "applicant",
+        "lapsed",
+        "applicant",
+    ]
+    names = [row["name"] for row in csv.DictReader(io.StringIO(second.stdout))]
+    assert names[-1] == f"'{FORMULA_NAME}"

@@ -22,6 +22,7 @@ STAFF_PAGES = {
     "/staff/mediators": REGISTRY_STAFF,
     "/staff/mediators/new": REGISTRY_STAFF,
     "/staff/waivers": PAYMENT_STAFF,
+    "/staff/held-payments": PAYMENT_STAFF,
     "/staff/fees": {Role.ADMINISTRATOR},
     "/staff/specialisations": {Role.ADMINISTRATOR},
     "/my/certification": {Role.MEDIATOR},
@@ -75,6 +76,7 @@ PUBLIC_PAGES_ON_MISSING_IDS = ["/programs/0", "/mediators/M0/certificate.pdf"]
 COMPLAINT_ACTIONS = ("acknowledge", "message", "respond", "resolve", "escalate", "decide")
 # POST routes, tried on ids that exist nowhere: the guard answers before the lookup's 404.
 STAFF_ACTIONS = {
+    "/staff/held-payments/0": PAYMENT_STAFF,
     "/staff/mediators/M0/specialisations": PAYMENT_STAFF,
     "/staff/specialisation-grants/0/withdraw": PAYMENT_STAFF,
     "/staff/specialisations/unknown": {Role.ADMINISTRATOR},

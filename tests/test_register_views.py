@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import func, select
@@ -121,9 +122,24 @@ def test_a_mediator_cannot_touch_another_mediators_invoice(client, session, laps
     [
         ("-5", None, "cannot be negative"),
         ("12.345", None, "at most 2 decimals"),
-        ("abc", None, "Enter an amount"),
+        ("150.000", None, "at most 2 decimals"),
+        ("abc", None, "Enter the amount in digits with a decimal point, such as 150.00."),
+        ("1e3", None, "Enter the amount in digits"),
+        ("1E2", None, "Enter the amount in digits"),
+        ("1,000.00", None, "Enter the amount in digits"),
+        ("1,50", None, "Enter the amount in digits"),
+        ("+5", None, "Enter the amount in digits"),
+        (".5", None, "Enter the amount in digits"),
+        ("1 000", None, "Enter the amount in digits"),
+        ("\u0661\u0665\u0660", None, "Enter the amount in digits"),  # Arabic-Indic 150
+        ("NaN", None, "Enter the amount in digits"),
+        ("Infinity", None, "Enter the amount in digits"),
         ("0", None, "more than zero"),
+        ("99999999999999999999", None, "too large"),
         ("150.00", "2999-01-01", "cannot be received in the future"),
+        ("150.00", "2026-02-30", "2026-02-30 is an impossible date: February 2026 has 28 days."),
+        ("150.00", "2024-13-01", "2024-13-01 is an impossible date: there is no month 13."),
+        ("150.00", "30/01/2026", "Enter a date as YYYY-MM-DD, for example 2026-02-28."),
     ],
 )
 def test_recording_a_payment_refuses_bad_input(
@@ -184,8 +200,10 @@ def test_recording_a_payment_asks_for_confirmation_first(client, session, lapsed
     )
     assert f'href="{page_url}"' in html
     assert count(session, Payment, Payment.invoice_id == invoice.id) == 0
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
-    confirmed = client.post(url, data={**data, "csrf_token": token, "confirmed": "1"})
+    # "Yes" re-posts every field the first POST carried (its tokens too), and confirmed=1.
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
+    assert {"csrf_token", "submission_token", "confirmed"} <= {name for name, _ in fields}
+    confirmed = client.post(url, data={name: unescape(value) for name, value in fields})
     assert confirmed.status_code == 303
     assert count(session, Payment, Payment.invoice_id == invoice.id) == 1
 
@@ -346,3 +364,25 @@ def test_staff_list_finds_names_without_accents_and_filters_by_status(client, se
 def test_unknown_mediator_is_404(client, session):
     staff_in(client, session)
     assert client.get("/staff/mediators/MNOSUCH").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("granted_on", "message"),
+    [
+        ("2025-02-29", "2025-02-29 is an impossible date: February 2025 has 28 days."),
+        ("2025-04-31", "2025-04-31 is an impossible date: April 2025 has 30 days."),
+        ("", "This field is required."),
+    ],
+)
+def test_a_grant_date_says_why_it_is_refused(client, session, granted_on, message):
+    staff_in(client, session)
+    mediator = make_mediator(session, name="Ana Ready")
+    url = f"/staff/mediators/{mediator.public_id}"
+    response = post_form(
+        client,
+        f"{url}/grant",
+        {"certification_type": "mediator", "granted_on": granted_on},
+        form_url=url,
+    )
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)

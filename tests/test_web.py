@@ -1,7 +1,7 @@
 """What every page shares: error pages without stack traces, security headers, health."""
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 
 from tests.conftest import make_test_app
 
@@ -18,6 +18,17 @@ def test_security_headers(client):
     headers = client.get("/").headers
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/", "/no-such-page", "/api/v1/mediators"])
+def test_production_tells_browsers_to_use_https_only(app, client, monkeypatch, path):
+    monkeypatch.setitem(app.config, "REGISTRY_ENV", "production")
+    header = client.get(path).headers["Strict-Transport-Security"]
+    assert header == "max-age=63072000; includeSubDomains"
+
+
+def test_no_https_only_header_outside_production(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
 
 
 def test_not_found_page(client):
@@ -54,3 +65,20 @@ def test_server_error_page_shows_no_stack_trace(failing_app, caplog):
     assert "secret internals" not in text
     assert "Traceback" not in text
     assert "secret internals" in caplog.text  # ...but the log has it
+
+
+@pytest.mark.parametrize(("proxies", "seen"), [(0, "10.0.0.1"), (1, "203.0.113.7")])
+def test_the_client_address_comes_from_a_trusted_proxy_only(app, proxies, seen):
+    behind = make_test_app(app.config["DATABASE_URL"], TRUSTED_PROXIES=proxies)
+
+    @behind.route("/whoami")
+    def whoami():
+        return request.remote_addr
+
+    whoami.access = "public"
+    response = behind.test_client().get(
+        "/whoami",
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
+    assert response.get_data(as_text=True) == seen

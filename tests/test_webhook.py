@@ -11,15 +11,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from registry.accounts.models import Role
 from registry.contributions import webhook
-from registry.contributions.models import Invoice, Payment
+from registry.contributions.models import HeldPayment, Invoice, Payment
 from registry.contributions.services import issue_invoice
 from registry.contributions.webhook import SignatureError, sign, verify_signature
 from registry.database import utcnow
 from registry.events.models import Event
+from registry.mail.models import OutboxMessage
 from registry.mediators.models import Status
 from registry.mediators.status import certification_standing
-from tests.factories import grant, make_mediator, open_invoice, set_fees
+from registry.reference import format_money
+from tests.conftest import post_form
+from tests.factories import PASSWORD, grant, make_mediator, make_user, open_invoice, set_fees
 
 D = date.fromisoformat
 URL = "/payments/webhook"
@@ -124,19 +128,98 @@ def test_the_same_reference_again_is_a_duplicate(client, session, invoice):
 def test_a_delivery_that_loses_the_race_is_a_duplicate(client, session, invoice, monkeypatch):
     first = deliver(client, notice(invoice)).get_json()
     counts = row_counts(session)
-    lookup, lookups = webhook._payment_with_reference, []
+    lookup, lookups = webhook._recorded_with_reference, []
 
     def blind_once(session: Session, reference: str) -> Payment | None:
         """Miss the first time, as a delivery does whose twin commits just after its check."""
         lookups.append(reference)
         return None if len(lookups) == 1 else lookup(session, reference)
 
-    monkeypatch.setattr(webhook, "_payment_with_reference", blind_once)
+    monkeypatch.setattr(webhook, "_recorded_with_reference", blind_once)
     again = deliver(client, notice(invoice))
     assert again.status_code == 200
     assert again.get_json() == {"status": "duplicate", "payment_id": first["payment_id"]}
-    assert len(lookups) == 2
+    assert lookups == ["pay_3Nf8x"]
     assert row_counts(session) == counts
+    assert session.scalar(select(func.count(HeldPayment.id))) == 0
+
+
+@pytest.mark.parametrize("case", ["100 times the amount owed", "an invoice already paid"])
+def test_an_overpayment_or_a_paid_invoice_is_held_for_staff(app, client, session, invoice, case):
+    make_user(session, email="support@example.org", roles=[Role.SUPPORT])
+    make_user(session, email="admin@example.org", roles=[Role.ADMINISTRATOR])
+    make_user(session, email="board@example.org", roles=[Role.BOARD_MEMBER])
+    owed = invoice.balance_minor
+    if case == "an invoice already paid":
+        assert deliver(client, notice(invoice, reference="pay_first")).status_code == 201
+        amount, reason = owed, f"Invoice {invoice.number} is already settled"
+    else:
+        amount = owed * 100
+        reason = f"It pays {format_money(amount, 'EUR')} where {format_money(owed, 'EUR')} is owed"
+    booked = session.scalar(select(func.count(Payment.id)))
+    response = deliver(client, notice(invoice, reference="pay_big", amount_minor=amount))
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "held" and reason in body["reason"]
+    assert session.scalar(select(func.count(Payment.id))) == booked  # nothing more is booked
+    held = session.scalar(select(HeldPayment))
+    assert (held.provider_reference, held.amount_minor, held.status) == ("pay_big", amount, "held")
+    # Payment staff are told, each by a message of their own.
+    told = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject.startswith("A payment is held"))
+    ).all()
+    addresses = [message.to_address for message in told]
+    assert {"admin@example.org", "support@example.org"} <= set(addresses)
+    assert "board@example.org" not in addresses and len(set(addresses)) == len(addresses)
+    assert "pay_big" in told[0].body_text and reason in told[0].body_text
+    # The same notice again is a duplicate, not a second hold.
+    again = deliver(client, notice(invoice, reference="pay_big", amount_minor=amount))
+    assert again.status_code == 200
+    assert again.get_json() == {"status": "duplicate", "held_payment_id": held.id}
+    assert session.scalar(select(func.count(HeldPayment.id))) == 1
+
+
+def held_payment(client, session, invoice) -> HeldPayment:
+    make_user(session, email="support@example.org", roles=[Role.SUPPORT])
+    amount = invoice.balance_minor * 100
+    assert deliver(client, notice(invoice, amount_minor=amount)).status_code == 202
+    post_form(client, "/login", {"email": "support@example.org", "password": PASSWORD})
+    return session.scalar(select(HeldPayment))
+
+
+def test_staff_book_a_held_payment(client, session, invoice):
+    held = held_payment(client, session, invoice)
+    page = client.get("/staff/held-payments").get_data(as_text=True)
+    assert held.provider_reference in page and held.reason in page
+    response = post_form(
+        client,
+        f"/staff/held-payments/{held.id}",
+        {"decision": "book", "note": "Credit for the next period"},
+        form_url="/staff/held-payments",
+    )
+    assert response.status_code == 303
+    payment = session.scalar(select(Payment).where(Payment.provider_reference == "pay_3Nf8x"))
+    assert payment.amount_minor == held.amount_minor
+    session.refresh(held)
+    assert held.status == "booked" and held.decided_by.email == "support@example.org"
+    assert "Overpaid by" in client.get("/staff/held-payments").get_data(as_text=True)
+
+
+def test_staff_return_a_held_payment_saying_how(client, session, invoice):
+    held = held_payment(client, session, invoice)
+    url = f"/staff/held-payments/{held.id}"
+    post_form(client, url, {"decision": "return", "note": ""}, form_url="/staff/held-payments")
+    assert "Say how the money goes back" in client.get("/staff/held-payments").get_data(
+        as_text=True
+    )
+    session.refresh(held)
+    assert held.status == "held"
+    note = "Refunded through the provider, ref re_81"
+    post_form(client, url, {"decision": "return", "note": note}, form_url="/staff/held-payments")
+    session.refresh(held)
+    assert (held.status, held.decision_note) == ("returned", note)
+    assert session.scalar(select(Payment).where(Payment.provider_reference == "pay_3Nf8x")) is None
+    assert "No payments are held." in client.get("/staff/held-payments").get_data(as_text=True)
 
 
 SIGNATURES: dict[str, tuple[Callable[[bytes, int], str | None], str]] = {

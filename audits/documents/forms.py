@@ -2,13 +2,14 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from audits.documents.services import MAX_DESCRIPTION_LENGTH, MAX_NOTE_LENGTH
 from audits.documents.storage import ACCEPTED
 from audits.models import RequestKind
 from audits.services import MAX_NAME_LENGTH
+from registry.fields import DateField
 from registry.mediators.models import Mediator
 
 

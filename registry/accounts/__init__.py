@@ -1,11 +1,11 @@
 """Accounts: people, their roles, passwords, sessions and password resets."""
 
-import hmac
-
 from flask import Flask
 
-from registry.accounts.jobs import purge_reset_tokens
+from registry.accounts.jobs import purge_reset_tokens, purge_sign_ins
 from registry.accounts.models import User
+from registry.accounts.services import signed_in_user
+from registry.database import utcnow
 from registry.extensions import db, login_manager
 
 
@@ -20,14 +20,13 @@ def init_app(app: Flask) -> None:
     app.extensions["jobs"].add_daily(
         "purge-reset-links", purge_reset_tokens, "Delete used and expired password reset links"
     )
+    app.extensions["jobs"].add_daily(
+        "purge-sign-ins",
+        purge_sign_ins,
+        "Delete sign-ins whose session has expired and failed sign-in counts a day old",
+    )
 
 
 def load_user(login_id: str) -> User | None:
-    """Return the account for a session's login id ("<id>:<session token>"), if still valid."""
-    user_id, _, token = login_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not hmac.compare_digest(user.session_token, token):
-        return None
-    return user
+    """Return the account of a session's login id ("<sign-in id>:<secret>"), if still open."""
+    return signed_in_user(db.session, login_id, utcnow())

@@ -1,11 +1,18 @@
 """Account forms. Each carries Flask-WTF's CSRF token."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from registry.accounts.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, find_user
-from registry.extensions import db
+from registry.accounts.services import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    check_password_rules,
+)
 
 _password_length = Length(
     min=MIN_PASSWORD_LENGTH,
@@ -18,9 +25,22 @@ def _new_password(label: str) -> PasswordField:
     return PasswordField(
         label,
         validators=[DataRequired(), _password_length],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters. A passphrase works well.",
+        description=(
+            f"At least {MIN_PASSWORD_LENGTH} characters, not a common or repetitive password."
+            " A few unrelated words work well."
+        ),
         render_kw={"autocomplete": "new-password"},
     )
+
+
+def _check_new_password(field: PasswordField, context: Iterable[str]) -> None:
+    """Apply the password rules to ``field`` (once its length is right)."""
+    if field.errors or not field.data:
+        return
+    try:
+        check_password_rules(field.data, context=context)
+    except AccountError as error:
+        raise ValidationError(str(error)) from None
 
 
 def _confirmation() -> PasswordField:
@@ -49,20 +69,14 @@ def _email_field() -> EmailField:
 
 
 class RegistrationForm(FlaskForm):
+    """Name and address only: the password is chosen through the link sent to the address."""
+
     name = StringField(
         "Full name",
         validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
     email = _email_field()
-    password = _new_password("Password")
-    confirm = _confirmation()
-
-    def validate_email(self, field: EmailField) -> None:
-        if find_user(db.session, field.data) is not None:
-            raise ValidationError(
-                "An account with this e-mail address already exists. Sign in or reset the password."
-            )
 
 
 class LoginForm(FlaskForm):
@@ -81,6 +95,17 @@ class ResetPasswordForm(FlaskForm):
     password = _new_password("New password")
     confirm = _confirmation()
 
+    def __init__(self, *args: Any, context: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = tuple(context)  # the account's e-mail address and name
+
+    def validate_password(self, field: PasswordField) -> None:
+        _check_new_password(field, self.context)
+
+
+class SignOutEverywhereForm(FlaskForm):
+    """Only the CSRF token: the button ends every sign-in of the account."""
+
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
@@ -90,3 +115,10 @@ class ChangePasswordForm(FlaskForm):
     )
     password = _new_password("New password")
     confirm = _confirmation()
+
+    def __init__(self, *args: Any, context: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = tuple(context)  # the account's e-mail address and name
+
+    def validate_password(self, field: PasswordField) -> None:
+        _check_new_password(field, self.context)

@@ -60,9 +60,6 @@ class User(UserMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    # Part of the login id kept in the session and the remember-me cookie; replaced on
-    # password change, which signs the person out everywhere.
-    session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
     # Set when an administrator disables the account; a disabled account cannot sign in.
@@ -88,8 +85,20 @@ class User(UserMixin, Base):
     def is_active(self) -> bool:
         return self.disabled_at is None
 
+    # The login id of the sign-in this request runs under ("<sign-in id>:<secret>"), set by
+    # services.start_sign_in and by the user loader; not stored.
+    login_id = None
+
+    # UserMixin compares people by get_id(), which names a sign-in; compare rows instead (the
+    # session's identity map gives one object per row).
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        if self.login_id is None:
+            raise RuntimeError("no sign-in: call services.start_sign_in before login_user")
+        return self.login_id
 
 
 class UserRole(Base):
@@ -122,3 +131,42 @@ class PasswordResetToken(Base):
     used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class SignIn(Base):
+    """One browser signed in to an account; its session and remember-me cookie name it.
+
+    The cookies carry "<id>:<secret>"; only a hash of the secret is kept. Signing out deletes
+    the row, so a copy of the cookie taken before stops working at once; "sign out everywhere",
+    a password change and a reset delete every row of the account.
+    """
+
+    __tablename__ = "sign_ins"
+    __table_args__ = (CheckConstraint("expires_at > created_at", name="expires_after_created"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    # The session's lifetime, or the remember-me cookie's when the person asked to be kept
+    # signed in; the daily purge-sign-ins job deletes rows past it.
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins in a row for one address, or for one browser trusted with an account.
+
+    ``key`` is a hash of "account:<address>" (any address, with or without an account, so the
+    answer tells nothing) or of "device:<nonce>" (a browser that signed in to the account
+    before). After a few failures each next one doubles the wait before the key may try again.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    # No attempt with this key is checked before this instant.
+    blocked_until: Mapped[datetime | None]

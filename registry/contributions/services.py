@@ -5,11 +5,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.accounts.models import User
+from registry.accounts.models import Role, User, UserRole
 from registry.clock import add_years
 from registry.contributions.models import (
     CountryTier,
     FeeRate,
+    HeldPayment,
+    HoldStatus,
     Invoice,
     Payment,
     PaymentSource,
@@ -18,6 +20,7 @@ from registry.contributions.models import (
     WaiverStatus,
 )
 from registry.events.services import record_event
+from registry.mail.services import queue_template_mail
 from registry.mediators.models import Certification, Status
 from registry.mediators.status import certification_standing
 from registry.mediators.transitions import Change, covered_certifications, remember_coverage
@@ -390,4 +393,137 @@ def grant_waiver(
     )
     return decide_waiver(
         session, waiver, grant=True, note=reason, today=today, now=now, actor=actor
+    )
+
+
+# Who records money and so decides about held payments (product brief, "Who uses it").
+PAYMENT_STAFF = (Role.SUPPORT, Role.ADMINISTRATOR)
+
+
+def hold_reason(invoice: Invoice, amount_minor: int) -> str | None:
+    """Return why a provider's payment of ``amount_minor`` needs staff's eyes, or None."""
+    owed = invoice.balance_minor
+    if owed <= 0:
+        return f"Invoice {invoice.number} is already settled; nothing is owed on it."
+    if amount_minor > owed:
+        paid, due = (
+            format_money(amount_minor, invoice.currency),
+            format_money(owed, invoice.currency),
+        )
+        return f"It pays {paid} where {due} is owed on invoice {invoice.number}."
+    return None
+
+
+def hold_payment(
+    session: Session,
+    invoice: Invoice,
+    *,
+    amount_minor: int,
+    currency: str,
+    paid_on: date,
+    provider_reference: str,
+    reason: str,
+    now: datetime,
+) -> HeldPayment:
+    """Keep a provider's payment out of the books and tell payment staff to look at it."""
+    held = HeldPayment(
+        invoice=invoice,
+        provider_reference=provider_reference,
+        amount_minor=_check_amount(amount_minor, positive=True),
+        currency=_check_currency(currency),
+        paid_on=paid_on,
+        reason=reason,
+        received_at=now,
+        status=HoldStatus.HELD.value,
+    )
+    session.add(held)
+    session.flush()
+    record_event(
+        session,
+        action="payment.held",
+        subject_type="invoice",
+        subject_id=invoice.number,
+        now=now,
+        reason=reason,
+        data={
+            "held_payment_id": held.id,
+            "paid": format_money(amount_minor, currency),
+            "provider_reference": provider_reference,
+        },
+    )
+    queue_template_mail(
+        session, "payment_held.txt", to=_payment_staff_addresses(session), now=now, held=held
+    )
+    return held
+
+
+def _payment_staff_addresses(session: Session) -> list[str]:
+    return list(
+        session.scalars(
+            select(User.email)
+            .join(UserRole)
+            .where(UserRole.role.in_(PAYMENT_STAFF), User.disabled_at.is_(None))
+            .order_by(User.email)
+        )
+    )
+
+
+def _check_held(held: HeldPayment) -> None:
+    if held.status != HoldStatus.HELD:
+        raise ContributionError("This held payment has been decided already.")
+
+
+def book_held_payment(
+    session: Session, held: HeldPayment, *, note: str, today: date, now: datetime, actor: User
+) -> tuple[Payment, Change]:
+    """Book a held payment after all (say, the overpayment is credited to the next period)."""
+    _check_held(held)
+    payment, change = record_payment(
+        session,
+        held.invoice,
+        amount_minor=held.amount_minor,
+        currency=held.currency,
+        received_on=held.paid_on,
+        today=today,
+        now=now,
+        actor=actor,
+        source=PaymentSource.PROVIDER,
+        provider_reference=held.provider_reference,
+        note=f"Held ({held.reason}) and booked by staff. {note.strip()}".strip(),
+    )
+    _decide_held(session, held, HoldStatus.BOOKED, note=note, actor=actor, now=now)
+    return payment, change
+
+
+def return_held_payment(
+    session: Session, held: HeldPayment, *, note: str, now: datetime, actor: User
+) -> None:
+    """Leave a held payment out of the books: the money goes back to the payer (say how)."""
+    _check_held(held)
+    if not note.strip():
+        raise ContributionError("Say how the money goes back to the payer.")
+    _decide_held(session, held, HoldStatus.RETURNED, note=note, actor=actor, now=now)
+
+
+def _decide_held(
+    session: Session,
+    held: HeldPayment,
+    status: HoldStatus,
+    *,
+    note: str,
+    actor: User,
+    now: datetime,
+) -> None:
+    held.status, held.decided_by, held.decided_at = status.value, actor, now
+    held.decision_note = note.strip()
+    session.flush()
+    record_event(
+        session,
+        action=f"payment.held_{status.value}",
+        subject_type="invoice",
+        subject_id=held.invoice.number,
+        now=now,
+        actor=actor,
+        reason=note.strip() or None,
+        data={"held_payment_id": held.id, "provider_reference": held.provider_reference},
     )

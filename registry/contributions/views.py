@@ -17,11 +17,21 @@ from registry.contributions import services
 from registry.contributions.forms import (
     CountryTierForm,
     FeeRateForm,
+    HeldPaymentForm,
     PaymentForm,
     WaiverDecisionForm,
     WaiverForm,
 )
-from registry.contributions.models import CountryTier, FeeRate, Invoice, Tier, Waiver, WaiverStatus
+from registry.contributions.models import (
+    CountryTier,
+    FeeRate,
+    HeldPayment,
+    HoldStatus,
+    Invoice,
+    Tier,
+    Waiver,
+    WaiverStatus,
+)
 from registry.database import utcnow
 from registry.extensions import db
 from registry.mediators.models import Certification
@@ -33,7 +43,7 @@ from registry.web import confirmation, flash_form_errors, submit_form
 bp = Blueprint("contributions", __name__)
 
 # Staff who record money: support staff and administrators (product brief, "Who uses it").
-PAYMENT_STAFF = (Role.SUPPORT, Role.ADMINISTRATOR)
+PAYMENT_STAFF = services.PAYMENT_STAFF
 
 
 def _invoice_or_404(invoice_id: int) -> Invoice:
@@ -191,6 +201,41 @@ def decide_waiver(waiver_id: int) -> Response:
         return f"Waiver of {waiver.invoice.number} {'granted' if grant else 'refused'}."
 
     return _submit(form, redirect(url_for("contributions.waivers"), 303), action)
+
+
+@bp.route("/staff/held-payments")
+@role_required(*PAYMENT_STAFF)
+def held_payments() -> str:
+    held = db.session.scalars(
+        select(HeldPayment)
+        .where(HeldPayment.status == HoldStatus.HELD.value)
+        .order_by(HeldPayment.received_at)
+    ).all()
+    return render_template("contributions/held_payments.html", held=held, form=HeldPaymentForm())
+
+
+@bp.route("/staff/held-payments/<int:held_id>", methods=["POST"])
+@role_required(*PAYMENT_STAFF)
+def decide_held_payment(held_id: int) -> Response:
+    held = db.session.get(HeldPayment, held_id)
+    if held is None:
+        abort(404)
+    form = HeldPaymentForm()
+
+    def action() -> str:
+        note = form.note.data or ""
+        if form.decision.data == "book":
+            _payment, change = services.book_held_payment(
+                db.session, held, note=note, today=local_today(), now=utcnow(), actor=current_user
+            )
+            booked = format_money(held.amount_minor, held.currency)
+            return f"{booked} booked on {held.invoice.number}. " + _settlement_message(
+                held.invoice, change
+            )
+        services.return_held_payment(db.session, held, note=note, now=utcnow(), actor=current_user)
+        return f"The payment {held.provider_reference} is marked as returned to the payer."
+
+    return _submit(form, redirect(url_for("contributions.held_payments"), 303), action)
 
 
 def _fees_page(rate_form: FeeRateForm, tier_form: CountryTierForm, status: int = 200):

@@ -4,7 +4,9 @@ The provider POSTs a JSON notice to ``/payments/webhook`` with the header
 ``Registry-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>``, the MAC taken over
 ``b"<t>." + raw body`` with ``PAYMENT_WEBHOOK_SECRET``. The timestamp bounds replays to
 ``PAYMENT_WEBHOOK_TOLERANCE_SECONDS``; the provider's payment id bounds each payment to one
-record, even when the same notice arrives twice at the same moment.
+record, even when the same notice arrives twice at the same moment. A payment for an invoice
+already settled, or for more than it owes, is not booked: it is held for staff to review
+(``services.hold_payment``), who are told by e-mail.
 """
 
 import hashlib
@@ -26,13 +28,19 @@ from sqlalchemy.orm import Session
 from registry.accounts.permissions import public
 from registry.clock import local_today
 from registry.contributions.models import (
+    HeldPayment,
     Invoice,
     Payment,
     PaymentSource,
     format_invoice_number,
     parse_invoice_number,
 )
-from registry.contributions.services import ContributionError, record_payment
+from registry.contributions.services import (
+    ContributionError,
+    hold_payment,
+    hold_reason,
+    record_payment,
+)
 from registry.database import utcnow
 from registry.extensions import db
 from registry.mediators.transitions import Change
@@ -172,12 +180,21 @@ def _error(message: str, status: int) -> ResponseReturnValue:
     return jsonify(error=message), status
 
 
-def _payment_with_reference(session: Session, reference: str) -> Payment | None:
+def _booked_with_reference(session: Session, reference: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.provider_reference == reference))
 
 
-def _duplicate(payment: Payment) -> ResponseReturnValue:
-    return jsonify(status="duplicate", payment_id=payment.id), 200
+def _recorded_with_reference(session: Session, reference: str) -> Payment | HeldPayment | None:
+    """Return the payment booked or held for the provider's ``reference``, if any."""
+    return _booked_with_reference(session, reference) or session.scalar(
+        select(HeldPayment).where(HeldPayment.provider_reference == reference)
+    )
+
+
+def _duplicate(recorded: Payment | HeldPayment) -> ResponseReturnValue:
+    if isinstance(recorded, HeldPayment):
+        return jsonify(status="duplicate", held_payment_id=recorded.id), 200
+    return jsonify(status="duplicate", payment_id=recorded.id), 200
 
 
 @bp.route("/payments/webhook", methods=["POST"])
@@ -230,12 +247,15 @@ def _pay(
 
 def _record(session: Session, notice: PaymentNotice, today: date) -> ResponseReturnValue:
     """Record ``notice`` and commit, unless its reference is recorded already."""
-    existing = _payment_with_reference(session, notice.reference)
+    existing = _recorded_with_reference(session, notice.reference)
     if existing is not None:
         return _duplicate(existing)
     invoice = session.get(Invoice, notice.invoice_id) if notice.invoice_id <= MAX_INTEGER else None
     if invoice is None:
         return _error(f"unknown invoice {format_invoice_number(notice.invoice_id)}", 422)
+    reason = hold_reason(invoice, notice.amount_minor)
+    if reason is not None:
+        return _hold(session, invoice, notice, reason)
     try:
         payment, change = _pay(session, invoice, notice, today)
         session.commit()
@@ -246,7 +266,7 @@ def _record(session: Session, notice: PaymentNotice, today: date) -> ResponseRet
     except IntegrityError:
         # Another delivery of the same notice committed between our lookup and our insert.
         session.rollback()
-        existing = _payment_with_reference(session, notice.reference)
+        existing = _recorded_with_reference(session, notice.reference)
         if existing is None:
             raise
         return _duplicate(existing)
@@ -257,3 +277,40 @@ def _record(session: Session, notice: PaymentNotice, today: date) -> ResponseRet
         balance_minor=invoice.balance_minor,
         certification_status=change.after.status.value,
     ), 201
+
+
+def _hold(
+    session: Session, invoice: Invoice, notice: PaymentNotice, reason: str
+) -> ResponseReturnValue:
+    """Hold ``notice`` for staff instead of booking it; 202: received, not booked."""
+    try:
+        held = hold_payment(
+            session,
+            invoice,
+            amount_minor=notice.amount_minor,
+            currency=notice.currency,
+            paid_on=notice.paid_on,
+            provider_reference=notice.reference,
+            reason=reason,
+            now=utcnow(),
+        )
+        # A twin delivery may have booked it since our first look (and settled the invoice,
+        # which is why this one is held): then this one is the duplicate.
+        booked = _booked_with_reference(session, notice.reference)
+        if booked is not None:
+            session.rollback()
+            return _duplicate(booked)
+        session.commit()
+    except ContributionError as error:
+        session.rollback()
+        return _error(str(error), 422)
+    except IntegrityError:
+        session.rollback()
+        existing = _recorded_with_reference(session, notice.reference)
+        if existing is None:
+            raise
+        return _duplicate(existing)
+    log.warning("Payment webhook notice %s held for review: %s", notice.reference, reason)
+    return jsonify(
+        status="held", held_payment_id=held.id, invoice=invoice.number, reason=reason
+    ), 202

@@ -1,8 +1,10 @@
 """The event log's filter form (a GET form: nothing changes, so no CSRF token)."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from registry.fields import DateField
 
 
 class EventFilterForm(FlaskForm):

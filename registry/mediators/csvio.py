@@ -11,7 +11,9 @@ basis is the import; otherwise a row that has any is refused. Export writes the 
 the day of the export.
 
 Export streams: mediators are read in keyset-paginated batches of ``EXPORT_BATCH`` ids, with
-the languages, specialisations and status of that batch only, so memory stays constant.
+the languages, specialisations and status of that batch only, so memory stays constant. Cells
+that a spreadsheet would run as a formula are written as text (``registry.csvfiles``), and the
+import reads them back as they were.
 """
 
 import csv
@@ -27,6 +29,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import ColumnElement, Row, func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from registry import csvfiles
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
 from registry.clock import local_date
@@ -199,7 +202,8 @@ def _records(
             if len(cells) != len(header):
                 errors.append((start, f"expected {len(header)} fields, found {len(cells)}"))
                 continue
-            yield start, dict(zip(header, cells, strict=True))
+            # A file this registry exported marks formula-like cells as text: unmark them.
+            yield start, dict(zip(header, map(csvfiles.restore, cells), strict=True))
     except csv.Error as error:
         errors.append((reader.line_num, f"the CSV is malformed: {error}"))
 
@@ -588,7 +592,7 @@ def export_mediators(
 
     ``for_import`` writes only the import columns, so the file imports into another registry.
     """
-    writer = csv.writer(out)
+    writer = csvfiles.writer(out)
     columns = COLUMNS if for_import else EXPORT_COLUMNS
     writer.writerow(columns)
     grace, count, last_id = grace_days(), 0, 0

@@ -2,7 +2,6 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     EmailField,
     IntegerField,
     SelectField,
@@ -12,6 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from registry.fields import DateField
 from registry.mediators.checklist import MIN_BIOGRAPHY
 from registry.mediators.models import CertificationType, Status
 from registry.organisations.models import ProgramType

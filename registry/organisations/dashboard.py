@@ -7,7 +7,6 @@ digests. Filtering, counting and sorting then happen on the computed rows, becau
 the progress and the missing steps exist only there.
 """
 
-import csv
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from flask import current_app
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
+from registry import csvfiles
 from registry.clock import registry_zone
 from registry.digests.queries import current_digests
 from registry.mediators.checklist import (
@@ -418,19 +418,11 @@ CSV_COLUMNS = (
     "covered_until",
     "grace_ends_on",
 )
-# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> str:
-    """Return ``value`` as a CSV cell that no spreadsheet runs as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def write_csv(rows: list[DashboardRow], out: IO[str]) -> None:
     """Write ``rows`` to ``out`` as CSV with a header row."""
-    writer = csv.writer(out)
+    writer = csvfiles.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         standing = row.standing
@@ -447,4 +439,4 @@ def write_csv(rows: list[DashboardRow], out: IO[str]) -> None:
             standing.covered_until.isoformat() if standing.covered_until else "",
             standing.grace_ends_on.isoformat() if standing.grace_ends_on else "",
         )
-        writer.writerow([csv_cell(value) for value in values])
+        writer.writerow(values)

@@ -3,7 +3,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     IntegerField,
     SelectField,
@@ -12,6 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
+from registry.fields import DateField
 from registry.organisations.dashboard import SORTS, Bucket, DashboardFilter, step_key
 from registry.organisations.models import AccountType, Program, ProgramType
 from registry.organisations.queries import ACCOUNT_TYPE_LABELS, DirectoryOptions

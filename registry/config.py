@@ -167,6 +167,10 @@ def load_config(instance_path: Path) -> dict:
         # The Ed25519 keys that sign credentials (PEM files and keys.json); in development
         # <instance>/signing-keys, made on first use. Production refuses to serve without one.
         "SIGNING_KEYS_DIR": os.environ.get("SIGNING_KEYS_DIR") or None,
+        # How long a process keeps Find a mediator's per-country and per-language counts.
+        "FILTER_COUNTS_CACHE_SECONDS": int(
+            os.environ.get("FILTER_COUNTS_CACHE_SECONDS", "0" if env == "testing" else "300")
+        ),
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": _int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300),
     }
 

@@ -219,3 +219,20 @@ def test_staff_pages_treat_nul_bytes_as_unknown(client, session, register):
     post_form(client, "/login", {"email": "nul-checker@example.org", "password": PASSWORD})
     assert client.get("/staff/mediators/M%00").status_code == 404
     assert client.get("/staff/mediators?q=%00").status_code == 200
+
+
+def test_filters_offer_only_values_that_find_someone_with_counts(client, register):
+    html = page(client, "/mediators")
+    country = html.split('<select id="country"', 1)[1].split("</select>", 1)[0]
+    language = html.split('<select id="language"', 1)[1].split("</select>", 1)[0]
+    # Listed: DE, AT, PL, VN, IE, ES; the Müllers of DE in other statuses are not counted.
+    assert '<option value="DE">Germany (1)</option>' in country
+    assert '<option value="AT">Austria (1)</option>' in country
+    assert 'value="FR"' not in country and 'value="US"' not in country
+    assert '<option value="de">German (2)</option>' in language
+    assert '<option value="en">English (4)</option>' in language
+    assert 'value="ja"' not in language
+    # A value asked for that finds nobody stays offered, so the form shows what was asked.
+    chosen = page(client, "/mediators?country=FR")
+    assert '<option value="FR" selected>France (0)</option>' in chosen
+    assert "0 certified mediators match" in chosen

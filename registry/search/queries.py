@@ -7,6 +7,7 @@ folded words with the same prefix semantics, so they return the same mediators. 
 current today appear (``Listing.listed_until >= today``).
 """
 
+import time
 from collections import defaultdict
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
@@ -321,6 +322,46 @@ def listing_details(
     # Listed means certified, so every live grant is public.
     specialisations = live_specialisations(session, ids, today)
     return {i: ListingDetails(languages[i], specialisations[i]) for i in ids}
+
+
+@dataclass(frozen=True)
+class FilterCounts:
+    """How many mediators listed today each country and language filter would find."""
+
+    countries: dict[str, int]
+    languages: dict[str, int]
+
+
+_COUNTS_CACHE: dict[tuple[str, date], tuple[float, FilterCounts]] = {}
+
+
+def filter_counts(session: Session, today: date, cache_seconds: int) -> FilterCounts:
+    """Return the listed mediators per country and per language (kept ``cache_seconds``).
+
+    The filters offer only values that find someone; exact counts of a large register cost a
+    scan, so a process keeps them a few minutes (a new listing shows its country a little later).
+    """
+    key = (str(session.get_bind().engine.url), today)
+    cached = _COUNTS_CACHE.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    listed = Listing.listed_until >= today
+    countries = session.execute(
+        select(Listing.country, func.count())
+        .where(listed, Listing.country.is_not(None))
+        .group_by(Listing.country)
+    ).all()
+    languages = session.execute(
+        select(MediatorLanguage.code, func.count())
+        .join(Listing, Listing.mediator_id == MediatorLanguage.mediator_id)
+        .where(listed)
+        .group_by(MediatorLanguage.code)
+    ).all()
+    counts = FilterCounts(dict(countries), dict(languages))  # type: ignore[arg-type]
+    if cache_seconds > 0:
+        _COUNTS_CACHE.clear()  # one entry: today's, for this database
+        _COUNTS_CACHE[key] = (time.monotonic() + cache_seconds, counts)
+    return counts
 
 
 def qualified_mediators(session: Session, q: str, page: int) -> Page:

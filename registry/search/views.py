@@ -5,7 +5,7 @@ that is not certified today says so plainly ("Not currently certified"), with si
 why for struck, suspended and revoked; such pages also ask search engines not to index them.
 """
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from registry.accounts.permissions import public
@@ -29,10 +29,17 @@ MAX_NUMBER_LENGTH = 32
 def find() -> ResponseReturnValue:
     """Find a Mediator: certified mediators only, by name and filters."""
     session = db.session
+    today = local_today()
     specialisations = queries.specialisation_names(session)
+    counts = queries.filter_counts(
+        session, today, current_app.config["FILTER_COUNTS_CACHE_SECONDS"]
+    )
     context = {
-        "countries": COUNTRIES,
-        "languages": LANGUAGES,
+        # Only the values that find someone today (and the one asked for, to keep it shown).
+        "countries": _offered(COUNTRIES, counts.countries, request.args.get("country", "").upper()),
+        "languages": _offered(
+            LANGUAGES, counts.languages, request.args.get("language", "").lower()
+        ),
         "specialisations": specialisations,
         "types": list(CertificationType),
         "sorts": SORTS,
@@ -42,7 +49,6 @@ def find() -> ResponseReturnValue:
         search = queries.parse_search(request.args, frozenset(specialisations))
     except SearchError as error:
         return render_template("search/find.html", error=str(error), result=None, **context), 400
-    today = local_today()
     result = queries.search_listings(session, search, today)
     details = queries.listing_details(session, result.items, today)
     return render_template(
@@ -53,6 +59,14 @@ def find() -> ResponseReturnValue:
         today=today,
         error=None,
         **context,
+    )
+
+
+def _offered(names: dict[str, str], counts: dict[str, int], chosen: str) -> list[tuple]:
+    """Return (code, name, count) of the values with listed mediators, in the order of names."""
+    codes = {code for code, count in counts.items() if count} | ({chosen} & set(names))
+    return sorted(
+        ((c, names[c], counts.get(c, 0)) for c in codes if c in names), key=lambda o: o[1]
     )
 
 

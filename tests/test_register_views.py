@@ -386,3 +386,24 @@ def test_a_grant_date_says_why_it_is_refused(client, session, granted_on, messag
     )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
+
+
+def test_the_language_picker_is_a_list_of_checkboxes_with_a_filter(client, session):
+    sign_in(client, session, "new@example.org", [Role.MEDIATOR])
+    html = client.get("/my/profile").get_data(as_text=True)
+    assert '<input type="checkbox" name="languages" value="pl">' in html
+    assert 'class="choice-filter"' in html and "choice-filter.js" in html
+    assert "Hold Ctrl" not in html and "<select id=\"languages\"" not in html
+    post_form(
+        client,
+        "/my/profile",
+        {"name": "Łukasz Nowak", "country": "PL", "languages": ["pl", "en"], "biography": "x"},
+    )
+    html = client.get("/my/profile").get_data(as_text=True)
+    assert '<input type="checkbox" name="languages" value="pl" checked>' in html
+    assert '<input type="checkbox" name="languages" value="de">' in html
+    script = client.get("/static/choice-filter.js")
+    try:
+        assert script.status_code == 200 and "normalize" in script.get_data(as_text=True)
+    finally:
+        script.close()  # a static file is streamed from disk

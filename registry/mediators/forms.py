@@ -36,8 +36,7 @@ class ProfileForm(FlaskForm):
     languages = SelectMultipleField(
         "Languages you mediate in",
         choices=LANGUAGE_CHOICES,
-        description="Hold Ctrl (or ⌘) to choose several.",
-        render_kw={"size": 8},
+        description="Tick every language you mediate in.",
     )
     biography = TextAreaField(
         "Biography",

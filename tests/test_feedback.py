@@ -171,7 +171,7 @@ def test_a_link_answers_once_and_its_address_and_mail_are_removed(session, ctx):
     assert message.to_address == REDACTED_ADDRESS
     assert token not in message.body_text and "@" not in message.body_text
     assert "feedback link it carried was used or expired" in message.body_text
-    assert message.status == MailStatus.FAILED  # still queued: withdrawn, never sent
+    assert message.status == MailStatus.WITHDRAWN  # still queued: withdrawn, never sent
     assert "Withdrawn before sending" in message.last_error
     event = session.scalar(select(Event).where(Event.action == "feedback.answered"))
     assert event.subject_type == "feedback_request"

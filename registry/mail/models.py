@@ -14,12 +14,16 @@ class MailStatus(StrEnum):
     SENDING = "sending"  # claimed by a sender; reclaimed if it stays so too long
     SENT = "sent"
     FAILED = "failed"  # gave up after the last attempt
+    # Withdrawn before it was sent: the one-time link it carried was used or expired first.
+    WITHDRAWN = "withdrawn"
 
 
 class OutboxMessage(Base):
     __tablename__ = "mail_outbox"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="known_status"),
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'withdrawn')", name="known_status"
+        ),
         CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_iff_sent_at"),
         CheckConstraint("status <> 'sending' OR claimed_at IS NOT NULL", name="sending_has_claim"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),

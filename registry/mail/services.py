@@ -79,7 +79,7 @@ def redact_message(session: Session, message_id: int, *, reason: str) -> bool:
                 (status == MailStatus.QUEUED, f"Withdrawn before sending because {reason}."),
                 else_=OutboxMessage.last_error,
             ),
-            status=case((status == MailStatus.QUEUED, MailStatus.FAILED.value), else_=status),
+            status=case((status == MailStatus.QUEUED, MailStatus.WITHDRAWN.value), else_=status),
         )
         .execution_options(synchronize_session="fetch")
     )

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.contributions.services import (
@@ -10,8 +11,10 @@ from registry.contributions.services import (
     grant_waiver,
     record_payment,
     request_waiver,
+    void_payment,
 )
 from registry.database import utcnow
+from registry.events.models import Event
 from registry.mediators.models import Status
 from registry.mediators.services import (
     MediatorError,
@@ -88,6 +91,43 @@ def test_payment_on_the_last_day_of_grace_restores_certification(session, certif
     assert standing(session, certification, LAST_GRACE_DAY) == (Status.CERTIFIED, LAST_GRACE_DAY)
     # The payment covered 2025; the next period (2026) is unpaid, so 2026-01-01 lapses again.
     assert standing(session, certification, STRUCK_ON) == (Status.LAPSED, STRUCK_ON)
+
+
+def test_voiding_the_restoring_payment_makes_the_mediator_lapsed_again(session, certification):
+    payment, _ = pay(session, certification, on=LAST_GRACE_DAY)
+    assert certification.recorded_status == Status.CERTIFIED
+    change = void_payment(
+        session,
+        payment,
+        reason="Booked on the wrong mediator",
+        today=LAST_GRACE_DAY,
+        now=utcnow(),
+        actor=staff_user(session),
+    )
+    assert change.after.status == Status.LAPSED
+    assert certification.recorded_status == Status.LAPSED
+    assert standing(session, certification, LAST_GRACE_DAY) == (Status.LAPSED, FIRST_GRACE_DAY)
+    assert payment.invoice.settled_on is None
+    assert payment.invoice.paid_minor == 0
+    assert payment.invoice.balance_minor == payment.invoice.amount_minor
+    event = session.scalar(select(Event).where(Event.action == "payment.voided"))
+    assert event.reason == "Booked on the wrong mediator"
+    assert event.subject_id == payment.invoice.number
+    assert event.actor == staff_user(session)
+    assert event.data["payment_id"] == payment.id
+
+
+def test_a_payment_is_voided_once_and_only_with_a_reason(session, certification):
+    payment, _ = pay(session, certification, on=LAST_GRACE_DAY)
+    voiding = {"today": LAST_GRACE_DAY, "now": utcnow(), "actor": staff_user(session)}
+    with pytest.raises(ContributionError, match="Say why"):
+        void_payment(session, payment, reason="  ", **voiding)
+    assert payment.voided_at is None
+    void_payment(session, payment, reason="Duplicate", **voiding)
+    with pytest.raises(ContributionError, match="voided already"):
+        void_payment(session, payment, reason="Again", **voiding)
+    assert payment.void_reason == "Duplicate"
+    assert session.scalar(select(func.count(Event.id)).where(Event.action == "payment.voided")) == 1
 
 
 def test_payment_one_day_after_striking_is_refused(session, certification):

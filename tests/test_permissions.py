@@ -77,6 +77,7 @@ COMPLAINT_ACTIONS = ("acknowledge", "message", "respond", "resolve", "escalate",
 # POST routes, tried on ids that exist nowhere: the guard answers before the lookup's 404.
 STAFF_ACTIONS = {
     "/staff/held-payments/0": PAYMENT_STAFF,
+    "/staff/payments/0/void": PAYMENT_STAFF,
     "/staff/mediators/M0/specialisations": PAYMENT_STAFF,
     "/staff/specialisation-grants/0/withdraw": PAYMENT_STAFF,
     "/staff/specialisations/unknown": {Role.ADMINISTRATOR},

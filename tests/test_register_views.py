@@ -121,13 +121,22 @@ def test_a_mediator_cannot_touch_another_mediators_invoice(client, session, laps
     ("amount", "received_on", "message"),
     [
         ("-5", None, "cannot be negative"),
-        ("12.345", None, "at most 2 decimals"),
-        ("150.000", None, "at most 2 decimals"),
-        ("abc", None, "Enter the amount in digits with a decimal point, such as 150.00."),
+        ("12.3456", None, "at most 2 decimals"),
+        ("150,0001", None, "at most 2 decimals"),
+        ("1,000", None, "1,000 is ambiguous: it could be a thousand or one."),
+        ("1.000", None, "such as 1000 or 1000.00"),
+        ("12.345", None, "is ambiguous"),
+        (
+            "abc",
+            None,
+            "Enter the amount in digits with one decimal point or comma, such as 150.00.",
+        ),
         ("1e3", None, "Enter the amount in digits"),
         ("1E2", None, "Enter the amount in digits"),
         ("1,000.00", None, "Enter the amount in digits"),
-        ("1,50", None, "Enter the amount in digits"),
+        ("1.000,50", None, "Enter the amount in digits"),
+        ("1,5,0", None, "Enter the amount in digits"),
+        ("250,", None, "Enter the amount in digits"),
         ("+5", None, "Enter the amount in digits"),
         (".5", None, "Enter the amount in digits"),
         ("1 000", None, "Enter the amount in digits"),
@@ -181,6 +190,81 @@ def test_payment_in_grace_restores_certification(client, app, session, lapsed):
     assert "Overpaid by EUR 10.00" in page
     assert '<span class="status status-certified">Certified</span>' in page
     assert lapsed.current_certification.recorded_status == Status.CERTIFIED
+
+
+@pytest.mark.parametrize(
+    ("amount", "booked"), [("250,00", 25000), ("250.5", 25050), ("250", 25000)]
+)
+def test_amounts_take_a_decimal_comma_or_point(client, session, lapsed, amount, booked):
+    staff_in(client, session)
+    invoice = open_invoice(session, lapsed.current_certification)
+    page_url = f"/staff/mediators/{lapsed.public_id}"
+    with client.application.app_context():
+        today = local_today()
+    data = {"amount": amount, "currency": "EUR", "received_on": today.isoformat()}
+    url = f"/staff/invoices/{invoice.id}/payments"
+    # The confirmation step shows the amount as it was read, before anything is booked.
+    response = post_form(client, url, data, form_url=page_url)
+    shown = f"EUR {booked // 100}.{booked % 100:02d}"
+    confirmation_page(response, "Yes, record the payment", f"record {shown} received on")
+    assert count(session, Payment, Payment.invoice_id == invoice.id) == 0
+    post_form(client, url, {**data, "confirmed": "1"}, form_url=page_url)
+    payment = session.scalar(select(Payment).where(Payment.invoice_id == invoice.id))
+    assert payment.amount_minor == booked
+
+
+def _pay_in_full(client, session, mediator) -> Payment:
+    invoice = open_invoice(session, mediator.current_certification)
+    page_url = f"/staff/mediators/{mediator.public_id}"
+    with client.application.app_context():
+        today = local_today().isoformat()
+    data = {"amount": "150", "currency": "EUR", "received_on": today, "confirmed": "1"}
+    post_form(client, f"/staff/invoices/{invoice.id}/payments", data, form_url=page_url)
+    return session.scalar(select(Payment).where(Payment.invoice_id == invoice.id))
+
+
+def test_staff_void_a_payment_with_a_reason_after_confirming(client, session, lapsed):
+    staff_in(client, session)
+    payment = _pay_in_full(client, session, lapsed)
+    assert lapsed.current_certification.recorded_status == Status.CERTIFIED
+    page_url = f"/staff/mediators/{lapsed.public_id}"
+    url = f"/staff/payments/{payment.id}/void"
+    assert f'action="{url}"' in client.get(page_url).get_data(as_text=True)
+    data = {"reason": "Booked for the wrong Marta"}
+    response = post_form(client, url, data, form_url=page_url)
+    confirmation_page(
+        response,
+        "Yes, void the payment",
+        f"Void this payment for {lapsed.name}?",
+        f"void the payment of EUR 150.00 received on {payment.received_on:%-d %B %Y}",
+    )
+    assert payment.voided_at is None
+    response = post_form(client, url, {**data, "confirmed": "1"}, form_url=page_url)
+    assert response.status_code == 303
+    page = client.get(page_url).get_data(as_text=True)
+    assert "EUR 150.00 on " in page and "voided. Still owed: EUR 150.00." in page
+    assert "<del>EUR 150.00 on" in page and "Booked for the wrong Marta" in page
+    assert f'action="{url}"' not in page
+    assert "Lapsed (grace period)" in page
+    session.expire_all()  # the requests changed the rows through their own sessions
+    assert lapsed.current_certification.recorded_status == Status.LAPSED
+    assert count(session, Event, Event.action == "payment.voided") == 1
+
+
+def test_voiding_needs_a_reason_and_happens_once(client, session, lapsed):
+    staff_in(client, session)
+    payment = _pay_in_full(client, session, lapsed)
+    page_url = f"/staff/mediators/{lapsed.public_id}"
+    url = f"/staff/payments/{payment.id}/void"
+    post_form(client, url, {"reason": "", "confirmed": "1"}, form_url=page_url)
+    assert "Say why the payment is voided." in client.get(page_url).get_data(as_text=True)
+    assert payment.voided_at is None
+    post_form(client, url, {"reason": "Duplicate", "confirmed": "1"}, form_url=page_url)
+    post_form(client, url, {"reason": "Again", "confirmed": "1"}, form_url=page_url)
+    assert "voided already" in client.get(page_url).get_data(as_text=True)
+    session.expire_all()
+    assert payment.void_reason == "Duplicate"
+    assert count(session, Event, Event.action == "payment.voided") == 1
 
 
 def test_recording_a_payment_asks_for_confirmation_first(client, session, lapsed):
@@ -319,7 +403,8 @@ def test_refusing_a_waiver_needs_a_note(client, session, lapsed):
     [
         ({"rate-year": "1999", "rate-amount": "100", "rate-currency": "EUR"}, "Between 2000"),
         ({"rate-year": "2027", "rate-amount": "-1", "rate-currency": "EUR"}, "cannot be negative"),
-        ({"rate-year": "2027", "rate-amount": "1.001", "rate-currency": "EUR"}, "2 decimals"),
+        ({"rate-year": "2027", "rate-amount": "1.0001", "rate-currency": "EUR"}, "2 decimals"),
+        ({"rate-year": "2027", "rate-amount": "1.001", "rate-currency": "EUR"}, "is ambiguous"),
         ({"rate-year": "2027", "rate-amount": "100", "rate-currency": "XYZ"}, "Unknown currency"),
     ],
 )

@@ -9,7 +9,7 @@ from registry.clock import local_today
 from registry.database import utcnow
 from registry.mediators.services import record_qualification
 from tests.factories import grant, make_mediator, make_program, set_fees, staff_user
-from tests.search_register import build_register
+from tests.search_register import build_register, certify
 
 
 @pytest.fixture
@@ -236,3 +236,73 @@ def test_filters_offer_only_values_that_find_someone_with_counts(client, registe
     chosen = page(client, "/mediators?country=FR")
     assert '<option value="FR" selected>France (0)</option>' in chosen
     assert "0 certified mediators match" in chosen
+
+
+NAMESAKE_NOTICE = "Same name as another listed mediator:</strong> check the certificate number"
+SAME_NAME = (
+    "Another certified mediator has the same name:</strong> make sure the certificate number"
+)
+
+
+@pytest.fixture
+def namesakes(register, session):
+    """Two certified Jan de Vries (NL, BE), and a certified Greta Müller like the lapsed one."""
+    today = local_today()
+    people = {
+        key: certify(session, name, country, ["en"], [], today - timedelta(days=days))
+        for key, name, country, days in [
+            ("jan_nl", "Jan de Vries", "NL", 50),
+            ("jan_be", "Jan de Vries", "BE", 60),
+            ("greta_fr", "Greta Müller", "FR", 70),
+        ]
+    }
+    session.commit()  # the index is refreshed as the transaction commits
+    return {**register, **people}
+
+
+def number_of(mediator):
+    return mediator.current_certification.certificate_number
+
+
+def test_find_marks_namesakes_on_the_page_and_what_tells_them_apart(client, namesakes):
+    html = page(client, "/mediators?q=vries")
+    assert "2 certified mediators match" in html
+    assert html.count(NAMESAKE_NOTICE) == 2
+    assert html.count('class="result result-namesake"') == 2
+    assert html.count('class="result-facts result-facts-telling"') == 2
+    for key, country in [("jan_nl", "Netherlands"), ("jan_be", "Belgium")]:
+        assert number_of(namesakes[key]) in html
+        assert f'<span class="kv">Country</span>{country}' in html
+
+
+def test_find_does_not_mark_different_names(client, namesakes):
+    html = page(client, "/mediators?q=mull")
+    # Anna Müller, Eva Mueller and the certified Greta Müller: no two share a name (the lapsed
+    # Greta Müller is not listed).
+    assert "Greta Müller" in html
+    assert NAMESAKE_NOTICE not in html and "result-namesake" not in html
+
+
+def test_verify_and_profile_name_the_number_when_a_namesake_is_listed(client, namesakes):
+    jan = namesakes["jan_nl"]
+    for url in [f"/verify?number={number_of(jan)}", f"/mediators/{jan.public_id}"]:
+        html = page(client, url)
+        assert f"{SAME_NAME} is <strong>{number_of(jan)}</strong>." in html, url
+        assert number_of(namesakes["jan_be"]) not in html
+
+
+def test_a_not_listed_person_with_a_listed_namesake_is_told_apart(client, namesakes):
+    lapsed = namesakes["Greta Müller"]
+    html = page(client, f"/mediators/{lapsed.public_id}")
+    assert "Not currently certified" in html
+    assert f"{SAME_NAME} is <strong>{number_of(lapsed)}</strong>." in html
+    # The certified Greta Müller's only namesake is not listed: nothing to tell apart.
+    certified = namesakes["greta_fr"]
+    for url in [f"/verify?number={number_of(certified)}", f"/mediators/{certified.public_id}"]:
+        assert SAME_NAME not in page(client, url), url
+
+
+def test_verify_and_profile_say_nothing_without_a_namesake(client, namesakes):
+    anna = namesakes["Anna Müller"]
+    for url in [f"/verify?number={number_of(anna)}", f"/mediators/{anna.public_id}"]:
+        assert SAME_NAME not in page(client, url), url

@@ -1,4 +1,4 @@
-"""Payment, waiver and fee schedule forms. Amounts are typed in major units ("150.00")."""
+"""Payment, waiver and fee schedule forms. Amounts are typed in major units ("150.00", "150,00")."""
 
 import re
 
@@ -11,28 +11,38 @@ from registry.contributions.services import MAX_AMOUNT_MINOR
 from registry.fields import DateField
 from registry.reference import COUNTRIES, CURRENCIES
 
-# A plain decimal: digits, then optionally a point and more digits. No exponent ("1e3"), sign,
-# grouping ("1,000" or the European "1,50"), spaces or other scripts' digits.
-_PLAIN_AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]+))?", re.ASCII)
-# Digits before the point beyond which no amount is plausible (checked before int() reads them).
+# A plain decimal: digits, then optionally one decimal separator (a point or, as much of Europe
+# writes it, a comma) and more digits. No exponent ("1e3"), sign, grouping ("1,000.00" or
+# "1 000"), spaces or other scripts' digits.
+_PLAIN_AMOUNT = re.compile(r"([0-9]+)(?:([.,])([0-9]+))?", re.ASCII)
+# Digits before the separator beyond which no amount is plausible (checked before int() reads them).
 _MAX_WHOLE_DIGITS = 12
 
 
 def to_minor_units(text: str, currency: str) -> int:
-    """Return ``text`` ("150.5") as minor units of ``currency``; raise ValueError if not exact.
+    """Return ``text`` ("150.5" or "150,5") in minor units of ``currency``; ValueError if inexact.
 
-    Only plain decimals with at most the currency's minor digits are money: "1e3" or "1,50"
-    would be read as something the person did not type.
+    Only plain decimals with at most the currency's minor digits are money: "1e3" or "1.000,50"
+    would be read as something the person did not type. Three digits after a single separator
+    ("1,000" or "1.000") are refused as ambiguous: one reader's thousand is another's one.
     """
     digits = CURRENCIES.get(currency, 2)
     text = text.strip()
     if text.startswith("-") and _PLAIN_AMOUNT.fullmatch(text[1:]):
         raise ValueError("The amount cannot be negative.")
     match = _PLAIN_AMOUNT.fullmatch(text)
+    example = "150" if digits == 0 else "150." + "0" * digits
     if match is None:
-        example = "150" if digits == 0 else "150." + "0" * digits
-        raise ValueError(f"Enter the amount in digits with a decimal point, such as {example}.")
-    whole, fraction = match.group(1), match.group(2) or ""
+        raise ValueError(
+            f"Enter the amount in digits with one decimal point or comma, such as {example}."
+        )
+    whole, separator, fraction = match.group(1), match.group(2), match.group(3) or ""
+    if separator and len(fraction) == 3 and digits != 3:
+        plain = "1000" if digits == 0 else "1000." + "0" * digits
+        raise ValueError(
+            f"{text} is ambiguous: it could be a thousand or one. Write it without grouping, "
+            f"such as 1000 or {plain}."
+        )
     if len(fraction) > digits:
         if digits == 0:
             raise ValueError(f"{currency} amounts are whole numbers.")
@@ -74,6 +84,15 @@ class PaymentForm(FlaskForm):
         _check_amount(self, field, currency if currency in CURRENCIES else "EUR")
         if field.minor == 0:
             raise ValidationError("The amount must be more than zero.")
+
+
+class VoidPaymentForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired(message="Say why the payment is voided."), Length(max=2000)],
+        description="Say what was wrong, e.g. booked on the wrong invoice or the wrong amount.",
+        render_kw={"rows": 2},
+    )
 
 
 class WaiverForm(FlaskForm):

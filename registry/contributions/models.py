@@ -4,6 +4,8 @@ Money is integer minor units plus an ISO 4217 currency code. An invoice is *sett
 payments and granted waiver together reach its amount; ``Invoice.settled_on`` is the date that
 happened, recomputed from the payments and the waiver by ``services.refresh_settlement``
 whenever either changes, so the status computation can ask "covered as of a date" in one query.
+A voided payment (booked by mistake) stays on record with who voided it and why, and no longer
+counts towards anything.
 """
 
 from datetime import date, datetime
@@ -133,8 +135,13 @@ class Invoice(Base):
         return waiver.waived_minor if waiver else 0
 
     @property
+    def counted_payments(self) -> list["Payment"]:
+        """The payments that count towards the invoice: all but the voided ones."""
+        return [payment for payment in self.payments if payment.voided_at is None]
+
+    @property
     def paid_minor(self) -> int:
-        return sum(payment.amount_minor for payment in self.payments)
+        return sum(payment.amount_minor for payment in self.counted_payments)
 
     @property
     def balance_minor(self) -> int:
@@ -166,6 +173,7 @@ class Payment(Base):
             "(source = 'provider') = (provider_reference IS NOT NULL)",
             name="provider_has_reference",
         ),
+        CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="voided_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -180,8 +188,14 @@ class Payment(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
 
+    # Set when staff void a payment booked by mistake: it then counts towards nothing.
+    voided_at: Mapped[datetime | None]
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
-    recorded_by: Mapped[User | None] = relationship(lazy="joined")
+    recorded_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[recorded_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
 
 
 class Waiver(Base):

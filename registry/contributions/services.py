@@ -171,7 +171,7 @@ def _invoice_data(invoice: Invoice) -> dict[str, object]:
 
 def refresh_settlement(invoice: Invoice) -> None:
     """Recompute the day the invoice's payments and granted waiver first reached its amount."""
-    credits = [(payment.received_on, payment.amount_minor) for payment in invoice.payments]
+    credits = [(payment.received_on, payment.amount_minor) for payment in invoice.counted_payments]
     waiver = invoice.granted_waiver
     if waiver is not None:
         credits.append((waiver.decided_on, waiver.waived_minor))
@@ -279,6 +279,44 @@ def record_payment(
         },
     )
     return payment, change
+
+
+def void_payment(
+    session: Session,
+    payment: Payment,
+    *,
+    reason: str,
+    today: date,
+    now: datetime,
+    actor: User,
+) -> Change:
+    """Void a payment booked by mistake; the invoice and status are recomputed without it."""
+    if payment.voided_at is not None:
+        raise ContributionError("This payment has been voided already.")
+    if not reason.strip():
+        raise ContributionError("Say why the payment is voided.")
+    invoice = payment.invoice
+    payment.voided_at, payment.voided_by, payment.void_reason = now, actor, reason.strip()
+    session.flush()
+    refresh_settlement(invoice)
+    change = remember_coverage(session, invoice.certification, today)
+    record_event(
+        session,
+        action="payment.voided",
+        subject_type="invoice",
+        subject_id=invoice.number,
+        now=now,
+        actor=actor,
+        reason=payment.void_reason,
+        data={
+            **_invoice_data(invoice),
+            "payment_id": payment.id,
+            "voided": format_money(payment.amount_minor, payment.currency),
+            "received_on": payment.received_on.isoformat(),
+            **change.as_data(),
+        },
+    )
+    return change
 
 
 def _check_waiver_terms(invoice: Invoice, percent: object, reason: str) -> int:

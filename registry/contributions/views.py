@@ -19,6 +19,7 @@ from registry.contributions.forms import (
     FeeRateForm,
     HeldPaymentForm,
     PaymentForm,
+    VoidPaymentForm,
     WaiverDecisionForm,
     WaiverForm,
 )
@@ -28,6 +29,7 @@ from registry.contributions.models import (
     HeldPayment,
     HoldStatus,
     Invoice,
+    Payment,
     Tier,
     Waiver,
     WaiverStatus,
@@ -97,6 +99,45 @@ def record_payment(invoice_id: int) -> ResponseReturnValue:
         )
         paid = format_money(payment.amount_minor, invoice.currency)
         return f"{paid} recorded on {invoice.number}. " + _settlement_message(invoice, change)
+
+    return _submit(form, _back_to(invoice), action)
+
+
+@bp.route("/staff/payments/<int:payment_id>/void", methods=["POST"])
+@role_required(*PAYMENT_STAFF)
+def void_payment(payment_id: int) -> ResponseReturnValue:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        abort(404)
+    invoice, form = payment.invoice, VoidPaymentForm()
+    mediator = invoice.certification.mediator
+    page = confirmation(
+        form,
+        title=f"Void this payment for {mediator.name}?",
+        summary=lambda: [
+            f"void the payment of {format_money(payment.amount_minor, payment.currency)} "
+            f"received on {payment.received_on:%-d %B %Y} against invoice {invoice.number}: "
+            "it stays on record, struck through, and counts towards nothing",
+            "recompute the invoice's settlement and the mediator's status without it, "
+            "which may make the mediator lapsed again",
+        ],
+        button="Yes, void the payment",
+        back=url_for("mediators.staff_detail", public_id=mediator.public_id),
+    )
+    if page is not None:
+        return page
+
+    def action() -> str:
+        change = services.void_payment(
+            db.session,
+            payment,
+            reason=form.reason.data,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+        )
+        voided = format_money(payment.amount_minor, payment.currency)
+        return f"{voided} on {invoice.number} voided. " + _settlement_message(invoice, change)
 
     return _submit(form, _back_to(invoice), action)
 

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from registry.accounts.models import Role
 from registry.accounts.permissions import role_required
 from registry.clock import local_today
-from registry.contributions.forms import PaymentForm, WaiverForm
+from registry.contributions.forms import PaymentForm, VoidPaymentForm, WaiverForm
 from registry.contributions.models import Invoice
 from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
@@ -271,6 +271,7 @@ def _render_detail(mediator: Mediator, status: int = 200, **given: Any) -> tuple
         "mediators/staff_detail.html",
         payment_form=PaymentForm(data={"received_on": local_today()}),
         waiver_form=WaiverForm(),
+        void_form=VoidPaymentForm(),
         **_overview(mediator),
         **_staff_forms(mediator, **given),
     )

@@ -364,6 +364,28 @@ def filter_counts(session: Session, today: date, cache_seconds: int) -> FilterCo
     return counts
 
 
+def shared_names(listings: list[Listing]) -> set[str]:
+    """Return the folded names that two or more of ``listings`` share (namesakes on a page)."""
+    seen: dict[str, int] = defaultdict(int)
+    for listing in listings:
+        seen[listing.search_name] += 1
+    return {name for name, times in seen.items() if times > 1}
+
+
+def has_listed_namesake(session: Session, mediator: Mediator, today: date) -> bool:
+    """Return whether another person listed today has ``mediator``'s folded name."""
+    namesake = (
+        select(Listing.mediator_id)
+        .where(
+            Listing.search_name == mediator.search_name,
+            Listing.mediator_id != mediator.id,
+            Listing.listed_until >= today,
+        )
+        .limit(1)
+    )
+    return session.scalar(namesake) is not None
+
+
 def qualified_mediators(session: Session, q: str, page: int) -> Page:
     """Return a page of (mediator, qualification) rows for the Verify Training list."""
     query = (

@@ -56,6 +56,7 @@ def find() -> ResponseReturnValue:
         search=search,
         result=result,
         details=details,
+        namesakes=queries.shared_names(result.items),
         today=today,
         error=None,
         **context,
@@ -84,6 +85,7 @@ def profile(public_id: str) -> ResponseReturnValue:
         verification=verification,
         mediator=mediator,
         digest=current_digest(db.session, mediator.id, today),
+        has_namesake=queries.has_listed_namesake(db.session, mediator, today),
         today=today,
     )
 
@@ -114,7 +116,13 @@ def verify() -> ResponseReturnValue:
         error = f"There is no certificate with the number {number}"
         error += "." if day == today else f" granted by {day.strftime('%-d %B %Y')}."
         return render_template("search/verify.html", verification=None, error=error, **context), 404
-    return render_template("search/verify.html", verification=verification, error=None, **context)
+    return render_template(
+        "search/verify.html",
+        verification=verification,
+        has_namesake=queries.has_listed_namesake(db.session, verification.mediator, today),
+        error=None,
+        **context,
+    )
 
 
 @bp.route("/verify-training")

@@ -79,6 +79,8 @@ STAFF_ACTIONS = {
     "/staff/held-payments/0": PAYMENT_STAFF,
     "/staff/mediators/M0/specialisations": PAYMENT_STAFF,
     "/staff/specialisation-grants/0/withdraw": PAYMENT_STAFF,
+    "/staff/name-changes/0/approve": PAYMENT_STAFF,
+    "/staff/name-changes/0/refuse": PAYMENT_STAFF,
     "/staff/specialisations/unknown": {Role.ADMINISTRATOR},
     "/organisations/0/reviews/0/hide": REGISTRY_STAFF,
     "/organisations/0/reviews/0/restore": REGISTRY_STAFF,

@@ -80,6 +80,8 @@ STAFF_ACTIONS = {
     "/staff/payments/0/void": PAYMENT_STAFF,
     "/staff/mediators/M0/specialisations": PAYMENT_STAFF,
     "/staff/specialisation-grants/0/withdraw": PAYMENT_STAFF,
+    "/staff/name-changes/0/approve": PAYMENT_STAFF,
+    "/staff/name-changes/0/refuse": PAYMENT_STAFF,
     "/staff/specialisations/unknown": {Role.ADMINISTRATOR},
     "/organisations/0/reviews/0/hide": REGISTRY_STAFF,
     "/organisations/0/reviews/0/restore": REGISTRY_STAFF,

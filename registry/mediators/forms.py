@@ -97,6 +97,18 @@ class ConductForm(FlaskForm):
     )
 
 
+class NameChangeDecisionForm(FlaskForm):
+    """Approve or refuse a requested name: a refusal needs the reason the mediator is shown."""
+
+    reason = TextAreaField(
+        "Reason",
+        validators=[Optional(), Length(max=2000)],
+        description="Required to refuse; the mediator is shown it.",
+        filters=[_strip],
+        render_kw={"rows": 2},
+    )
+
+
 class ProgramRecordForm(FlaskForm):
     """An assessment or a completed training, by a recognised program."""
 

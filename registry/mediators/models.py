@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     or_,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -222,6 +223,11 @@ class Mediator(Base):
     program_links: Mapped[list["ProgramLink"]] = relationship(
         back_populates="mediator", cascade="all, delete-orphan"
     )
+    name_changes: Mapped[list["NameChange"]] = relationship(
+        back_populates="mediator",
+        cascade="all, delete-orphan",
+        order_by="(NameChange.requested_at, NameChange.id)",
+    )
 
     @validates("name")
     def _keep_search_name(self, _key: str, name: str) -> str:
@@ -249,6 +255,66 @@ class Mediator(Base):
             if on is None or certification.granted_on <= on:
                 latest[certification.certification_type] = certification
         return [latest[t.value] for t in CertificationType if t.value in latest]
+
+    @property
+    def pending_name_change(self) -> "NameChange | None":
+        """The name change awaiting the registry's decision, if any."""
+        return next((c for c in self.name_changes if c.status == NameChangeStatus.REQUESTED), None)
+
+    @property
+    def former_names(self) -> list[str]:
+        """Earlier names the registry approved a change from, oldest first (public)."""
+        names = [c.old_name for c in self.name_changes if c.status == NameChangeStatus.APPROVED]
+        return [n for n in dict.fromkeys(names) if n != self.name]
+
+
+class NameChangeStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+OPEN_NAME_CHANGE = "status = 'requested'"
+
+
+class NameChange(Base):
+    """A change of a mediator's name: asked for by a certified mediator, decided by staff.
+
+    Staff who set a name themselves record an approved change, so the approved rows are the
+    whole history of the names the registry vouched for ("formerly ..." on Verify).
+    """
+
+    __tablename__ = "name_changes"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({sql_values(NameChangeStatus)})", name="known_status"),
+        CheckConstraint(
+            "(status = 'requested') = (decided_at IS NULL)", name="decided_unless_requested"
+        ),
+        CheckConstraint("status != 'refused' OR length(reason) > 0", name="refusal_has_reason"),
+        Index(
+            "uq_name_changes_one_open",
+            "mediator_id",
+            unique=True,
+            sqlite_where=text(OPEN_NAME_CHANGE),
+            postgresql_where=text(OPEN_NAME_CHANGE),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mediator_id: Mapped[int] = mapped_column(
+        ForeignKey("mediators.id", ondelete="CASCADE"), index=True
+    )
+    old_name: Mapped[str] = mapped_column(String(200))
+    requested_name: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime]
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(10))
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Why staff refused (required then, and told to the mediator) or a note on an approval.
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    mediator: Mapped[Mediator] = relationship(back_populates="name_changes")
 
 
 class Certification(Base):

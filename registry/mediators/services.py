@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
+from registry.clock import local_date
 from registry.contributions.services import issue_invoice
 from registry.events.services import record_event
 from registry.mediators.checklist import prerequisites_on
@@ -15,6 +16,8 @@ from registry.mediators.models import (
     Certification,
     CertificationType,
     Mediator,
+    NameChange,
+    NameChangeStatus,
     ProgramLink,
     Qualification,
     Status,
@@ -108,12 +111,46 @@ def _profile_values(mediator: Mediator) -> dict[str, object]:
     return values
 
 
+def _holds_live_certification(session: Session, mediator: Mediator, today: date) -> bool:
+    return any(
+        certification_standing(session, c, today).status not in REGRANTABLE
+        for c in mediator.latest_certifications()
+    )
+
+
+def _is_own_profile(mediator: Mediator, actor: User | None) -> bool:
+    """Say whether ``actor`` is the mediator themself (as ``queries.profile_of`` finds them)."""
+    if actor is None:
+        return False
+    if mediator.user_id is None:
+        return mediator.email == actor.email
+    return mediator.user_id == actor.id
+
+
 def update_profile(
-    session: Session, mediator: Mediator, *, now: datetime, actor: User, **values: object
+    session: Session,
+    mediator: Mediator,
+    *,
+    now: datetime,
+    actor: User,
+    today: date | None = None,
+    **values: object,
 ) -> list[str]:
-    """Change profile fields; return the names of the fields that changed."""
+    """Change profile fields; return the names of the fields that changed.
+
+    The register vouches for a certified person's name, so when such a person renames
+    themself the new name is only requested (``request_name_change``) and staff decide; the
+    other fields change at once. A name staff set is recorded as an approved change.
+    """
     before = _profile_values(mediator)
     clean = _clean_profile(session, {**before, **values})
+    name = clean.pop("name")
+    if name != mediator.name:
+        today = today or local_date(now)
+        if _is_own_profile(mediator, actor) and _holds_live_certification(session, mediator, today):
+            request_name_change(session, mediator, name, now=now, actor=actor)
+        else:
+            _record_name_set(session, mediator, name, now=now, actor=actor)
     for key, value in clean.items():
         setattr(mediator, key, value)
     after = _profile_values(mediator)
@@ -131,6 +168,101 @@ def update_profile(
         )
     session.flush()
     return changed
+
+
+def _log_name_change(
+    session: Session, change: NameChange, action: str, now: datetime, actor: User | None
+) -> None:
+    session.flush()
+    record_event(
+        session,
+        action=action,
+        subject_type="mediator",
+        subject_id=change.mediator.public_id,
+        now=now,
+        actor=actor,
+        reason=change.reason or None,
+        data={"from": change.old_name, "to": change.requested_name},
+    )
+
+
+def _record_name_set(
+    session: Session, mediator: Mediator, name: str, *, now: datetime, actor: User | None
+) -> None:
+    """Set the name at once; staff setting it record an approved change (the history)."""
+    if not _is_own_profile(mediator, actor):
+        pending = mediator.pending_name_change
+        if pending is not None:
+            pending.status, pending.decided_at = NameChangeStatus.REFUSED.value, now
+            pending.decided_by_id = actor.id if actor else None
+            pending.reason = f"Superseded: the registry set the name to {name}."
+            _log_name_change(session, pending, "mediator.name_change_refused", now, actor)
+        mediator.name_changes.append(
+            NameChange(
+                old_name=mediator.name,
+                requested_name=name,
+                requested_at=now,
+                requested_by_id=actor.id if actor else None,
+                status=NameChangeStatus.APPROVED.value,
+                decided_at=now,
+                decided_by_id=actor.id if actor else None,
+            )
+        )
+    mediator.name = name
+
+
+def request_name_change(
+    session: Session, mediator: Mediator, name: str, *, now: datetime, actor: User
+) -> NameChange | None:
+    """Ask the registry to approve ``name``; one open request at a time."""
+    pending = mediator.pending_name_change
+    if pending is not None:
+        if pending.requested_name == name:
+            return pending
+        raise MediatorError(
+            f"Your change of name to {pending.requested_name} awaits the registry's approval; "
+            "ask for another name once it is decided."
+        )
+    change = NameChange(
+        old_name=mediator.name,
+        requested_name=name,
+        requested_at=now,
+        requested_by_id=actor.id,
+        status=NameChangeStatus.REQUESTED.value,
+    )
+    mediator.name_changes.append(change)
+    _log_name_change(session, change, "mediator.name_change_requested", now, actor)
+    return change
+
+
+def _decide(change: NameChange, status: NameChangeStatus, now: datetime, actor: User) -> None:
+    if change.status != NameChangeStatus.REQUESTED:
+        raise MediatorError(f"This name change is {change.status} already.")
+    if _is_own_profile(change.mediator, actor):
+        raise MediatorError("Another member of staff decides on your own name change.")
+    change.status, change.decided_at, change.decided_by_id = status.value, now, actor.id
+
+
+def approve_name_change(
+    session: Session, change: NameChange, *, note: str = "", now: datetime, actor: User
+) -> None:
+    """Approve a requested name: the profile, Verify and the search index take it."""
+    _decide(change, NameChangeStatus.APPROVED, now, actor)
+    change.reason = note.strip()
+    change.mediator.name = change.requested_name
+    change.mediator.updated_at = now
+    _log_name_change(session, change, "mediator.name_change_approved", now, actor)
+
+
+def refuse_name_change(
+    session: Session, change: NameChange, *, reason: str, now: datetime, actor: User
+) -> None:
+    """Refuse a requested name with a reason the mediator is shown; the name stays."""
+    if not reason.strip():
+        raise MediatorError("A reason is required; the mediator is shown it.")
+    _decide(change, NameChangeStatus.REFUSED, now, actor)
+    change.reason = reason.strip()
+    _log_name_change(session, change, "mediator.name_change_refused", now, actor)
 
 
 def next_certificate_number(session: Session, year: int) -> str:

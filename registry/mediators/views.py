@@ -26,6 +26,7 @@ from registry.mediators.forms import (
     ConductForm,
     GrantForm,
     MediatorFilterForm,
+    NameChangeDecisionForm,
     NewMediatorForm,
     ProfileForm,
     ProgramRecordForm,
@@ -36,6 +37,7 @@ from registry.mediators.models import (
     Certification,
     CertificationType,
     Mediator,
+    NameChange,
     Specialisation,
     SpecialisationGrant,
 )
@@ -183,8 +185,16 @@ def my_profile() -> Response | str:
         except services.MediatorError as error:
             form.name.errors.append(str(error))
         else:
+            pending = mediator.pending_name_change if mediator else None
+            requested_name = pending.requested_name if pending else None
             db.session.commit()
             flash("Your profile is saved.", "success")
+            if requested_name:
+                flash(
+                    f"Your change of name to {requested_name} awaits the registry's "
+                    "approval; until then the register shows your name as before.",
+                    "info",
+                )
             return redirect(url_for("mediators.my_certification"), 303)
     return render_template("mediators/profile_form.html", form=form, mediator=mediator, own=True)
 
@@ -251,6 +261,7 @@ def _staff_forms(mediator: Mediator, **given: Any) -> dict[str, Any]:
         "suspend_form": ConductForm(prefix="suspend", data={"on": today}),
         "lift_form": ConductForm(prefix="lift", data={"on": today}),
         "revoke_form": ConductForm(prefix="revoke", data={"on": today}),
+        "name_change_form": NameChangeDecisionForm(prefix="name"),
         "assessment_form": ProgramRecordForm(
             prefix="assessment",
             data={"on": today},
@@ -364,6 +375,26 @@ def grant(public_id: str) -> Response | tuple[str, int] | str:
         )
 
     return _act(mediator, "grant_form", form, action)
+
+
+@bp.route("/staff/name-changes/<int:change_id>/<any(approve, refuse):decision>", methods=["POST"])
+@role_required(Role.SUPPORT, Role.ADMINISTRATOR)
+def decide_name_change(change_id: int, decision: str) -> Response | tuple[str, int]:
+    change = db.session.get(NameChange, change_id) or abort(404)
+    form = NameChangeDecisionForm(prefix="name")
+
+    def action() -> str:
+        if decision == "approve":
+            services.approve_name_change(
+                db.session, change, note=form.reason.data or "", now=utcnow(), actor=current_user
+            )
+            return f"Name changed from {change.old_name} to {change.requested_name}."
+        services.refuse_name_change(
+            db.session, change, reason=form.reason.data or "", now=utcnow(), actor=current_user
+        )
+        return f"Change of name to {change.requested_name} refused."
+
+    return _act(change.mediator, "name_change_form", form, action)
 
 
 def _certification_or_404(number: str) -> Certification:

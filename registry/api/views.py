@@ -127,13 +127,11 @@ def mediator_credential(public_id: str) -> Response:
     given = request.args.get("type", "").strip().lower()  # empty means not given
     if given and given not in {t.value for t in CertificationType}:
         abort(400, "type must be mediator or advocate")
-    wanted = given or CertificationType.MEDIATOR.value
-    held = [v for v in found.certifications if v.certification.certification_type == wanted]
-    if not held and not given and found.certifications:
-        held = list(found.certifications[:1])  # an advocate only: their one certification
-    if not held:
-        abort(404, f"{found.mediator.name} holds no {wanted} certification.")
-    return _credential(held[0])
+    held = found.held(given or None)  # not given: the mediator one, else the one they hold
+    if held is None:
+        kind = given or CertificationType.MEDIATOR.value
+        abort(404, f"{found.mediator.name} holds no {kind} certification.")
+    return _credential(held)
 
 
 @bp.get("/verify/<path:number>/credential")

@@ -12,7 +12,7 @@ from registry.accounts.permissions import public
 from registry.certificates.pdf import certificate_pdf
 from registry.clock import local_today
 from registry.extensions import db
-from registry.search.verification import Verification, verify_mediator
+from registry.search.verification import verify_mediator
 
 bp = Blueprint("certificates", __name__)
 
@@ -27,7 +27,11 @@ def certificate(public_id: str) -> ResponseReturnValue:
     found = verify_mediator(db.session, public_id, today)
     if found is None:
         abort(404)
-    chosen = _chosen(found, request.args.get("type"))
+    kind = request.args.get("type")
+    # Someone never granted a certification is answered as they are: not certified.
+    chosen = found if kind is None and not found.certifications else found.held(kind)
+    if chosen is None:  # an unknown type, or one the person does not hold
+        abort(404)
     if not chosen.listed:
         page = render_template("certificates/not_certified.html", verification=chosen, today=today)
         return page, 404
@@ -43,18 +47,3 @@ def certificate(public_id: str) -> ResponseReturnValue:
     # write holds no script, so only framing is refused.
     response.headers["Content-Security-Policy"] = PDF_CONTENT_SECURITY_POLICY
     return response
-
-
-def _chosen(found: Verification, kind: str | None) -> Verification:
-    """Return the certification of type ``kind``; by default the mediator one, else the one held.
-
-    A person never granted any is answered as they are (not certified); an unknown type, or
-    one the person does not hold, is not found.
-    """
-    if kind is None:
-        # The person's certifications come in type order, the mediator one first.
-        return found.certifications[0] if found.certifications else found
-    for each in found.certifications:
-        if each.certification and each.certification.certification_type == kind:
-            return each
-    abort(404)

@@ -132,9 +132,10 @@ def keyring() -> Keyring:
     production the keys come from ``SIGNING_KEYS_DIR`` and none is ever made behind the back.
     """
     folder = keys_dir(current_app)
-    if current_app.config["REGISTRY_ENV"] != "production":
+    manifest = folder / MANIFEST
+    if not manifest.exists() and current_app.config["REGISTRY_ENV"] != "production":
         ensure_key(folder)
-    stamp = (folder / MANIFEST).stat().st_mtime_ns if (folder / MANIFEST).exists() else None
+    stamp = manifest.stat().st_mtime_ns if manifest.exists() else None
     cached = current_app.extensions.get("signing_keys")
     if cached is None or cached[0] != (folder, stamp):
         cached = ((folder, stamp), load_keyring(folder))

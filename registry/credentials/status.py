@@ -74,12 +74,13 @@ def update_status_bits(session: Session, certification_ids: Iterable[int]) -> No
 
 def allocate_entries(session: Session, certification_ids: Collection[int]) -> None:
     """Give each certification without one a random free index in the newest list."""
+    ids = list(certification_ids)
     have = set()
-    for start in range(0, len(certification_ids), CHUNK):
-        chunk = list(certification_ids)[start : start + CHUNK]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
         query = select(StatusEntry.certification_id).where(StatusEntry.certification_id.in_(chunk))
         have.update(session.scalars(query))
-    missing = [i for i in certification_ids if i not in have]
+    missing = [i for i in ids if i not in have]
     if not missing:
         return
     list_id = _newest_list(session)
@@ -141,14 +142,14 @@ def _set_bits(session: Session, certification_ids: list[int]) -> None:
     by_list: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for list_id, index, status in rows:
         by_list[list_id].append((index, status))
+    now = utcnow()
     for list_id, members in by_list.items():
-        lists = _locked_lists(session, list_id)
-        for index, status in members:
-            for purpose, status_list in lists.items():
-                status_list.bits = _with_bit(
-                    status_list.bits, index, PURPOSE_OF.get(Status(status)) is purpose
-                )
-                status_list.updated_at = utcnow()
+        for purpose, status_list in _locked_lists(session, list_id).items():
+            bits = bytearray(status_list.bits)
+            for index, status in members:
+                _set_bit(bits, index, PURPOSE_OF.get(Status(status)) is purpose)
+            if bits != status_list.bits:
+                status_list.bits, status_list.updated_at = bytes(bits), now
 
 
 def _locked_lists(session: Session, list_id: int) -> dict[StatusPurpose, StatusList]:
@@ -156,15 +157,13 @@ def _locked_lists(session: Session, list_id: int) -> dict[StatusPurpose, StatusL
     return {StatusPurpose(row.purpose): row for row in session.scalars(query)}
 
 
-def _with_bit(bits: bytes, index: int, value: bool) -> bytes:
-    """Return ``bits`` with bit ``index`` (0 = the first byte's most significant) set or not."""
-    byte, mask = index // 8, 0x80 >> (index % 8)
-    current = bool(bits[byte] & mask)
-    if current is value:
-        return bits
-    changed = bytearray(bits)
-    changed[byte] ^= mask
-    return bytes(changed)
+def _set_bit(bits: bytearray, index: int, value: bool) -> None:
+    """Set or clear bit ``index`` of ``bits`` (0 = the first byte's most significant)."""
+    mask = 0x80 >> (index % 8)
+    if value:
+        bits[index // 8] |= mask
+    else:
+        bits[index // 8] &= ~mask & 0xFF
 
 
 def rebuild_status_lists(session: Session) -> int:

@@ -7,7 +7,7 @@ reason, never an error page. Used by ``/verify/credential`` and ``credentials ve
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -18,6 +18,7 @@ from registry.clock import local_date
 from registry.credentials.issuing import issuer_profile
 from registry.credentials.keys import keyring
 from registry.credentials.models import StatusList, StatusPurpose
+from registry.mediators.outlook import long_date
 from registry.search.verification import Verification, verify_certificate
 
 # A credential is a few kilobytes; anything far larger is not one of ours.
@@ -165,16 +166,13 @@ def _dates(result: CredentialCheck, claims: dict[str, Any], now: datetime) -> No
         result.add("dates", False, "Its validity dates cannot be read.")
         return
     if now < starts:
-        result.add("dates", False, f"It is not valid before {_day(starts)}.")
+        result.add("dates", False, f"It is not valid before {long_date(starts.date())}.")
     elif now > ends:
-        result.add("dates", False, f"It expired after {_day(ends)}.")
+        result.add("dates", False, f"It expired after {long_date(ends.date())}.")
     else:
-        result.add("dates", True, f"Valid from {_day(starts)} until {_day(ends)}.")
-
-
-def _day(moment: datetime) -> str:
-    day: date = moment.date()
-    return f"{day.day} {day.strftime('%B')} {day.year}"
+        result.add(
+            "dates", True, f"Valid from {long_date(starts.date())} until {long_date(ends.date())}."
+        )
 
 
 def _statuses(result: CredentialCheck, session: Session, claims: dict[str, Any]) -> None:

@@ -236,17 +236,17 @@ def live_specialisations(
     found: dict[int, list[PublicSpecialisation]] = defaultdict(list)
     if not mediator_ids:
         return found
+    grant = SpecialisationGrant
     query = (
-        select(SpecialisationGrant, Specialisation.name)
-        .join(Specialisation)
-        .where(SpecialisationGrant.mediator_id.in_(mediator_ids))
-        .where(SpecialisationGrant.live_on(day))
+        select(
+            grant.mediator_id, grant.code, Specialisation.name, grant.granted_on, grant.valid_until
+        )
+        .join(Specialisation, Specialisation.code == grant.code)
+        .where(grant.mediator_id.in_(mediator_ids), grant.live_on(day))
         .order_by(Specialisation.name)
     )
-    for grant, name in session.execute(query):
-        found[grant.mediator_id].append(
-            PublicSpecialisation(grant.code, name, grant.granted_on, grant.valid_until)
-        )
+    for mediator_id, code, name, granted_on, valid_until in session.execute(query):
+        found[mediator_id].append(PublicSpecialisation(code, name, granted_on, valid_until))
     return found
 
 

@@ -64,6 +64,18 @@ class Verification:
     def type_label(self) -> str | None:
         return self.certification.type_label if self.certification else None
 
+    def held(self, kind: str | None) -> "Verification | None":
+        """Return the answer for the certification of type ``kind`` the person holds.
+
+        ``None`` asks for the first in type order (the mediator one, else the advocate one);
+        None comes back when there is no such certification.
+        """
+        if kind is None:
+            return self.certifications[0] if self.certifications else None
+        return next(
+            (v for v in self.certifications if v.certification.certification_type == kind), None
+        )
+
     def as_json(self) -> dict[str, object]:
         """The API's verification object (product brief, "Public contracts")."""
         return {

@@ -18,11 +18,14 @@ from audits.schedule import ProgramStatus
 def init_app(app: Flask) -> None:
     from audits import views
     from audits.demo import load_audit_demo
+    from audits.documents.storage import FOLDER
     from audits.jobs import sweep_audits
 
     views.register(app)
     app.extensions["program_statuses"] = public_program_statuses
     app.extensions.setdefault("demo_loaders", []).append(load_audit_demo)
+    # Files that a move of the database must take along (`mediator-registry db copy`).
+    app.extensions.setdefault("stored_files", []).append(("audit_documents", FOLDER))
     app.extensions["jobs"].add_daily(
         "audits",
         sweep_audits,

@@ -9,9 +9,12 @@ def init_app(app: Flask) -> None:
     from complaints import views
     from complaints.demo import load_complaint_demo
     from complaints.jobs import flag_overdue_complaints, purge_closed_complaints, purge_tracking
+    from complaints.services import FILE_SETTINGS
 
     views.register(app)
     app.extensions.setdefault("demo_loaders", []).append(load_complaint_demo)
+    # Files that a move of the database must take along (`mediator-registry db copy`).
+    app.extensions.setdefault("stored_files", []).append(("complaint_attachments", FILE_SETTINGS))
     jobs = app.extensions["jobs"]
     jobs.add_daily(
         "complaints-overdue",

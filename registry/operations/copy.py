@@ -285,20 +285,20 @@ def _self_references(table: Table) -> list[Column[Any]]:
 def _copy_table(reading: Connection, writing: Connection, table: Table, batch: int) -> TableCopy:
     """Stream ``table`` from ``reading`` into ``writing``; return its rows and source checksum."""
     started = perf_counter()
-    later = [column.key for column in _self_references(table)]
+    referring = {column.key for column in _self_references(table)}
+    later = {index for index, column in enumerate(table.columns) if column.key in referring}
     encode = row_encoder(table)
+    write = bulk_writer(writing, table)
     digest = hashlib.sha256()
     count = 0
     query = _ordered(table, reading.dialect)
     rows = reading.execute(query, execution_options={"yield_per": batch})
     try:
         for chunk in rows.partitions():
-            values = []
             for row in chunk:
                 digest.update(encode(row))
-                values.append({**row._mapping, **dict.fromkeys(later)})
-            writing.execute(table.insert(), values)
-            count += len(values)
+            write([_without(row, later) for row in chunk] if later else chunk)
+            count += len(chunk)
         if later:
             _fill_self_references(reading, writing, table, batch)
     except DBAPIError as error:
@@ -307,6 +307,55 @@ def _copy_table(reading: Connection, writing: Connection, table: Table, batch: i
             "the target holds none of it."
         ) from error
     return TableCopy(table.name, count, digest.hexdigest(), seconds=perf_counter() - started)
+
+
+def _without(row: Any, indexes: set[int]) -> tuple[Any, ...]:
+    return tuple(None if index in indexes else value for index, value in enumerate(row))
+
+
+def bulk_writer(writing: Connection, table: Table) -> Callable[[Any], None]:
+    """Return a function that writes rows of ``table`` (values in column order) in bulk.
+
+    The column types' own conversions for the target are applied (aware UTC datetimes, JSON
+    text...), then the rows go to the driver directly: PostgreSQL's COPY, SQLite's
+    executemany. Both run inside ``writing``'s transaction.
+    """
+    dialect = writing.dialect
+    processors = [
+        column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
+    ]
+    convert = [(index, process) for index, process in enumerate(processors) if process]
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(column.name) for column in table.columns)
+    driver = writing.connection.driver_connection
+
+    def converted(rows: Any) -> Iterator[list[Any]]:
+        for row in rows:
+            values = list(row)
+            for index, process in convert:
+                values[index] = process(values[index])
+            yield values
+
+    if dialect.name == "postgresql":
+        statement = f"COPY {quote(table.name)} ({names}) FROM STDIN"
+
+        def write(rows: Any) -> None:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for values in converted(rows):
+                    copy.write_row(values)
+
+        return write
+    marks = ", ".join("?" for _ in table.columns)
+    statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 (quoted model names)
+
+    def write(rows: Any) -> None:
+        cursor = driver.cursor()
+        try:
+            cursor.executemany(statement, converted(rows))
+        finally:
+            cursor.close()
+
+    return write
 
 
 def _fill_self_references(
@@ -377,23 +426,42 @@ _PLAIN = (int, str, bool)
 
 def row_encoder(table: Table) -> Callable[[Any], bytes]:
     """Return a function that turns a row of ``table`` into comparable bytes (one JSON line)."""
-    special = [index for index, column in enumerate(table.columns) if not _plain(column)]
+    converters = [(index, _converter(column)) for index, column in enumerate(table.columns)]
+    special = [(index, convert) for index, convert in converters if convert]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
     def encode(row: Any) -> bytes:
         values = list(row)
-        for index in special:
-            values[index] = normal_value(values[index])
+        for index, convert in special:
+            values[index] = convert(values[index])
         return dumps(values).encode() + b"\n"
 
     return encode
 
 
-def _plain(column: Column[Any]) -> bool:
+def _converter(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """Return how to normalise the values of ``column`` (None: they compare as they come)."""
     try:
-        return column.type.python_type in _PLAIN
+        kind = column.type.python_type
     except NotImplementedError:
-        return False
+        return normal_value
+    if kind in _PLAIN:
+        return None
+    if kind is datetime:
+        return _instant
+    if kind is date:
+        return _day
+    return normal_value
+
+
+def _instant(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def normal_value(value: Any) -> Any:
@@ -401,7 +469,7 @@ def normal_value(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float):
         return value
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+        return _instant(value)
     if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, Decimal):

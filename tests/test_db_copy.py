@@ -22,7 +22,9 @@ from registry.migrate import upgrade_to_head
 from registry.models import metadata
 from registry.operations.copy import (
     SEEDED_TABLES,
+    CopyRefused,
     database_checksums,
+    database_url,
     normal_value,
     occupied_tables,
 )
@@ -113,7 +115,10 @@ def test_the_demo_register_copied_to_postgresql_and_back_reads_the_same(demo_url
     assert "every row count and checksum matches" in there.output
     assert "DIFFERENT" not in there.output
     assert re.search(r"^mediators\s+302\s+302\s+(\w{16})\s+\1\s+same$", there.output, re.M)
-    assert "AUDIT_FILES_DIR" in there.output and "SIGNING_KEYS_DIR" in there.output
+    assert re.search(
+        r"AUDIT_FILES_DIR = \S+: 1 file \(\d+ bytes\), audit_documents$", there.output, re.M
+    )
+    assert "SIGNING_KEYS_DIR" in there.output
     again = run(postgresql, "db", "copy", "--to", back)
     assert again.exit_code == 0, again.output
 
@@ -253,3 +258,13 @@ def test_values_that_are_equal_read_the_same_on_both_databases(one, other):
 )
 def test_values_that_differ_read_differently(one, other):
     assert normal_value(one) != normal_value(other)
+
+
+def test_target_urls_use_the_project_driver_and_other_databases_are_refused():
+    assert database_url("postgresql://r@db/registry") == "postgresql+psycopg://r@db/registry"
+    assert database_url("postgres://r:pw@db/registry") == "postgresql+psycopg://r:pw@db/registry"
+    assert database_url("sqlite:////srv/r.sqlite3") == "sqlite:////srv/r.sqlite3"
+    with pytest.raises(CopyRefused, match="Only SQLite and PostgreSQL"):
+        database_url("mysql://r@db/registry")
+    with pytest.raises(CopyRefused, match="is not a database URL"):
+        database_url("registry.sqlite3")

@@ -535,8 +535,3 @@ def files_to_copy(app: Flask, connection: Connection) -> list[FileFolder]:
         )
     )
     return folders
-
-
-def count_rows(connection: Connection, table: Table) -> int:
-    """Return how many rows ``table`` holds."""
-    return connection.execute(select(func.count()).select_from(table)).scalar_one()

@@ -98,7 +98,7 @@ def check_backup(path: Path) -> str:
     with path.open("rb") as file:
         if file.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
             raise BackupRefused(f"{path} is not a SQLite database.")
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    connection = sqlite3.connect(_read_only(path), uri=True)
     try:
         (integrity,) = connection.execute("PRAGMA integrity_check").fetchone()
         if integrity != "ok":
@@ -127,10 +127,10 @@ def restore_database(target: Engine, path: Path) -> Restore:
         return _restore_by_copy(target, path, revision)
     _refuse_unless_empty(target)
     # Read-only and without the project's connection settings, which would switch it to WAL.
-    source = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
+    source = create_engine(f"sqlite:///{_read_only(path)}&uri=true")
     try:
         with target.connect() as connection:
-            backup = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            backup = sqlite3.connect(_read_only(path), uri=True)
             try:
                 backup.backup(connection.connection.driver_connection, pages=-1)
             finally:
@@ -144,10 +144,18 @@ def restore_database(target: Engine, path: Path) -> Restore:
             restored, original = database_checksums(target), database_checksums(source)
             if restored != original:
                 differ = sorted(name for name in original if original[name] != restored[name])
-                raise BackupRefused(f"The restored database differs from {path} in {differ}.")
+                raise BackupRefused(
+                    f"The restored database differs from {path} in {', '.join(differ)}: do not "
+                    "use it; empty it and restore again."
+                )
     finally:
         source.dispose()
     return Restore(revision, migrated_to, len(inspect(target).get_table_names()))
+
+
+def _read_only(path: Path) -> str:
+    """Return the SQLite URI that opens ``path`` read-only (any character in its name)."""
+    return f"{path.resolve().as_uri()}?mode=ro"
 
 
 def _refuse_unless_empty(target: Engine) -> None:

@@ -717,13 +717,16 @@ def test_a_page_loads_only_its_own_mediators_and_a_fixed_number_of_queries(
 
 
 def test_the_page_shows_one_page_with_links_to_the_others(client, session, world, monkeypatch):
-    monkeypatch.setattr(views, "DASHBOARD_PAGE_SIZE", 4)
+    monkeypatch.setattr(views, "DASHBOARD_PAGE_SIZE", 2)
     admin_of(client, session, world.academy, "ada@academy.example")
-    page = client.get(dashboard_url(world, page="2")).get_data(as_text=True)
+    page = client.get(dashboard_url(world, page="3")).get_data(as_text=True)
     shown = [name for name in EVERY_BY_NAME if name in page]
-    assert shown == EVERY_BY_NAME[4:8]
-    assert "Page 2 of 3" in page and 'rel="prev"' in page and 'rel="next"' in page
+    assert shown == EVERY_BY_NAME[4:6] and "Page 3 of 5" in page
+    for rel, number in (("first", 1), ("prev", 2), ("next", 4), ("last", 5)):
+        assert f'dashboard?page={number}" rel="{rel}"' in page
     assert dict(TAB.findall(page))["All"] == "10"
+    first = client.get(dashboard_url(world)).get_data(as_text=True)
+    assert 'rel="prev"' not in first and 'rel="first"' not in first and 'rel="last"' in first
     last = client.get(dashboard_url(world, bucket="in_grace", page="2")).get_data(as_text=True)
     assert "There is no page 2; the last is page 1." in last
 

@@ -358,7 +358,8 @@ def mediators_import(app: Flask, file: Path, specialisations_are_granted: bool) 
 @click.option(
     "--for-import",
     is_flag=True,
-    help="Write only the import columns (no public_id, status, status_since).",
+    help="Write the import columns, migration columns included, one row per certification, "
+    "so the file imports into an empty registry that answers verifiers the same.",
 )
 @with_app
 def mediators_export(app: Flask, output: Path | None, for_import: bool) -> None:

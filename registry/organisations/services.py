@@ -27,7 +27,7 @@ from registry.organisations.models import (
     Program,
     Review,
 )
-from registry.organisations.queries import find_mediator, signed_review_by
+from registry.organisations.queries import find_mediator, is_organisation_admin, signed_review_by
 from registry.validation import checked_text
 
 MAX_REVIEW_LENGTH = 2000
@@ -48,6 +48,10 @@ def _check_rating(rating: object) -> int:
     return rating
 
 
+# Reviews tell others what an organisation is like; its own administrators cannot write them.
+OWN_ORGANISATION = "You administer {name}; its reviews come from the people it serves."
+
+
 def post_review(
     session: Session,
     organisation: Organisation,
@@ -59,6 +63,8 @@ def post_review(
     now: datetime,
 ) -> Review:
     """Publish ``actor``'s review of ``organisation`` (anonymous feedback only by support)."""
+    if is_organisation_admin(session, organisation.id, actor):
+        raise ReviewError(OWN_ORGANISATION.format(name=organisation.name))
     rating = _check_rating(rating)
     body = _check_text(body, what="The review", limit=MAX_REVIEW_LENGTH)
     if is_anonymous and not actor.has_role(Role.SUPPORT):

@@ -138,6 +138,8 @@ def _render_profile(
         "reviews": reviews,
         "rating": rating_of(db.session, organisation),
         "own_review": signed_review_by(db.session, organisation, user) if user else None,
+        "administers": bool(user and is_organisation_admin(db.session, organisation.id, user)),
+        "own_organisation": services.OWN_ORGANISATION.format(name=organisation.name),
         "review_form": review_form or (_review_form() if user else None),
         "moderator": moderator,
         "program_statuses": program_statuses(organisation.programs),

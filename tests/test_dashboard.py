@@ -462,6 +462,19 @@ def test_the_csv_has_a_header_every_row_and_a_named_attachment(client, session, 
     assert not any(m.email in text for m in world.mediators.values())
 
 
+def test_the_csv_for_excel_starts_with_a_utf8_byte_order_mark(client, session, world):
+    admin_of(client, session, world.academy, "ada@academy.example")
+    page = client.get(dashboard_url(world, sort="name")).text
+    assert "dashboard.csv?bom=1&amp;sort=name" in page and "CSV for Excel" in page
+    plain, excel = client.get(csv_url(world)), client.get(csv_url(world, bom="1"))
+    assert excel.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert excel.data.startswith(b"\xef\xbb\xbf") and not plain.data.startswith(b"\xef")
+    assert excel.data.removeprefix(b"\xef\xbb\xbf") == plain.data
+    assert "Zoë Müller".encode() in excel.data
+    refused = client.get(csv_url(world, bom="yes"))
+    assert refused.status_code == 400 and "bom is 1" in refused.text
+
+
 FORMULAS = ('=HYPERLINK("http://evil.example")', "+31 20 555", "-2+3", "@SUM(A1)")
 
 

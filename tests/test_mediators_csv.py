@@ -467,6 +467,8 @@ def test_cli_round_trip_into_a_fresh_database(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["in.csv", "out.csv"]
     first = run(fresh_database_url, "mediators", "export")
     assert first.exit_code == 0, first.output
+    excel = run(fresh_database_url, "mediators", "export", "--bom")
+    assert excel.stdout == "\ufeff" + first.stdout
 
     other = create_database(database_kind, tmp_path_factory)
     try:

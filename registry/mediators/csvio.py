@@ -951,15 +951,16 @@ _PAGE = select(
 
 
 def export_mediators(
-    session: Session, out: IO[str], *, today: date, for_import: bool = False
+    session: Session, out: IO[str], *, today: date, for_import: bool = False, bom: bool = False
 ) -> int:
     """Write every mediator to ``out`` as CSV, batch by batch; return how many were written.
 
     ``for_import`` writes the import columns, migration columns included, one row for each
     certification (a person without one has one row), so the file imports into an empty
-    registry that then answers every verifier as this one does today.
+    registry that then answers every verifier as this one does today. ``bom`` starts the file
+    with the UTF-8 byte order mark, for Excel.
     """
-    writer = csvfiles.writer(out)
+    writer = csvfiles.writer(out, bom=bom)
     writer.writerow(IMPORT_COLUMNS if for_import else EXPORT_COLUMNS)
     grace, count, last_id = grace_days(), 0, 0
     while batch := session.execute(_PAGE.where(Mediator.id > last_id).limit(EXPORT_BATCH)).all():

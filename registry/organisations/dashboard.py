@@ -420,9 +420,9 @@ CSV_COLUMNS = (
 )
 
 
-def write_csv(rows: list[DashboardRow], out: IO[str]) -> None:
-    """Write ``rows`` to ``out`` as CSV with a header row."""
-    writer = csvfiles.writer(out)
+def write_csv(rows: list[DashboardRow], out: IO[str], *, bom: bool = False) -> None:
+    """Write ``rows`` to ``out`` as CSV with a header row (after a UTF-8 BOM if ``bom``)."""
+    writer = csvfiles.writer(out, bom=bom)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         standing = row.standing

@@ -425,9 +425,12 @@ def dashboard_csv(organisation: Organisation) -> ResponseReturnValue:
     form = _dashboard_form(organisation, today)
     if not form.validate():
         return render_error(400, "These filters cannot be used; go back to the dashboard.")
+    bom = request.args.get("bom", "0")
+    if bom not in ("0", "1"):
+        return render_error(400, "bom is 1 (a UTF-8 byte order mark, for Excel) or 0.")
     rows = dashboard_rows(db.session, organisation, today)
     out = io.StringIO()
-    write_csv(build_dashboard(rows, form.wanted(), today).rows, out)
+    write_csv(build_dashboard(rows, form.wanted(), today).rows, out, bom=bom == "1")
     slug = fold_text(organisation.name).replace(" ", "-") or f"organisation-{organisation.id}"
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = (

@@ -911,3 +911,20 @@ def test_recording_keeps_an_earlier_staff_link(ctx, session, world):
     )
     link_row = session.get(ProgramLink, (world.cmtp.id, mediator.id))
     assert link_row.linked_on == world.today - timedelta(days=50)
+
+
+def test_reminders_sent_at_once_are_held_to_the_limits_by_the_database(
+    app, ctx, session, world, monkeypatch
+):
+    """Two requests that both read the counts before either wrote: the database refuses one."""
+    monkeypatch.setitem(app.config, "ORGANISATION_REMINDERS_PER_DAY", 1)
+    remind(session, world, "lapse_60", world.today)
+    monkeypatch.setattr(services, "last_reminder_day", lambda *_args: None)
+    monkeypatch.setattr(services, "last_day_number", lambda *_args: 0)
+    for key in ("lapse_60", "grace"):  # the same mediator again; another one past the limit
+        with pytest.raises(services.OrganisationError, match="at the same moment"):
+            remind(session, world, key, world.today)
+    assert count(session, DashboardReminder) == 1 and outbox(session, world["grace"]) == []
+    # The transaction stays usable: the next day's reminder goes out.
+    remind(session, world, "grace", world.today + timedelta(days=1))
+    assert count(session, DashboardReminder) == 2

@@ -269,3 +269,36 @@ def test_the_short_format_still_imports_and_exports_the_migration_columns(ctx, s
     assert row["public_id"] == olga.public_id
     assert (row["certification_type"], row["created_on"]) == ("mediator", TODAY.isoformat())
     assert row["listing_periods"] == "2023-06-01/2024-05-31@2023-06-01"
+
+
+def test_a_covered_grant_needs_its_payer_certified_on_its_day(ctx, session, fees):
+    errors = errors_of(
+        session,
+        HEADER,
+        line("Dee,dee@example.org,NL,,,M-1,2024-01-01,2024-12-31"),
+        line("Dee,dee@example.org,NL,,,A-1,2025-06-01,", certification_type="advocate",
+             covered_by="M-1"),
+    )  # fmt: skip
+    assert errors == [
+        (
+            3,
+            "covered_by M-1 is lapsed on 2025-06-01; one contribution covers both "
+            "certifications only while it is certified",
+        )
+    ]
+
+
+def test_a_specialisation_cannot_predate_the_first_certification(ctx, session, fees):
+    errors = errors_of(
+        session,
+        HEADER,
+        line("Ivy,ivy@example.org,NL,,intercultural@2025-12-31,I-1,2026-01-10,2026-12-31"),
+        granted=True,
+    )
+    assert errors == [
+        (
+            2,
+            "specialisation(s) intercultural granted before the first certification "
+            "(2026-01-10); only a certified mediator is granted one",
+        )
+    ]

@@ -637,28 +637,27 @@ class _RowChecker:
         return [f"e-mail address {clean['email']} is also on line {first.line} ({why})"]
 
     def check_people(self) -> None:
-        """Report certifications of one person that cannot go together."""
+        """Report certifications and specialisations of one person that cannot go together."""
         for person in self.people.values():
             by_number = {row.certificate_number: row for row in person.granted}
             for row in person.granted:
-                if row.covered_by is None:
-                    continue
-                payer = by_number.get(row.covered_by)
-                if payer is None:
-                    problem = f"covered_by {row.covered_by} is not a certificate of this person"
-                elif (
-                    payer.covered_by is not None
-                    or payer.certification_type is row.certification_type
-                ):
-                    problem = (
-                        f"covered_by {row.covered_by} must be this person's certification of "
-                        "the other type, which pays for itself"
+                problem = _coverage_link_problem(row, by_number)
+                if problem:
+                    self.errors.append((row.line, problem))
+            first = min((row.certified_on for row in person.granted), default=None)
+            early = [
+                grant.code
+                for grant in person.profile.specialisations
+                if first and grant.granted_on and grant.granted_on < first
+            ]
+            if early:
+                self.errors.append(
+                    (
+                        person.profile.line,
+                        f"specialisation(s) {', '.join(early)} granted before the first "
+                        f"certification ({first}); only a certified mediator is granted one",
                     )
-                elif payer.certified_on > row.certified_on:
-                    problem = f"covered_by {row.covered_by} was granted after this certification"
-                else:
-                    continue
-                self.errors.append((row.line, problem))
+                )
 
     def check_database(self, session: Session) -> None:
         """Report e-mail addresses, public ids and numbers the database holds already."""
@@ -681,6 +680,23 @@ class _RowChecker:
                     f"certificate number {number} is in use already; numbers are never reused",
                 )
             )
+
+
+def _coverage_link_problem(row: _Row, by_number: dict[str | None, _Row]) -> str | None:
+    """Return what is wrong with the row's ``covered_by``, if anything."""
+    if row.covered_by is None:
+        return None
+    payer = by_number.get(row.covered_by)
+    if payer is None:
+        return f"covered_by {row.covered_by} is not a certificate of this person"
+    if payer.covered_by is not None or payer.certification_type is row.certification_type:
+        return (
+            f"covered_by {row.covered_by} must be this person's certification of the other "
+            "type, which pays for itself"
+        )
+    if payer.certified_on > row.certified_on:
+        return f"covered_by {row.covered_by} was granted after this certification"
+    return None
 
 
 def _existing(
@@ -885,8 +901,28 @@ def _check_grant_order(session: Session, people: list[_Person], numbers: dict[st
                         "type needs it struck or revoked first",
                     )
                 )
+    errors += _uncovered(session, people, numbers, grace)
     if errors:
         raise ImportFailed(errors)
+
+
+def _uncovered(
+    session: Session, people: list[_Person], numbers: dict[str, int], grace: int
+) -> list[tuple[int, str]]:
+    """Report covered grants whose payer was not certified on their day, as ``grant`` would."""
+    errors = []
+    for row in (row for person in people for row in person.granted if row.covered_by):
+        payer = session.get(Certification, numbers[row.covered_by])
+        status = certification_standing(session, payer, row.certified_on, grace).status
+        if status is not Status.CERTIFIED:
+            errors.append(
+                (
+                    row.line,
+                    f"covered_by {row.covered_by} is {status.value} on {row.certified_on}; one "
+                    "contribution covers both certifications only while it is certified",
+                )
+            )
+    return errors
 
 
 def _settle_statuses(

@@ -93,6 +93,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from registry import uploads
     from registry.extensions import csrf, db, limiter, login_manager
     from registry.scheduling import registry as jobs
 
@@ -102,6 +103,7 @@ def register_extensions(app: Flask) -> None:
     check_rate_limit_storage(app.config)
     limiter.init_app(app)
     jobs.init_app(app)
+    uploads.init_app(app)
 
 
 def register_domains(app: Flask) -> None:

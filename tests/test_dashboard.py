@@ -467,6 +467,19 @@ def test_the_csv_has_a_header_every_row_and_a_named_attachment(client, session, 
     assert not any(m.email in text for m in world.mediators.values())
 
 
+def test_the_csv_for_excel_starts_with_a_utf8_byte_order_mark(client, session, world):
+    admin_of(client, session, world.academy, "ada@academy.example")
+    page = client.get(dashboard_url(world, sort="name")).text
+    assert "dashboard.csv?bom=1&amp;sort=name" in page and "CSV for Excel" in page
+    plain, excel = client.get(csv_url(world)), client.get(csv_url(world, bom="1"))
+    assert excel.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert excel.data.startswith(b"\xef\xbb\xbf") and not plain.data.startswith(b"\xef")
+    assert excel.data.removeprefix(b"\xef\xbb\xbf") == plain.data
+    assert "Zoë Müller".encode() in excel.data
+    refused = client.get(csv_url(world, bom="yes"))
+    assert refused.status_code == 400 and "bom is 1" in refused.text
+
+
 FORMULAS = ('=HYPERLINK("http://evil.example")', "+31 20 555", "-2+3", "@SUM(A1)")
 
 
@@ -1090,3 +1103,20 @@ def test_recording_keeps_an_earlier_staff_link(ctx, session, world):
     )
     link_row = session.get(ProgramLink, (world.cmtp.id, mediator.id))
     assert link_row.linked_on == world.today - timedelta(days=50)
+
+
+def test_reminders_sent_at_once_are_held_to_the_limits_by_the_database(
+    app, ctx, session, world, monkeypatch
+):
+    """Two requests that both read the counts before either wrote: the database refuses one."""
+    monkeypatch.setitem(app.config, "ORGANISATION_REMINDERS_PER_DAY", 1)
+    remind(session, world, "lapse_60", world.today)
+    monkeypatch.setattr(services, "last_reminder_day", lambda *_args: None)
+    monkeypatch.setattr(services, "last_day_number", lambda *_args: 0)
+    for key in ("lapse_60", "grace"):  # the same mediator again; another one past the limit
+        with pytest.raises(services.OrganisationError, match="at the same moment"):
+            remind(session, world, key, world.today)
+    assert count(session, DashboardReminder) == 1 and outbox(session, world["grace"]) == []
+    # The transaction stays usable: the next day's reminder goes out.
+    remind(session, world, "grace", world.today + timedelta(days=1))
+    assert count(session, DashboardReminder) == 2

@@ -629,14 +629,13 @@ def last_reminder_day(
     return local_day(sent_at) if sent_at else None
 
 
-def reminders_sent_on(session: Session, organisation: Organisation, day: date) -> int:
-    """Return how many reminders the organisation sent on the registry's calendar day ``day``."""
+def last_day_number(session: Session, organisation: Organisation, day: date) -> int:
+    """Return the number of the organisation's last reminder on ``day`` (0 if none)."""
     return (
         session.scalar(
-            select(func.count(DashboardReminder.id)).where(
+            select(func.max(DashboardReminder.day_number)).where(
                 DashboardReminder.organisation_id == organisation.id,
-                DashboardReminder.sent_at >= day_start(day),
-                DashboardReminder.sent_at < day_start(day + timedelta(days=1)),
+                DashboardReminder.sent_on == day,
             )
         )
         or 0
@@ -679,10 +678,11 @@ def _csv_values(row: DashboardRow) -> tuple[object, ...]:
     )
 
 
-def csv_chunks(rows: Iterable[DashboardRow]) -> Iterator[str]:
-    """Yield ``rows`` as CSV with a header row, in chunks of about ``CSV_CHUNK`` characters."""
+def csv_chunks(rows: Iterable[DashboardRow], *, bom: bool = False) -> Iterator[str]:
+    """Yield ``rows`` as CSV with a header row (after a UTF-8 BOM if ``bom``), in chunks of
+    about ``CSV_CHUNK`` characters."""
     out = io.StringIO()
-    writer = csvfiles.writer(out)
+    writer = csvfiles.writer(out, bom=bom)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow(_csv_values(row))

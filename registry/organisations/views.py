@@ -138,6 +138,8 @@ def _render_profile(
         "reviews": reviews,
         "rating": rating_of(db.session, organisation),
         "own_review": signed_review_by(db.session, organisation, user) if user else None,
+        "administers": bool(user and is_organisation_admin(db.session, organisation.id, user)),
+        "own_organisation": services.OWN_ORGANISATION.format(name=organisation.name),
         "review_form": review_form or (_review_form() if user else None),
         "moderator": moderator,
         "program_statuses": program_statuses(organisation.programs),
@@ -423,10 +425,13 @@ def dashboard_csv(organisation: Organisation) -> ResponseReturnValue:
     form = _dashboard_form(organisation, today)
     if not form.validate():
         return render_error(400, "These filters cannot be used; go back to the dashboard.")
+    bom = request.args.get("bom", "0")
+    if bom not in ("0", "1"):
+        return render_error(400, "bom is 1 (a UTF-8 byte order mark, for Excel) or 0.")
     rows = export_rows(db.session, organisation, form.wanted(), today)
     slug = fold_text(organisation.name).replace(" ", "-") or f"organisation-{organisation.id}"
     # Streamed: the rows are computed a batch at a time while the response is sent.
-    response = Response(stream_with_context(csv_chunks(rows)), mimetype="text/csv")
+    response = Response(stream_with_context(csv_chunks(rows, bom=bom == "1")), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{slug}-mediators-{today.isoformat()}.csv"'
     )

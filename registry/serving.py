@@ -53,6 +53,8 @@ ACCESS_LOG_FORMAT = '"%(r)s" %(s)s %(b)s %(M)sms'
 FIRST_RESTART_DELAY_SECONDS = 1.0
 MAX_RESTART_DELAY_SECONDS = 60.0
 STABLE_SECONDS = 60.0
+# Temporary directories "<prefix><supervisor pid>-<random>" for the workers' metrics.
+METRICS_DIR_PREFIX = "registry-metrics-"
 
 
 def _commands(host: str, port: int, workers: int, threads: int, with_scheduler: bool):
@@ -188,11 +190,30 @@ def metrics_directory() -> Iterator[str]:
             stale.unlink()
         yield given
         return
-    made = tempfile.mkdtemp(prefix="registry-metrics-")
+    _remove_orphaned_metrics_directories()
+    made = tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-")
     try:
         yield made
     finally:
         shutil.rmtree(made, ignore_errors=True)
+
+
+def _remove_orphaned_metrics_directories() -> None:
+    """Remove the metrics directories of earlier ``serve`` processes that were killed hard."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{METRICS_DIR_PREFIX}*-*"):
+        pid = directory.name.removeprefix(METRICS_DIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _is_running(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _stop_all(children: list[Child]) -> None:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,36 +74,48 @@ def wait_until(condition, seconds: float) -> float | None:
     return None
 
 
-@pytest.fixture
-def served(tmp_path):
-    """Start `serve` with a scheduler; yield (process, port, log file); stop it in any case."""
+def start_serve(workdir: Path, port: int, log: Path) -> subprocess.Popen:
+    """Start `serve` (two workers and the scheduler) on ``port``; wait until it serves."""
     env = {k: v for k, v in os.environ.items() if k not in {"REGISTRY_ENV", "DATABASE_URL"}}
     env.update(
         PYTHONPATH=str(ROOT),
-        REGISTRY_INSTANCE_PATH=str(tmp_path / "instance"),
-        DATABASE_URL=f"sqlite:///{tmp_path}/registry.sqlite3",
+        REGISTRY_INSTANCE_PATH=str(workdir / "instance"),
+        DATABASE_URL=f"sqlite:///{workdir}/registry.sqlite3",
     )
     command = [sys.executable, "-m", "registry.cli"]
-    subprocess.run([*command, "init"], cwd=tmp_path, env=env, check=True, capture_output=True)
-    port = free_port()
-    log = tmp_path / "serve.log"
+    subprocess.run([*command, "init"], cwd=workdir, env=env, check=True, capture_output=True)
     with log.open("w") as output:
         server = subprocess.Popen(
             [*command, "serve", "--port", str(port), "--workers", "2"],
-            cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT,
+            cwd=workdir, env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    children: set[int] = set()
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")
         assert wait_until(lambda: "scheduler lease taken" in log.read_text(), 30), log.read_text()
-        children = descendants(server.pid)
+    except BaseException:
+        stop(server, descendants(server.pid))
+        raise
+    return server
+
+
+def stop(server: subprocess.Popen, children: set[int]) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=40)
+    for orphan in alive(children):  # only when a test failed: leave nothing behind
+        os.kill(orphan, signal.SIGKILL)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`serve` on a free port; yield (process, port, log file); stopped in any case."""
+    port, log = free_port(), tmp_path / "serve.log"
+    server = start_serve(tmp_path, port, log)
+    children = descendants(server.pid)
+    try:
         yield server, port, log
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=40)
-        for orphan in alive(children):  # only when the test failed: leave nothing behind
-            os.kill(orphan, signal.SIGKILL)
+        stop(server, children)
 
 
 def test_sigkill_of_the_supervisor_leaves_no_child_and_frees_the_port(served):
@@ -118,6 +131,25 @@ def test_sigkill_of_the_supervisor_leaves_no_child_and_frees_the_port(served):
 
     assert took is not None, (alive(children), log.read_text())
     print(f"\nafter SIGKILL: {len(children)} children gone and port free in {took:.2f} s")
+
+
+def test_after_a_sigkill_the_next_serve_takes_the_port_and_the_lease_at_once(served, tmp_path):
+    server, port, _log = served
+    metrics_dirs = set(Path(tempfile.gettempdir()).glob(f"registry-metrics-{server.pid}-*"))
+    assert len(metrics_dirs) == 1
+    children = descendants(server.pid)
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(timeout=5)
+    assert wait_until(lambda: not alive(children) and port_is_free(port), 5) is not None
+
+    log = tmp_path / "again.log"
+    again = start_serve(tmp_path, port, log)
+    try:
+        # The killed scheduler's lease is not waited out: its process is gone from this machine.
+        assert "another scheduler holds the lease" not in log.read_text()
+        assert not any(directory.exists() for directory in metrics_dirs)
+    finally:
+        stop(again, descendants(again.pid))
 
 
 def test_sigterm_stops_everything_gracefully(served):

@@ -31,8 +31,8 @@ ERROR_TEXTS = {
     500: ("Something went wrong", "The error is logged. Please try again later."),
     503: (
         "Back in a moment",
-        "The registry cannot reach its database just now. Nothing you sent was saved;"
-        " please try again in a minute.",
+        "The registry cannot reach its database just now. Please try again in a minute;"
+        " if you were sending a form, nothing of it was saved.",
     ),
 }
 # What a client is told to wait before asking again while the database is unreachable.

@@ -15,10 +15,12 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from registry.database import utcnow
+from registry.accounts.models import Role
+from registry.database import db, utcnow
 from registry.migrate import upgrade_to_head
 from registry.scheduling.lease import acquire_lease, this_process
-from tests.conftest import create_database, drop_database, make_test_app
+from tests.conftest import create_database, drop_database, make_test_app, post_form
+from tests.factories import PASSWORD, make_user
 
 
 class CuttableProxy:
@@ -118,7 +120,7 @@ def test_readyz_and_pages_fail_during_the_outage_and_recover_without_a_restart(o
     page = client.get("/mediators")
     assert page.status_code == 503
     html = page.get_data(as_text=True)
-    assert "Back in a moment" in html and "cannot reach its database" in html
+    assert "Back in a moment" in html and "nothing of it was saved" in html
     assert "Traceback" not in html and "psycopg" not in html
     assert page.headers["Retry-After"] == "30"
     api = client.get("/api/v1/mediators")
@@ -153,3 +155,20 @@ def test_connections_dropped_by_a_restart_are_replaced_before_use(outage):
     # Not one request fails: the pool finds the dead connections before using them.
     assert all(client.get(page).status_code == 200 for page in PAGES)
     assert client.get("/readyz").status_code == 200
+
+
+def test_a_signed_in_person_gets_the_same_page_during_the_outage(outage):
+    app, proxy, _direct, _name = outage
+    with app.app_context(), db.transaction() as session:
+        make_user(session, email="staff@example.org", roles=[Role.SUPPORT])
+    client = app.test_client()
+    post_form(client, "/login", {"email": "staff@example.org", "password": PASSWORD})
+    assert client.get("/staff/mediators").status_code == 200
+
+    proxy.cut()
+    page = client.get("/staff/mediators")  # loading the signed-in person fails first
+    assert page.status_code == 503
+    assert "Back in a moment" in page.get_data(as_text=True)
+
+    proxy.restore()
+    assert client.get("/staff/mediators").status_code == 200  # still signed in

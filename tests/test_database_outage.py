@@ -132,9 +132,14 @@ def test_readyz_and_pages_fail_during_the_outage_and_recover_without_a_restart(o
         }
     }
 
+    scrape = client.get("/metrics")  # the process's own figures, and the database is down
+    assert scrape.status_code == 200
+    assert b"registry_database_up 0.0" in scrape.data
+
     proxy.restore()
     assert client.get("/readyz").status_code == 200
     assert all(client.get(page).status_code == 200 for page in PAGES)
+    assert b"registry_database_up 1.0" in client.get("/metrics").data
 
 
 def test_connections_dropped_by_a_restart_are_replaced_before_use(outage):

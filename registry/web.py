@@ -17,6 +17,7 @@ from registry.accounts.models import STAFF_ROLES, Role
 from registry.api.errors import API_PATH, api_error, error_response
 from registry.clock import local_date, registry_zone
 from registry.extensions import db, login_manager
+from registry.retries import RetryDroppedReads, mark_for_retry
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(InterfaceError, _database_unavailable)
     app.after_request(_security_headers)
+    app.wsgi_app = RetryDroppedReads(app.wsgi_app)  # type: ignore[method-assign]
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(Role=Role, STAFF_ROLES=STAFF_ROLES)
     app.jinja_env.filters["localtime"] = _localtime
@@ -160,12 +162,15 @@ def _database_unavailable(error: DBAPIError) -> ResponseReturnValue:
 
     The request's transaction is lost, so nothing it wrote is kept; the pool checks each
     connection before use (``pool_pre_ping``), so the next request after the database is back
-    gets a fresh one, without restarting the site.
+    gets a fresh one, without restarting the site. A read whose connection was dropped under
+    it is answered again once (``registry.retries``) instead.
     """
     origin = getattr(error, "orig", None) or error
+    retrying = mark_for_retry(error)
     log.warning(
-        "database unavailable on %s %s: %s",
-        request.method, request.path, (str(origin).strip().splitlines() or ["?"])[0],
+        "database unavailable on %s %s%s: %s",
+        request.method, request.path, " (answering it again once)" if retrying else "",
+        (str(origin).strip().splitlines() or ["?"])[0],
     )  # fmt: skip
     _forget_session()
     if request.path.startswith(API_PATH):

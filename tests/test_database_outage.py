@@ -8,6 +8,7 @@ refused) and restores, and a restart's effect on open connections is played with
 """
 
 import contextlib
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from registry.accounts.models import Role
 from registry.database import db, utcnow
 from registry.migrate import upgrade_to_head
 from registry.scheduling.lease import acquire_lease, this_process
-from tests.conftest import create_database, drop_database, make_test_app, post_form
+from tests.conftest import create_database, drop_database, form_tokens, make_test_app, post_form
 from tests.factories import PASSWORD, make_user
 
 
@@ -177,3 +178,52 @@ def test_a_signed_in_person_gets_the_same_page_during_the_outage(outage):
 
     proxy.restore()
     assert client.get("/staff/mediators").status_code == 200  # still signed in
+
+
+@pytest.fixture
+def drop_next_statement(outage):
+    """Arm: the app's next SQL statement finds its connection terminated by the server."""
+    app, _proxy, direct, _name = outage
+    armed, dropped = [], []
+
+    @sa.event.listens_for(app.extensions["db"].engine, "before_cursor_execute")
+    def terminate(connection, _cursor, statement, *_args):
+        if not armed or dropped:
+            return
+        pid = connection.connection.dbapi_connection.info.backend_pid
+        with direct.connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        dropped.append(statement)
+
+    yield armed.append, dropped
+    sa.event.remove(app.extensions["db"].engine, "before_cursor_execute", terminate)
+
+
+def test_a_read_whose_connection_drops_mid_request_is_answered_again(
+    outage, drop_next_statement, caplog
+):
+    app, *_ = outage
+    arm, dropped = drop_next_statement
+    client = app.test_client()
+    assert client.get("/organisations").status_code == 200
+
+    arm(True)
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/organisations")
+    assert len(dropped) == 1  # the first answer failed
+    assert response.status_code == 200  # and the second, on a fresh connection, did not
+    assert "database unavailable on GET /organisations (answering it again once)" in caplog.text
+
+
+def test_a_write_whose_connection_drops_is_not_sent_again(outage, drop_next_statement):
+    app, *_ = outage
+    arm, dropped = drop_next_statement
+    client = app.test_client()
+    tokens = form_tokens(client, "/login")
+
+    arm(True)
+    response = client.post(
+        "/login", data={**tokens, "email": "nobody@example.org", "password": "wrong password"}
+    )
+    assert len(dropped) == 1
+    assert response.status_code == 503

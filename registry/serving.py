@@ -142,9 +142,13 @@ def supervise(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with metrics_directory() as metrics_dir:
-        env = {**os.environ, "LOG_FORMAT": log_format, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
+        env = {**os.environ, "LOG_FORMAT": log_format}
+        # Only the web workers count into the shared directory; the scheduler's figures are
+        # in the database.
+        scheduler_env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        envs = {"web": {**env, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}, "scheduler": scheduler_env}
         children = [
-            Child(name, command, env, restarts=name == "scheduler")
+            Child(name, command, envs[name], restarts=name == "scheduler")
             for name, command in _commands(host, port, workers, threads, with_scheduler).items()
         ]
         for child in children:

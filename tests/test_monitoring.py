@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from registry.config import ConfigError, load_config
 from registry.database import utcnow
 from registry.logs import make_formatter
 from registry.mail.services import queue_mail
@@ -216,3 +217,22 @@ def test_json_logs_carry_level_logger_message_and_traceback():
     assert line["message"] == "failed x"
     assert "ValueError: boom" in line["exc_info"]
     assert line["time"].endswith("+00:00")
+
+
+def test_production_logs_json_and_other_settings_are_checked(monkeypatch, tmp_path):
+    monkeypatch.setenv("REGISTRY_ENV", "production")
+    assert load_config(tmp_path)["LOG_FORMAT"] == "json"
+    monkeypatch.setenv("REGISTRY_ENV", "development")
+    assert load_config(tmp_path)["LOG_FORMAT"] == "text"
+    monkeypatch.setenv("METRICS_ALLOWED_IPS", "10.0.0.0/8, 192.0.2.7")
+    assert load_config(tmp_path)["METRICS_ALLOWED_IPS"] == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("192.0.2.7/32"),
+    )
+    monkeypatch.setenv("METRICS_ALLOWED_IPS", "10.0.0.0/8, intranet")
+    with pytest.raises(ConfigError, match="METRICS_ALLOWED_IPS"):
+        load_config(tmp_path)
+    monkeypatch.delenv("METRICS_ALLOWED_IPS")
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ConfigError, match="LOG_FORMAT must be one of text, json"):
+        load_config(tmp_path)

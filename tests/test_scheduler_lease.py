@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from registry.scheduling.lease import (
+    HEARTBEAT_SECONDS,
     LEASE_SECONDS,
     Holder,
     acquire_lease,
@@ -126,3 +128,36 @@ def test_a_second_scheduler_waits_until_the_first_stops(fresh_database_url, tmp_
                 scheduler.send_signal(signal.SIGTERM)
                 scheduler.wait(timeout=30)
     assert schedulers[1].returncode == 0
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_loses_the_lease_stops_its_jobs_and_exits(fresh_database_url, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "REGISTRY_ENV"}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DATABASE_URL=fresh_database_url,
+        REGISTRY_INSTANCE_PATH=str(tmp_path / "instance"),
+    )
+    command = [sys.executable, "-m", "registry.cli"]
+    subprocess.run([*command, "init"], env=env, check=True, capture_output=True)
+    log = tmp_path / "scheduler.log"
+    with log.open("w") as output:
+        scheduler = subprocess.Popen(
+            [*command, "scheduler"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for_text(log, "scheduler started")
+        engine = sa.create_engine(fresh_database_url)
+        with engine.begin() as connection:  # as if another took it over after an expiry
+            connection.execute(
+                sa.text("UPDATE scheduler_lease SET holder = 'elsewhere pid 1 00000000'")
+            )
+        engine.dispose()
+        assert scheduler.wait(timeout=HEARTBEAT_SECONDS + 20) == 1
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()
+    text = log.read_text()
+    assert "another scheduler took the lease; stopping the jobs" in text
+    assert "it lost the scheduler lease" in text

@@ -21,6 +21,7 @@ from registry.config import check_rate_limit_storage, load_config, resolve_secre
 # registration hook.
 DOMAINS = (
     "registry.main",
+    "registry.monitoring",
     "registry.accounts",
     "registry.events",
     "registry.mail",
@@ -83,10 +84,9 @@ def configure_proxies(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+    from registry.logs import configure_root
+
+    configure_root(app.config["LOG_FORMAT"])
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # APScheduler logs every run of the 30-second mail job; keep its warnings and errors.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)

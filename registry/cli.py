@@ -179,7 +179,16 @@ def serve(app: Flask, host: str, port: int, workers: int, threads: int, no_sched
     problem = check_schema_ready()
     if problem:
         raise click.ClickException(problem)
-    sys.exit(supervise(host, port, workers, threads, with_scheduler=not no_scheduler))
+    sys.exit(
+        supervise(
+            host,
+            port,
+            workers,
+            threads,
+            with_scheduler=not no_scheduler,
+            log_format=app.config["LOG_FORMAT"],
+        )
+    )
 
 
 @main.command()

@@ -13,12 +13,10 @@ from sqlalchemy import func, select
 
 from registry.clock import local_today
 from registry.contributions.models import Invoice
-from registry.demo import load_demo
 from registry.mediators.csvio import COLUMNS, IMPORT_COLUMNS, MIGRATION, export_mediators
 from registry.mediators.models import Certification, Mediator, Status
-from registry.migrate import upgrade_to_head
 from registry.search.verification import verify_certificate, verify_mediator
-from tests.conftest import create_database, drop_database, make_test_app
+from tests.conftest import create_database, drop_database, fill_from_template, make_test_app
 from tests.factories import set_fees
 from tests.round_trip import differences, export_for_import, import_file, view_of
 from tests.test_mediators_csv import TODAY, by_email, do_import, errors_of
@@ -40,20 +38,19 @@ def line(*cells: str, **migration: str) -> str:
 @pytest.fixture
 def target_app(database_kind, tmp_path_factory):
     url = create_database(database_kind, tmp_path_factory)
+    fill_from_template(url, tmp_path_factory)
     application = make_test_app(url)
-    with application.app_context():
-        upgrade_to_head(application.extensions["db"].engine)
     yield application
     application.extensions["db"].engine.dispose()
     drop_database(url)
 
 
-def test_the_demo_register_round_trips_identically_for_every_verifier(fresh_app, target_app):
-    load_demo(fresh_app)
+@pytest.mark.xdist_group("demo")  # the worker that loaded the demo once for its tests
+def test_the_demo_register_round_trips_identically_for_every_verifier(demo, target_app):
     today = local_today()
-    text = export_for_import(fresh_app, today)
+    text = export_for_import(demo.app, today)
     summary = import_file(target_app, text, today)
-    before, after = view_of(fresh_app, today), view_of(target_app, today)
+    before, after = view_of(demo.app, today), view_of(target_app, today)
     assert len(before) == 302
     # The demo has every status, conduct outcomes, dual certifications and specialisations.
     statuses = {answer["profile"]["status"] for answer in before.values()}

@@ -20,12 +20,13 @@ def init_app(app: Flask) -> None:
     from audits.demo import load_audit_demo
     from audits.documents.storage import FOLDER
     from audits.jobs import sweep_audits
+    from audits.models import AuditDocument
+    from registry.uploads import register_folder
 
     views.register(app)
+    register_folder(app, AuditDocument.storage_name, **FOLDER)
     app.extensions["program_statuses"] = public_program_statuses
     app.extensions.setdefault("demo_loaders", []).append(load_audit_demo)
-    # Files that a move of the database must take along (`mediator-registry db copy`).
-    app.extensions.setdefault("stored_files", []).append(("audit_documents", FOLDER))
     app.extensions["jobs"].add_daily(
         "audits",
         sweep_audits,

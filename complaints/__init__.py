@@ -9,12 +9,13 @@ def init_app(app: Flask) -> None:
     from complaints import views
     from complaints.demo import load_complaint_demo
     from complaints.jobs import flag_overdue_complaints, purge_closed_complaints, purge_tracking
+    from complaints.models import ComplaintAttachment
     from complaints.services import FILE_SETTINGS
+    from registry.uploads import register_folder
 
     views.register(app)
+    register_folder(app, ComplaintAttachment.storage_name, **FILE_SETTINGS)
     app.extensions.setdefault("demo_loaders", []).append(load_complaint_demo)
-    # Files that a move of the database must take along (`mediator-registry db copy`).
-    app.extensions.setdefault("stored_files", []).append(("complaint_attachments", FILE_SETTINGS))
     jobs = app.extensions["jobs"]
     jobs.add_daily(
         "complaints-overdue",

@@ -1,7 +1,7 @@
 """`db copy`: the demo register moved SQLite → PostgreSQL → SQLite reads the same to a verifier.
 
-The demo register is loaded once for the module (it takes most of a minute); each test copies
-it into databases of its own.
+The demo register is loaded once per worker (it takes most of a minute) and only read here;
+each test copies it into databases of its own.
 """
 
 import re
@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from registry.cli import main
 from registry.clock import local_today
 from registry.database import db, make_engine, utcnow
-from registry.demo import load_demo
 from registry.mediators.models import Certification, Mediator
 from registry.mediators.services import create_profile
 from registry.migrate import upgrade_to_head
@@ -29,7 +28,10 @@ from registry.operations.copy import (
     occupied_tables,
 )
 from registry.search.verification import verify_certificate, verify_mediator
-from tests.conftest import create_database, drop_database, make_test_app
+from tests.conftest import _demo_template, create_database, drop_database, make_test_app
+
+# The worker that loaded the demo once runs these tests (see conftest's ``demo``).
+pytestmark = pytest.mark.xdist_group("demo")
 
 
 def run(url, *args):
@@ -38,13 +40,8 @@ def run(url, *args):
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory):
-    """A SQLite database holding the full demo register."""
-    url = create_database("sqlite", tmp_path_factory)
-    app = make_test_app(url)
-    with app.app_context():
-        upgrade_to_head(db.engine)
-        load_demo(app)
-        db.engine.dispose()
+    """A SQLite database holding the full demo register (the worker's, only read here)."""
+    url, _output = _demo_template("sqlite", tmp_path_factory)
     return url
 
 

@@ -501,19 +501,17 @@ class FileFolder:
 def files_to_copy(app: Flask, connection: Connection) -> list[FileFolder]:
     """List the folders a move must copy beside the database: uploads and signing keys.
 
-    Domains with uploads register ``(table, {"folder_setting", "default_folder"})`` in
-    ``app.extensions["stored_files"]``; the rows name the files by ``storage_name``.
+    The upload folders are those the domains register (``registry.uploads.register_folder``),
+    each with the column whose rows name its files.
     """
     from registry.credentials.keys import keys_dir
 
     folders = []
-    by_name = {table.name: table for table in tables()}
-    for table_name, where in app.extensions.get("stored_files", []):
-        setting = where["folder_setting"]
-        path = Path(app.config[setting] or Path(app.instance_path) / where["default_folder"])
-        table = by_name[table_name]
+    for upload in app.extensions.get("upload_folders", []):
+        setting, column = upload.folder_setting, upload.column
+        path = Path(app.config[setting] or Path(app.instance_path) / upload.default_folder)
         files = size = missing = 0
-        query = select(table.c.storage_name).order_by(table.c.storage_name)
+        query = select(column).order_by(column)
         for chunk in connection.execute(query, execution_options={"yield_per": 5000}).partitions():
             for (name,) in chunk:
                 stored = path / name
@@ -522,7 +520,8 @@ def files_to_copy(app: Flask, connection: Connection) -> list[FileFolder]:
                     size += stored.stat().st_size
                 else:
                     missing += 1
-        folders.append(FileFolder(setting, path, table_name, files, size, missing))
+        what = column.class_.__tablename__
+        folders.append(FileFolder(setting, path, what, files, size, missing))
     keys = keys_dir(app)
     found = sorted(keys.glob("*")) if keys.is_dir() else []
     folders.append(

@@ -11,7 +11,8 @@ from werkzeug.wrappers import Response
 from registry.accounts.models import Role
 from registry.accounts.permissions import role_required
 from registry.clock import local_today
-from registry.contributions.forms import PaymentForm, VoidPaymentForm, WaiverForm
+from registry.contributions import stripe_payments
+from registry.contributions.forms import PayNowForm, PaymentForm, VoidPaymentForm, WaiverForm
 from registry.contributions.models import Invoice
 from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
@@ -114,7 +115,12 @@ def my_certification() -> str:
     if mediator is None:
         return render_template("mediators/my_certification.html", mediator=None)
     return render_template(
-        "mediators/my_certification.html", waiver_form=WaiverForm(), **_overview(mediator)
+        "mediators/my_certification.html",
+        waiver_form=WaiverForm(),
+        pay_form=PayNowForm(),
+        online_payment=stripe_payments.is_configured(),
+        checkout=request.args.get("checkout"),
+        **_overview(mediator),
     )
 
 

@@ -382,7 +382,7 @@ def test_staff_refund_counts_once_stripe_confirms_it(
     confirmation_page(first, "Yes, refund through Stripe", "ask Stripe to refund")
     assert stripe_on.requests[-1][1] == "/v1/checkout/sessions"  # nothing asked yet
     assert refund(client, payment, amount).status_code == 303
-    (_, path, params, key) = stripe_on.requests[-1]
+    (_, path, params, _key) = stripe_on.requests[-1]
     assert (path, params["payment_intent"], params["amount"]) == (
         "/v1/refunds",
         "pi_test_r",
@@ -421,7 +421,7 @@ def local_today_in(app):
 def test_a_refund_made_in_stripes_dashboard_arrives_by_the_webhook(
     app, client, session, lapsed, stripe_on
 ):
-    payment = paid_through_stripe(app, client, session, lapsed, stripe_on, intent="pi_test_d")
+    paid_through_stripe(app, client, session, lapsed, stripe_on, intent="pi_test_d")
     charge = fake_stripe.charge_refunded("pi_test_d", amount=15000, refunded=15000)
     assert deliver(client, fake_stripe.event("charge.refunded", charge)).status_code == 200
     made = session.scalars(select(Refund)).one()

@@ -73,8 +73,9 @@ def _reference(payment: Payment) -> str:
 def _amount(payment: Payment) -> str:
     amount = format_money(payment.counted_minor, payment.currency)
     if payment.refunded_minor:
+        paid = format_money(payment.amount_minor, payment.currency)
         refunded = format_money(payment.refunded_minor, payment.currency)
-        return f"{amount} (paid {format_money(payment.amount_minor, payment.currency)}, {refunded} refunded)"
+        return f"{amount} (paid {paid}, {refunded} refunded)"
     return amount
 
 
@@ -87,7 +88,6 @@ def receipt_pdf(invoice: Invoice) -> bytes:
     pdf = _document(f"Receipt {number}", config["REGISTRY_NAME"])
     _header(pdf, config["REGISTRY_NAME"], config["REGISTRY_ADDRESS"])
     mediator = invoice.certification.mediator
-    waiver = invoice.granted_waiver
     _facts(
         pdf,
         [
@@ -106,10 +106,7 @@ def receipt_pdf(invoice: Invoice) -> bytes:
             ("Contribution", format_money(invoice.amount_minor, invoice.currency)),
             (
                 "Waiver",
-                f"{waiver.percent}% waived ({format_money(invoice.waived_minor, invoice.currency)}): "
-                f"{waiver.reason}"
-                if waiver
-                else "none",
+                _waiver(invoice),
             ),
             ("Currency", invoice.currency),
         ],
@@ -117,6 +114,14 @@ def receipt_pdf(invoice: Invoice) -> bytes:
     _payments(pdf, _lines(invoice))
     _total(pdf, format_money(invoice.paid_minor, invoice.currency), invoice)
     return bytes(pdf.output())
+
+
+def _waiver(invoice: Invoice) -> str:
+    waiver = invoice.granted_waiver
+    if waiver is None:
+        return "none"
+    waived = format_money(invoice.waived_minor, invoice.currency)
+    return f"{waiver.percent}% waived ({waived}): {waiver.reason}"
 
 
 def receipt_attachment(invoice: Invoice) -> Attachment:

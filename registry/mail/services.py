@@ -50,7 +50,7 @@ def queue_mail(
     now: datetime,
     attachments: Sequence[Attachment] = (),
 ) -> OutboxMessage:
-    """Queue a plain-text message to ``to`` (with any ``attachments``) in the caller's transaction."""
+    """Queue a plain-text message (with any attachments) in the caller's transaction."""
     message = OutboxMessage(
         created_at=now, to_address=to, subject=subject, body_text=body, status=MailStatus.QUEUED
     )

@@ -12,7 +12,7 @@ from registry.accounts.models import Role
 from registry.accounts.permissions import role_required
 from registry.clock import local_today
 from registry.contributions import stripe_payments
-from registry.contributions.forms import PayNowForm, PaymentForm, VoidPaymentForm, WaiverForm
+from registry.contributions.forms import PaymentForm, PayNowForm, VoidPaymentForm, WaiverForm
 from registry.contributions.models import Invoice
 from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow

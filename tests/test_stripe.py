@@ -124,14 +124,21 @@ def test_without_keys_there_is_no_pay_now(client, session, lapsed):
     page = client.get("/my/certification").get_data(as_text=True)
     assert "Online payment is not configured" in page
     assert "Pay now" not in page
+    assert (
+        "form-action 'self';" in client.get("/my/certification").headers["Content-Security-Policy"]
+    )
     assert pay_now(client, invoice_of(session, lapsed)).status_code == 303
 
 
 def test_pay_now_sends_the_mediator_to_one_checkout_session(client, session, lapsed, stripe_on):
     invoice = invoice_of(session, lapsed)
     sign_in_mediator(client)
-    page = client.get("/my/certification").get_data(as_text=True)
+    response = client.get("/my/certification")
+    page = response.get_data(as_text=True)
     assert "Pay now" in page and "Online payment is not configured" not in page
+    # Browsers hold the redirect after the form's POST to form-action: Checkout is let in.
+    policy = response.headers["Content-Security-Policy"]
+    assert f"form-action 'self' {stripe_on.base};" in policy
     first = pay_now(client, invoice)
     # A double click: a second form sent with its own token gets the same session.
     second = pay_now(client, invoice)

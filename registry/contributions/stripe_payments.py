@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import stripe
 from flask import current_app
@@ -46,11 +47,13 @@ from registry.contributions.services import (
 from registry.events.services import record_event
 from registry.mediators.models import Mediator
 from registry.reference import format_money
+from registry.web import CONTENT_SECURITY_POLICY
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Stripe-Signature"
 DASHBOARD = "https://dashboard.stripe.com"
+CHECKOUT_ORIGIN = "https://checkout.stripe.com"
 
 
 class StripeUnavailable(RuntimeError):
@@ -73,6 +76,25 @@ def client() -> stripe.StripeClient:
         base_addresses={"api": config["STRIPE_API_BASE"]},
         # Retries carry the same idempotency key, so they never make a second session.
         max_network_retries=2,
+    )
+
+
+def checkout_origin() -> str:
+    """Return where Checkout pages are served: Stripe's, or the stand-in's at a custom API base."""
+    base = current_app.config["STRIPE_API_BASE"]
+    if base == stripe.DEFAULT_API_BASE:
+        return CHECKOUT_ORIGIN
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy() -> str:
+    """Return the site's policy, letting the "Pay now" form's redirect reach Checkout.
+
+    Browsers apply ``form-action`` to the redirect that follows a form's POST too.
+    """
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {checkout_origin()}"
     )
 
 

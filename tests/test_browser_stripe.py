@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from tests import fake_stripe
 from tests.conftest import free_port
-from tests.test_browser import ARTIFACTS, browser, page, shot, sign_in  # noqa: F401 (fixtures)
+from tests.test_browser import ARTIFACTS, browser, shot, sign_in  # noqa: F401 (fixture)
 from tests.test_packaging import wait_for
 
 pytestmark = pytest.mark.browser
@@ -67,7 +67,7 @@ def live_server(tmp_path_factory, fake):
 def send_event(base: str, event: dict) -> dict:
     """POST ``event`` to the site's Stripe webhook, signed as Stripe would."""
     body = json.dumps(event).encode()
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (a local URL)
         f"{base}/payments/stripe/webhook",
         data=body,
         headers={"Content-Type": "application/json", "Stripe-Signature": fake_stripe.sign(body)},
@@ -83,12 +83,12 @@ def api_status(base: str, number: str) -> str:
         return json.load(response)["status"]
 
 
-def public_status(page, base: str, number: str) -> tuple[str, str]:
+def public_status(tab, base: str, number: str) -> tuple[str, str]:
     """What Verify and the profile say about ``number``, as anyone sees them."""
-    page.goto(f"{base}/verify?number={number}")
-    verify = page.locator(".verdict").inner_text()
-    page.get_by_role("link", name=re.compile("profile")).click()
-    return verify, page.locator("main").inner_text()
+    tab.goto(f"{base}/verify?number={number}")
+    verify = tab.locator(".verdict").inner_text()
+    tab.get_by_role("link", name=re.compile("profile")).click()
+    return verify, tab.locator("main").inner_text()
 
 
 def test_a_lapsed_mediator_pays_online_and_a_full_refund_lapses_them_again(

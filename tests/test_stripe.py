@@ -507,3 +507,32 @@ def test_an_unsettled_invoice_has_no_receipt(client, session, lapsed):
     sign_in_mediator(client)
     invoice = invoice_of(session, lapsed)
     assert client.get(f"/my/invoices/{invoice.id}/receipt.pdf").status_code == 404
+
+
+def test_a_payment_staff_record_is_mailed_with_the_receipt(app, client, session, lapsed):
+    invoice = invoice_of(session, lapsed)
+    sign_in(client, session, "support@example.org", [Role.SUPPORT])
+    today = local_today_in(app).isoformat()
+    url = f"/staff/invoices/{invoice.id}/payments"
+    form_url = f"/staff/mediators/{lapsed.public_id}"
+    data = {"amount": "100", "currency": "EUR", "received_on": today, "confirmed": "1"}
+    post_form(client, url, data, form_url=form_url)
+    partial = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject.startswith("Payment received"))
+    ).one()
+    assert (
+        partial.attachments == [] and "Still owed on this invoice: EUR 50.00" in partial.body_text
+    )
+    post_form(client, url, {**data, "amount": "50"}, form_url=form_url)
+    settled = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.subject.startswith("Payment received"))
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert "The invoice is settled. Your receipt is attached" in settled.body_text
+    (attachment,) = settled.attachments
+    text = PdfReader(io.BytesIO(attachment.content)).pages[0].extract_text()
+    assert "Bank transfer or other payment recorded by the registry" in text.replace("\n", " ")
+    assert "Total received EUR 150.00" in text
+    page = client.get(f"/staff/invoices/{invoice.id}").get_data(as_text=True)
+    assert "Recorded by staff" in page and "Refund through Stripe" not in page

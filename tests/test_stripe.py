@@ -455,6 +455,22 @@ def test_a_refund_before_its_payment_is_deferred_until_stripe_resends_it(
     assert status_today(app, session, lapsed) is Status.LAPSED
 
 
+def test_a_refund_stripe_could_not_make_is_marked_failed(app, client, session, lapsed, stripe_on):
+    payment = paid_through_stripe(app, client, session, lapsed, stripe_on)
+    sign_in(client, session, "support@example.org", [Role.SUPPORT])
+    assert refund(client, payment, "150").status_code == 303
+    asked = session.scalars(select(Refund)).one()
+    failed = {"id": asked.stripe_refund_id, "object": "refund", "status": "failed",
+              "failure_reason": "expired_or_canceled_card", "amount": 15000}  # fmt: skip
+    response = deliver(client, fake_stripe.event("refund.failed", failed))
+    assert response.get_json()["status"] == "refund_failed"
+    session.expire_all()
+    assert asked.status == "failed" and payment.refundable_minor == 15000
+    assert status_today(app, session, lapsed) is Status.CERTIFIED
+    page = client.get(f"/staff/invoices/{payment.invoice_id}").get_data(as_text=True)
+    assert "failed at Stripe" in page
+
+
 def test_a_refund_cannot_exceed_what_is_left(app, client, session, lapsed, stripe_on):
     payment = paid_through_stripe(app, client, session, lapsed, stripe_on)
     sign_in(client, session, "support@example.org", [Role.SUPPORT])

@@ -133,7 +133,8 @@ def _document(title: str, registry_name: str) -> FPDF:
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(LEFT, 20, 210 - RIGHT)
     pdf.set_auto_page_break(True, margin=20)
-    for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Italic")):
+    # Only the faces used: each one registered costs a font parse and a subset.
+    for style, suffix in (("", ""), ("B", "-Bold")):
         pdf.add_font(FAMILY, style, FONTS / f"DejaVuSerif{suffix}.ttf")
     pdf.set_title(title)
     pdf.set_author(registry_name)
@@ -146,7 +147,7 @@ def _document(title: str, registry_name: str) -> FPDF:
 def _text(pdf: FPDF, text: str, *, size: float, style: str = "", color=INK, height=6.0) -> None:
     pdf.set_font(FAMILY, style, size)
     pdf.set_text_color(*color)
-    pdf.multi_cell(WIDTH, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(WIDTH, height, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _header(pdf: FPDF, name: str, address: str) -> None:

@@ -22,6 +22,7 @@ from registry.mail.models import OutboxMessage
 from registry.mediators.models import Status
 from registry.mediators.outlook import long_date
 from registry.mediators.status import certification_standing
+from registry.reference import format_money
 from tests import fake_stripe
 from tests.conftest import confirmation_page, post_form
 from tests.factories import PASSWORD, grant, make_mediator, make_user, open_invoice, set_fees
@@ -277,6 +278,10 @@ def test_a_failed_async_payment_records_nothing(app, client, session, lapsed, st
     assert count(session, Payment, Payment.invoice_id == invoice.id) == 0
     assert count(session, Event, Event.action == "stripe.failed") == 1
     assert status_today(app, session, lapsed) is Status.LAPSED
+    (told,) = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject.contains("did not go through"))
+    )
+    assert told.to_address == "marta@example.org" and "EUR 150.00 is still owed" in told.body_text
 
 
 def test_resent_and_out_of_order_events_count_once(app, client, session, lapsed, stripe_on):
@@ -412,6 +417,12 @@ def test_staff_refund_counts_once_stripe_confirms_it(
     assert payment.invoice.balance_minor == minor
     assert payment.invoice.settled_on is None
     assert status_today(app, session, lapsed) is Status.LAPSED
+    (told,) = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject.startswith("Refund"))
+    )
+    assert told.to_address == "marta@example.org"
+    assert f"{format_money(minor, 'EUR')} of your payment of EUR 150.00" in told.body_text
+    assert "Your status today: lapsed (grace period)." in told.body_text.replace("\n", " ")
     # The same confirmation again changes nothing.
     again = deliver(client, fake_stripe.event("charge.refunded", charge))
     assert again.get_json()["status"] == "duplicate"

@@ -804,6 +804,16 @@ def confirm_refund(
             **change.as_data(),
         },
     )
+    queue_template_mail(
+        session,
+        "payment_refunded.txt",
+        to=[invoice.certification.mediator.email],
+        now=now,
+        refund=refund,
+        payment=payment,
+        invoice=invoice,
+        status=change.after.status.label.lower(),
+    )
     return refund, change
 
 

@@ -45,6 +45,7 @@ from registry.contributions.services import (
     receive_provider_payment,
 )
 from registry.events.services import record_event
+from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator
 from registry.reference import format_money
 from registry.web import CONTENT_SECURITY_POLICY
@@ -360,6 +361,11 @@ def _completed(session: Session, checkout: dict[str, Any], *dates: Any) -> Handl
 
 def _async_failed(session: Session, checkout: dict[str, Any], *dates: Any) -> Handled:
     invoice = _invoice_of(session, checkout)
+    if invoice is not None:
+        mediator = invoice.certification.mediator
+        queue_template_mail(
+            session, "payment_failed.txt", to=[mediator.email], now=dates[-1], invoice=invoice
+        )
     return Handled(
         "failed",
         f"the payment of Checkout Session {checkout.get('id')} failed; nothing was recorded",

@@ -306,6 +306,18 @@ def test_resent_and_out_of_order_events_count_once(app, client, session, lapsed,
     assert status_today(app, session, lapsed) is Status.CERTIFIED
 
 
+def test_a_session_the_registry_did_not_make_is_not_booked(client, session, lapsed, stripe_on):
+    invoice = invoice_of(session, lapsed)
+    session_id = start_checkout(client, session, invoice, stripe_on)
+    foreign = paid_event(
+        stripe_on, session_id, "pi_test_foreign", metadata={"invoice": invoice.number}
+    )
+    response = deliver(client, foreign)
+    assert response.status_code == 200 and response.get_json()["status"] == "unmatched"
+    assert count(session, Payment, Payment.invoice_id == invoice.id) == 0
+    assert count(session, Event, Event.action == "stripe.unmatched") == 1
+
+
 @pytest.mark.parametrize(
     ("amount", "currency", "outcome", "owed"),
     [

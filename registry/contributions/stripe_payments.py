@@ -312,7 +312,13 @@ def record_refused(
 def _invoice_of(session: Session, checkout: dict[str, Any]) -> Invoice | None:
     number = (checkout.get("metadata") or {}).get("invoice") or checkout.get("client_reference_id")
     invoice_id = parse_invoice_number(str(number or ""))
-    return session.get(Invoice, invoice_id) if invoice_id and invoice_id < 2**31 else None
+    invoice = session.get(Invoice, invoice_id) if invoice_id and invoice_id < 2**31 else None
+    # A session made by something else on the same Stripe account may quote a number that
+    # happens to exist here: the certificate number the registry put beside it must match.
+    certificate = (checkout.get("metadata") or {}).get("certificate_number")
+    if invoice is not None and certificate != invoice.certification.certificate_number:
+        return None
+    return invoice
 
 
 def _receive(

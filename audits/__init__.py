@@ -18,9 +18,13 @@ from audits.schedule import ProgramStatus
 def init_app(app: Flask) -> None:
     from audits import views
     from audits.demo import load_audit_demo
+    from audits.documents.storage import FOLDER
     from audits.jobs import sweep_audits
+    from audits.models import AuditDocument
+    from registry.uploads import register_folder
 
     views.register(app)
+    register_folder(app, AuditDocument.storage_name, **FOLDER)
     app.extensions["program_statuses"] = public_program_statuses
     app.extensions.setdefault("demo_loaders", []).append(load_audit_demo)
     app.extensions["jobs"].add_daily(

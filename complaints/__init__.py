@@ -9,8 +9,12 @@ def init_app(app: Flask) -> None:
     from complaints import views
     from complaints.demo import load_complaint_demo
     from complaints.jobs import flag_overdue_complaints, purge_closed_complaints, purge_tracking
+    from complaints.models import ComplaintAttachment
+    from complaints.services import FILE_SETTINGS
+    from registry.uploads import register_folder
 
     views.register(app)
+    register_folder(app, ComplaintAttachment.storage_name, **FILE_SETTINGS)
     app.extensions.setdefault("demo_loaders", []).append(load_complaint_demo)
     jobs = app.extensions["jobs"]
     jobs.add_daily(

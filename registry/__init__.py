@@ -21,6 +21,7 @@ from registry.config import check_rate_limit_storage, load_config, resolve_secre
 # registration hook.
 DOMAINS = (
     "registry.main",
+    "registry.monitoring",
     "registry.accounts",
     "registry.events",
     "registry.mail",
@@ -83,16 +84,16 @@ def configure_proxies(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+    from registry.logs import configure_root
+
+    configure_root(app.config["LOG_FORMAT"])
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # APScheduler logs every run of the 30-second mail job; keep its warnings and errors.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:
+    from registry import uploads
     from registry.extensions import csrf, db, limiter, login_manager
     from registry.scheduling import registry as jobs
 
@@ -102,6 +103,7 @@ def register_extensions(app: Flask) -> None:
     check_rate_limit_storage(app.config)
     limiter.init_app(app)
     jobs.init_app(app)
+    uploads.init_app(app)
 
 
 def register_domains(app: Flask) -> None:

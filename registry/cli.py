@@ -179,7 +179,16 @@ def serve(app: Flask, host: str, port: int, workers: int, threads: int, no_sched
     problem = check_schema_ready()
     if problem:
         raise click.ClickException(problem)
-    sys.exit(supervise(host, port, workers, threads, with_scheduler=not no_scheduler))
+    sys.exit(
+        supervise(
+            host,
+            port,
+            workers,
+            threads,
+            with_scheduler=not no_scheduler,
+            log_format=app.config["LOG_FORMAT"],
+        )
+    )
 
 
 @main.command()
@@ -358,16 +367,22 @@ def mediators_import(app: Flask, file: Path, specialisations_are_granted: bool) 
 @click.option(
     "--for-import",
     is_flag=True,
-    help="Write only the import columns (no public_id, status, status_since).",
+    help="Write the import columns, migration columns included, one row per certification, "
+    "so the file imports into an empty registry that answers verifiers the same.",
+)
+@click.option(
+    "--bom",
+    is_flag=True,
+    help="Start the file with a UTF-8 byte order mark, so Excel reads accented names right.",
 )
 @with_app
-def mediators_export(app: Flask, output: Path | None, for_import: bool) -> None:
+def mediators_export(app: Flask, output: Path | None, for_import: bool, bom: bool) -> None:
     """Export every mediator as CSV, with each status as of today."""
     from registry.clock import local_today
     from registry.mediators.csvio import export_mediators
 
     with _snapshot(app) as session, _csv_output(output) as out:
-        count = export_mediators(session, out, today=local_today(), for_import=for_import)
+        count = export_mediators(session, out, today=local_today(), for_import=for_import, bom=bom)
     click.echo(f"Exported {count} mediator{'' if count == 1 else 's'}.", err=True)
 
 

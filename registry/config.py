@@ -4,6 +4,7 @@ Every setting is listed in README.md ("Configuration"). ``load_config`` returns 
 that ``create_app`` applies; tests pass their own overrides on top.
 """
 
+import ipaddress
 import itertools
 import math
 import os
@@ -17,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from limits.storage import storage_from_string
+
+from registry.logs import LOG_FORMATS
 
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -53,6 +56,22 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _choice(name: str, choices: Sequence[str], default: str) -> str:
+    value = os.environ.get(name) or default
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Read a comma-separated list of addresses or networks ("10.0.0.0/8, ::1")."""
+    try:
+        parts = [part.strip() for part in raw.split(",")]
+        return tuple(ipaddress.ip_network(part, strict=False) for part in parts if part)
+    except ValueError as error:
+        raise ConfigError(f"METRICS_ALLOWED_IPS: {error}") from None
 
 
 def load_config(instance_path: Path) -> dict:
@@ -182,6 +201,15 @@ def load_config(instance_path: Path) -> dict:
         # or ";").
         "REGISTRY_NAME": os.environ.get("REGISTRY_NAME", "Mediator Registry"),
         "REGISTRY_ADDRESS": os.environ.get("REGISTRY_ADDRESS", ""),
+        # Operations: log lines as text or JSON objects; /readyz calls the site unready when
+        # the scheduler's last heartbeat is older than this (0: the scheduler is not checked);
+        # who may read /metrics (addresses or networks, and/or a bearer token).
+        "LOG_FORMAT": _choice("LOG_FORMAT", LOG_FORMATS, "json" if is_production else "text"),
+        "READY_SCHEDULER_HEARTBEAT_SECONDS": _int("READY_SCHEDULER_HEARTBEAT_SECONDS", 120),
+        "METRICS_ALLOWED_IPS": _networks(
+            os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1/32,::1/128")
+        ),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
     }
 
 

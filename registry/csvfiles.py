@@ -9,6 +9,10 @@ a cell. ``restore`` takes it away again, so a file the registry exported imports
 
 defusedcsv does the same for the usual characters but not for tab, carriage return or line
 feed, and rewrites "|" to "\\|", which no reader can tell from a real "\\|".
+
+Excel reads a CSV file without a byte order mark in the machine's legacy code page, so
+"Müller" opens as "MÃ¼ller"; ``writer(out, bom=True)`` starts the file with the UTF-8 BOM that
+makes it read UTF-8 (every export offers this variant). The import drops a BOM.
 """
 
 import csv
@@ -16,6 +20,8 @@ import re
 from collections.abc import Iterable
 from typing import IO
 
+# The UTF-8 byte order mark, as text: written first, it tells spreadsheets the file is UTF-8.
+BOM = "\ufeff"
 # Characters that make a spreadsheet read a cell as a formula when they come first.
 FORMULA_STARTS = "=+-@|\t\r\n\uff1d\uff0b\uff0d\uff20"
 _NEUTRALISED = re.compile(f"'+[{re.escape(FORMULA_STARTS)}]")
@@ -51,6 +57,11 @@ class SafeWriter:
             self.writerow(values)
 
 
-def writer(out: IO[str]) -> SafeWriter:
-    """Return a CSV writer for ``out`` that no spreadsheet can be made to run a formula from."""
+def writer(out: IO[str], *, bom: bool = False) -> SafeWriter:
+    """Return a CSV writer for ``out`` that no spreadsheet can be made to run a formula from.
+
+    ``bom`` first writes the UTF-8 byte order mark, for spreadsheets (Excel) that need it.
+    """
+    if bom:
+        out.write(BOM)
     return SafeWriter(out)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,7 +103,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # pool_pre_ping: a connection the server dropped (a restart, a failover) is replaced before
+    # use, so the site recovers by itself. A bounded connect timeout keeps requests and
+    # /readyz from hanging on a database host that does not answer at all.
+    connect_args = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 @dataclass

@@ -6,10 +6,13 @@ from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
 from registry.database import db
+from registry.monitoring.metrics import count_rate_limit_rejection
 
 __all__ = ["csrf", "db", "limiter", "login_manager"]
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
 # Limits are declared on the routes that need them; nothing is limited by default.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = Limiter(
+    key_func=get_remote_address, default_limits=[], on_breach=count_rate_limit_rejection
+)

@@ -1,11 +1,8 @@
-"""The public front pages and the health check."""
+"""The public front pages."""
 
-from flask import Blueprint, Flask, jsonify, render_template
-from flask.typing import ResponseReturnValue
-from sqlalchemy import text
+from flask import Blueprint, Flask, render_template
 
 from registry.accounts.permissions import public
-from registry.extensions import db
 
 bp = Blueprint("main", __name__)
 
@@ -18,11 +15,3 @@ def init_app(app: Flask) -> None:
 @public
 def home() -> str:
     return render_template("home.html")
-
-
-@bp.route("/healthz")
-@public
-def health() -> ResponseReturnValue:
-    """Answer 200 when the database answers; for load balancers and the start-up check."""
-    db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")

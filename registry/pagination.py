@@ -30,13 +30,21 @@ class Page(Generic[T]):
 
 
 def paginate(
-    session: Session, query: Select, number: int, size: int, *, rows: bool = False
+    session: Session,
+    query: Select,
+    number: int,
+    size: int,
+    *,
+    rows: bool = False,
+    total: int | None = None,
 ) -> Page:
     """Return page ``number`` (from 1) of ``query``, which must already be ordered.
 
-    Items are the first column's values, or whole rows with ``rows=True``.
+    Items are the first column's values, or whole rows with ``rows=True``. ``total``, when
+    the caller already counted the matches, saves counting them again.
     """
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     window = query.offset((number - 1) * size).limit(size)
     items = session.execute(window).all() if rows else session.scalars(window)
     return Page(items=list(items), total=total or 0, number=number, size=size)

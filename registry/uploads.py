@@ -18,6 +18,12 @@ Only a few kinds of file are accepted, each recognised by its extension *and* it
 half-written file never carries a stored name; a file whose database row is not committed is
 removed when the session's transaction ends (see ``_discard_uncommitted``; ``discard`` removes
 one sooner), and only a row makes a file reachable: nothing is ever served by its name alone.
+
+A process that dies at the wrong moment still leaves files behind: a temporary ``.upload-``
+file, a stored file whose transaction never ended cleanly, or the file of a purged row that
+could not be removed. Each domain registers its folder with the column whose rows keep its
+files (``register_folder``), and the daily job ``sweep-upload-files`` (``sweep_orphan_files``)
+removes every such file that no row keeps, once it is older than ``SWEEP_AFTER``.
 """
 
 import hashlib
@@ -29,15 +35,20 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Protocol
 
-from flask import Response, current_app, send_file
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from flask import Flask, Response, current_app, send_file
+from sqlalchemy import event, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
 
 MAX_NAME_LENGTH = 200
 PENDING_FILES = "uploads_pending"
+TEMPORARY_PREFIX = ".upload-"
+# The sweep leaves younger files alone: the transaction that wrote one may still be open.
+SWEEP_AFTER = timedelta(days=1)
+LOOKUP_CHUNK = 500
 
 PDF = b"%PDF-"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -268,7 +279,7 @@ def store_upload(
     folder = files_dir(folder_setting, default_folder)
     storage_name = secrets.token_hex(32)
     path = folder / storage_name
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=TEMPORARY_PREFIX)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
@@ -337,3 +348,67 @@ def stored_file_response(
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@dataclass(frozen=True)
+class UploadFolder:
+    """A folder of stored files and the column whose rows keep them."""
+
+    folder_setting: str
+    default_folder: str
+    column: InstrumentedAttribute[str]
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["upload_folders"] = []
+    app.extensions["jobs"].add_daily(
+        "sweep-upload-files",
+        sweep_orphan_files,
+        "Remove uploaded files that no row keeps (left by a failed upload or purge), a day on",
+    )
+
+
+def register_folder(
+    app: Flask, column: InstrumentedAttribute[str], *, folder_setting: str, default_folder: str
+) -> None:
+    """Have the daily sweep keep in ``folder_setting``'s folder only the files ``column`` names."""
+    app.extensions["upload_folders"].append(UploadFolder(folder_setting, default_folder, column))
+
+
+def sweep_orphan_files(session: Session, today: date, now: datetime) -> dict[str, int]:
+    """Remove the stored and temporary files no row keeps, once older than SWEEP_AFTER."""
+    removed = 0
+    for upload_folder in current_app.extensions["upload_folders"]:
+        folder = files_dir(upload_folder.folder_setting, upload_folder.default_folder)
+        candidates = _old_files(folder, (now - SWEEP_AFTER).timestamp())
+        kept = _kept(session, upload_folder.column, [n for n in candidates if _is_stored(n)])
+        for name, path in candidates.items():
+            if name not in kept:
+                path.unlink(missing_ok=True)
+                removed += 1
+                current_app.logger.warning("removed %s: no row keeps it", path)
+    return {"files_removed": removed}
+
+
+def _is_stored(name: str) -> bool:
+    return _STORAGE_NAME.fullmatch(name) is not None
+
+
+def _old_files(folder: Path, before: float) -> dict[str, Path]:
+    """Return the stored and temporary files in ``folder`` last changed before ``before``."""
+    found = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            ours = entry.name.startswith(TEMPORARY_PREFIX) or _is_stored(entry.name)
+            if ours and entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < before:
+                found[entry.name] = Path(entry.path)
+    return found
+
+
+def _kept(session: Session, column: InstrumentedAttribute[str], names: list[str]) -> set[str]:
+    """Return which of ``names`` a row of ``column`` holds, asking in chunks."""
+    kept: set[str] = set()
+    for start in range(0, len(names), LOOKUP_CHUNK):
+        chunk = names[start : start + LOOKUP_CHUNK]
+        kept.update(session.scalars(select(column).where(column.in_(chunk))))
+    return kept

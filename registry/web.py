@@ -1,20 +1,25 @@
 """What every page shares: error pages, security headers, template helpers."""
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, render_template, request
+from flask import Flask, current_app, flash, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from registry.accounts.models import STAFF_ROLES, Role
-from registry.api.errors import API_PATH, api_error
+from registry.api.errors import API_PATH, api_error, error_response
 from registry.clock import local_date, registry_zone
-from registry.extensions import db
+from registry.extensions import db, login_manager
+from registry.retries import RetryDroppedReads, mark_for_retry
+
+log = logging.getLogger(__name__)
 
 ERROR_TEXTS = {
     400: ("Bad request", "The request could not be understood. Check what you entered."),
@@ -25,7 +30,17 @@ ERROR_TEXTS = {
     413: ("Too large", "What you sent is larger than this site accepts."),
     429: ("Too many attempts", "Please wait a minute before trying again."),
     500: ("Something went wrong", "The error is logged. Please try again later."),
+    503: (
+        "Back in a moment",
+        "The registry cannot reach its database just now. Please try again in a minute;"
+        " if you were sending a form, nothing of it was saved.",
+    ),
 }
+# What a client is told to wait before asking again while the database is unreachable.
+DATABASE_RETRY_AFTER_SECONDS = 30
+DATABASE_UNAVAILABLE_API_MESSAGE = (
+    "The registry cannot reach its database just now; try again in a minute."
+)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -40,7 +55,10 @@ STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
     app.after_request(_security_headers)
+    app.wsgi_app = RetryDroppedReads(app.wsgi_app)  # type: ignore[method-assign]
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(Role=Role, STAFF_ROLES=STAFF_ROLES)
     app.jinja_env.filters["localtime"] = _localtime
@@ -137,6 +155,43 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     if request.path.startswith(API_PATH):
         return api_error(error)
     return render_error(error.code)
+
+
+def _database_unavailable(error: DBAPIError) -> ResponseReturnValue:
+    """Answer 503 while the database is unreachable (restarting, failing over, overloaded).
+
+    The request's transaction is lost, so nothing it wrote is kept; the pool checks each
+    connection before use (``pool_pre_ping``), so the next request after the database is back
+    gets a fresh one, without restarting the site. A read whose connection was dropped under
+    it is answered again once (``registry.retries``) instead.
+    """
+    origin = getattr(error, "orig", None) or error
+    retrying = mark_for_retry(error)
+    log.warning(
+        "database unavailable on %s %s%s: %s",
+        request.method, request.path, " (answering it again once)" if retrying else "",
+        (str(origin).strip().splitlines() or ["?"])[0],
+    )  # fmt: skip
+    _forget_session()
+    if request.path.startswith(API_PATH):
+        response = error_response(503, DATABASE_UNAVAILABLE_API_MESSAGE)
+    else:
+        # The page is drawn as for a visitor: the signed-in person cannot be loaded now.
+        g._login_user = login_manager.anonymous_user()
+        body, status = render_error(503)
+        response = current_app.response_class(body, status=status)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+def _forget_session() -> None:
+    session = g.pop("db_session", None)
+    if session is None:
+        return
+    try:
+        session.close()
+    except SQLAlchemyError:
+        log.debug("closing the session of a failed request failed too", exc_info=True)
 
 
 def _csrf_error(_error: CSRFError) -> ResponseReturnValue:

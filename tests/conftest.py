@@ -1,15 +1,22 @@
 """Fixtures: the suite runs once on SQLite and once on PostgreSQL (when one answers).
 
-The schema is created once per database by the real migrations; each test runs inside a
-transaction that is rolled back at the end. Tests that need real commits (concurrent job
-runners, ``init``) ask for ``fresh_database_url`` and get a database of their own.
+The suite runs on every core (pytest-xdist, ``-n auto``). The real migrations build the schema
+once: a PostgreSQL template database named after the migrations' fingerprint (shared by the
+workers and by later runs) and an SQLite file per worker; each database a worker needs is a
+copy of them. Each test runs inside a transaction that is rolled back at the end. Tests that
+need real commits (concurrent job runners, ``init``) ask for ``fresh_database_url`` (empty)
+or ``fresh_app`` (migrated) and get a database of their own.
 """
 
+import hashlib
 import os
 import re
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis
@@ -29,13 +36,17 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
-# Rate-limit counts of tests that need shared storage: a database of its own on the local Redis.
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# "gw0", "gw1", … in an xdist worker; absent when the suite runs in one process (-n 0).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+# Rate-limit counts of tests that need shared storage: a database of the local Redis per
+# worker (15, 14, …, 8), so that one worker's flush never empties another's counts.
+REDIS_URL = f"redis://127.0.0.1:6379/{15 - int(WORKER.removeprefix('gw')) % 8}"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "registry" / "migrations"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault(
-        "REGISTRY_INSTANCE_PATH", str(config.rootpath / ".pytest_cache" / "instance")
+        "REGISTRY_INSTANCE_PATH", str(config.rootpath / ".pytest_cache" / "instance" / WORKER)
     )
     os.environ["REGISTRY_ENV"] = "testing"
 
@@ -79,6 +90,76 @@ def create_database(kind: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
+def migrations_fingerprint() -> str:
+    """A short hash of every migration file: a template is reused only for the same schema."""
+    digest = hashlib.sha256()
+    for path in sorted(MIGRATIONS.rglob("*.py")):
+        digest.update(path.relative_to(MIGRATIONS).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _postgres_template() -> str:
+    """The name of a PostgreSQL database at head to copy, built by the first worker to ask.
+
+    It is built under a name of its own and renamed when complete, so a worker never copies
+    a half-migrated template; a worker that loses the race drops its own and uses the winner's.
+    """
+    name = f"registry_template_{migrations_fingerprint()}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if exists:
+                return name
+            building = f"registry_building_{uuid.uuid4().hex[:12]}"
+            connection.exec_driver_sql(f'CREATE DATABASE "{building}"')
+            engine = sa.create_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{building}")
+            try:
+                upgrade_to_head(engine)
+            finally:
+                engine.dispose()
+            try:
+                connection.exec_driver_sql(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            except sa.exc.ProgrammingError:  # another worker published it first
+                connection.exec_driver_sql(f'DROP DATABASE "{building}"')
+    finally:
+        admin.dispose()
+    return name
+
+
+_sqlite_templates: dict[str, Path] = {}
+
+
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file at head, built once per worker, checkpointed so one file holds it all."""
+    if "head" not in _sqlite_templates:
+        path = tmp_path_factory.mktemp("sqlite-template") / "registry.sqlite3"
+        engine = sa.create_engine(f"sqlite:///{path}")
+        upgrade_to_head(engine)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
+        engine.dispose()
+        _sqlite_templates["head"] = path
+    return _sqlite_templates["head"]
+
+
+def fill_from_template(url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Bring the empty database at ``url`` to the migrations' head by copying a template."""
+    if url.startswith("sqlite"):
+        shutil.copyfile(_sqlite_template(tmp_path_factory), url.removeprefix("sqlite:///"))
+        return
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
+    admin.dispose()
+
+
 def drop_database(url: str) -> None:
     """Drop a database made by ``create_database`` (SQLite files go with tmp_path)."""
     if url.startswith("postgresql"):
@@ -109,14 +190,28 @@ def make_test_app(database_url: str, **overrides: object) -> Flask:
 
 
 @pytest.fixture(scope="session")
-def app(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    url = create_database(database_kind, tmp_path_factory)
-    application = make_test_app(url)
-    engine = application.extensions["db"].engine
-    upgrade_to_head(engine)
-    yield application
-    engine.dispose()
-    drop_database(url)
+def _apps() -> Iterator[dict[str, Flask]]:
+    """The worker's app per kind of database, kept until the end of the session.
+
+    xdist hands a worker tests of both kinds in turn; without this, every switch would tear
+    the parametrized ``app`` down and build it again.
+    """
+    built: dict[str, Flask] = {}
+    yield built
+    for application in built.values():
+        application.extensions["db"].engine.dispose()
+        drop_database(application.config["DATABASE_URL"])
+
+
+@pytest.fixture(scope="session")
+def app(
+    database_kind: str, _apps: dict[str, Flask], tmp_path_factory: pytest.TempPathFactory
+) -> Flask:
+    if database_kind not in _apps:
+        url = create_database(database_kind, tmp_path_factory)
+        fill_from_template(url, tmp_path_factory)
+        _apps[database_kind] = make_test_app(url)
+    return _apps[database_kind]
 
 
 @pytest.fixture
@@ -164,13 +259,81 @@ def fresh_database_url(
 
 
 @pytest.fixture
-def fresh_app(fresh_database_url: str) -> Iterator[Flask]:
+def fresh_app(fresh_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """An app on a fresh, migrated database whose commits are real."""
+    fill_from_template(fresh_database_url, tmp_path_factory)
     application = make_test_app(fresh_database_url)
     with application.app_context():
-        upgrade_to_head(db.engine)
         yield application
         db.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A database of its own holding the demo register, and what ``demo`` printed."""
+
+    app: Flask
+    url: str
+    output: str
+
+
+_demo_templates: dict[str, tuple[str, str]] = {}
+
+
+def _demo_template(kind: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """The URL of a database the demo was loaded into once per worker, and its output."""
+    if kind not in _demo_templates:
+        from click.testing import CliRunner
+
+        from registry.cli import main
+
+        url = create_database(kind, tmp_path_factory)
+        fill_from_template(url, tmp_path_factory)
+        result = CliRunner().invoke(main, ["demo"], env={"DATABASE_URL": url})
+        assert result.exit_code == 0, result.output
+        if kind == "sqlite":
+            engine = sa.create_engine(url)
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            engine.dispose()
+        _demo_templates[kind] = (url, result.output)
+    return _demo_templates[kind]
+
+
+@pytest.fixture
+def demo(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo register in a database of the current kind whose commits are real.
+
+    The demo is loaded once per worker and kind (it takes most of a minute) and copied for
+    each test; mark a module that uses it ``xdist_group("demo")`` so that one worker loads it.
+    """
+    template, output = _demo_template(database_kind, tmp_path_factory)
+    url = create_database(database_kind, tmp_path_factory)
+    if database_kind == "sqlite":
+        shutil.copyfile(template.removeprefix("sqlite:///"), url.removeprefix("sqlite:///"))
+    else:
+        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            name, source = url.rsplit("/", 1)[1], template.rsplit("/", 1)[1]
+            connection.execute(  # the pool of the app that ran ``demo`` may still hold some
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :source"
+                ),
+                {"source": source},
+            )
+            connection.exec_driver_sql(f'DROP DATABASE "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        admin.dispose()
+    application = make_test_app(url)
+    with application.app_context():
+        yield Demo(application, url, output)
+        db.engine.dispose()
+    drop_database(url)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for url, _output in _demo_templates.values():
+        drop_database(url)
 
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

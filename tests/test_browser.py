@@ -24,7 +24,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 
-pytestmark = pytest.mark.browser
+# One worker drives the browser against one live server for the whole module.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture(scope="module")

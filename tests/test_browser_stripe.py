@@ -23,7 +23,8 @@ from tests.conftest import free_port
 from tests.test_browser import ARTIFACTS, browser, shot, sign_in  # noqa: F401 (fixture)
 from tests.test_packaging import wait_for
 
-pytestmark = pytest.mark.browser
+# Its own live server and browser, on one worker (beside the other browser module).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-stripe")]
 
 
 @pytest.fixture(scope="module")

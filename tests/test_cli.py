@@ -133,11 +133,10 @@ def test_users_create_invitation_mails_a_link(fresh_app, fresh_database_url):
         assert "/password/reset/" in mail.body_text
 
 
-def test_demo_loads_once_with_every_role(fresh_app, fresh_database_url):
-    result = run(fresh_database_url, "demo")
-    assert result.exit_code == 0, result.output
-    assert DEMO_PASSWORD in result.output
-    assert "already loaded" in run(fresh_database_url, "demo").output
+@pytest.mark.xdist_group("demo")  # one worker loads the demo for every test that uses it
+def test_demo_loads_once_with_every_role(demo):
+    assert DEMO_PASSWORD in demo.output
+    assert "already loaded" in run(demo.url, "demo").output
     with db.transaction() as session:
         assert session.scalar(select(func.count(User.id))) == len(STAFF) + MEDIATOR_COUNT
         held = set().union(*(user.roles for user in session.scalars(select(User))))
@@ -147,8 +146,8 @@ def test_demo_loads_once_with_every_role(fresh_app, fresh_database_url):
 D = date.fromisoformat
 
 
-def test_the_first_daily_run_on_the_demo_mails_nobody_about_the_past(fresh_app, fresh_database_url):
-    assert run(fresh_database_url, "demo").exit_code == 0
+@pytest.mark.xdist_group("demo")
+def test_the_first_daily_run_on_the_demo_mails_nobody_about_the_past(demo):
     with db.transaction() as session:
         before = session.scalar(select(func.max(OutboxMessage.id))) or 0
     daily = get_jobs().daily

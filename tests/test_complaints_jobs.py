@@ -3,6 +3,7 @@ registry's calendar; closed complaints purged after the retention period, leavin
 
 import io
 import multiprocessing
+import os
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -29,7 +30,7 @@ from registry.events.models import Event
 from registry.mail.models import MailStatus, OutboxMessage
 from registry.scheduling.models import JobRun
 from registry.scheduling.registry import get_jobs, run_daily_job
-from registry.uploads import files_dir
+from registry.uploads import files_dir, sweep_orphan_files
 from tests.complaint_factories import at_level, file, make_handlers
 from tests.conftest import make_test_app
 
@@ -492,3 +493,25 @@ def test_a_complaint_whose_mail_is_being_sent_waits(handlers, session):
     sent.status, sent.sent_at = MailStatus.SENT, utcnow()
     session.flush()
     assert purge(session, PURGE_DAY + timedelta(days=1))["purged"] == 1
+
+
+def test_the_daily_sweep_removes_files_no_row_keeps(app, handlers, session, tmp_path, monkeypatch):
+    """Files a crashed upload or a purge that failed to remove them leave behind, a day on."""
+    monkeypatch.setitem(app.config, "COMPLAINT_FILES_DIR", str(tmp_path / "complaints"))
+    monkeypatch.setitem(app.config, "AUDIT_FILES_DIR", str(tmp_path / "audits"))
+    kept = files_dir("COMPLAINT_FILES_DIR", "") / with_file(session).attachments[0].storage_name
+    complaints, audits = kept.parent, files_dir("AUDIT_FILES_DIR", "")
+    orphan, audit_orphan = complaints / ("a" * 64), audits / ("b" * 64)
+    temporary, fresh = complaints / ".upload-k2j3h4", complaints / ("c" * 64)
+    unrelated = complaints / "README.txt"
+    for path in (orphan, audit_orphan, temporary, fresh, unrelated):
+        path.write_bytes(PDF)
+    two_days_ago = (utcnow() - timedelta(days=2)).timestamp()
+    for path in (kept, orphan, audit_orphan, temporary, unrelated):
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert sweep_orphan_files(session, PURGE_DAY, utcnow()) == {"files_removed": 3}
+    assert sorted(p.name for p in complaints.iterdir()) == sorted(
+        [kept.name, fresh.name, "README.txt"]
+    )
+    assert list(audits.iterdir()) == []
+    assert "sweep-upload-files" in get_jobs().daily

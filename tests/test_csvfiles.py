@@ -41,3 +41,12 @@ def test_restore_gives_back_every_value(value):
     written = neutralise(value)
     assert not written.startswith(tuple(FORMULA_STARTS))
     assert restore(written) == value
+
+
+def test_a_writer_for_excel_starts_with_the_byte_order_mark():
+    out = io.StringIO()
+    writer(out, bom=True).writerow(["Zoë Müller", "=1+1"])
+    assert out.getvalue() == "\ufeffZoë Müller,'=1+1\r\n"
+    plain = io.StringIO()
+    writer(plain).writerow(["Zoë Müller"])
+    assert plain.getvalue() == "Zoë Müller\r\n"

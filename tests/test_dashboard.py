@@ -21,6 +21,7 @@ from registry.csvfiles import neutralise
 from registry.database import utcnow
 from registry.events.models import Event
 from registry.mail.models import OutboxMessage
+from registry.mediators.checklist import MIN_BIOGRAPHY, profile_checklist, profile_complete_clause
 from registry.mediators.models import Mediator, ProgramLink, Status
 from registry.mediators.services import (
     record_assessment,
@@ -28,14 +29,18 @@ from registry.mediators.services import (
     revoke_certification,
     suspend_certification,
 )
-from registry.organisations import services
+from registry.organisations import dashboard, services, views
 from registry.organisations.dashboard import (
     CSV_COLUMNS,
     Bucket,
     DashboardFilter,
-    build_dashboard,
+    dashboard_facts,
+    dashboard_page,
     dashboard_rows,
     day_start,
+    needs_status,
+    ordered_ids,
+    step_key,
 )
 from registry.organisations.models import (
     DashboardReminder,
@@ -462,6 +467,19 @@ def test_the_csv_has_a_header_every_row_and_a_named_attachment(client, session, 
     assert not any(m.email in text for m in world.mediators.values())
 
 
+def test_the_csv_for_excel_starts_with_a_utf8_byte_order_mark(client, session, world):
+    admin_of(client, session, world.academy, "ada@academy.example")
+    page = client.get(dashboard_url(world, sort="name")).text
+    assert "dashboard.csv?bom=1&amp;sort=name" in page and "CSV for Excel" in page
+    plain, excel = client.get(csv_url(world)), client.get(csv_url(world, bom="1"))
+    assert excel.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert excel.data.startswith(b"\xef\xbb\xbf") and not plain.data.startswith(b"\xef")
+    assert excel.data.removeprefix(b"\xef\xbb\xbf") == plain.data
+    assert "Zoë Müller".encode() in excel.data
+    refused = client.get(csv_url(world, bom="yes"))
+    assert refused.status_code == 400 and "bom is 1" in refused.text
+
+
 FORMULAS = ('=HYPERLINK("http://evil.example")', "+31 20 555", "-2+3", "@SUM(A1)")
 
 
@@ -567,16 +585,203 @@ def test_the_page_and_the_csv_show_the_same_view(client, session, world):
 
 
 def test_counts_and_chart_follow_the_other_filters_but_not_the_bucket(ctx, session, world):
-    rows = dashboard_rows(session, world.academy, world.today)
-    board = build_dashboard(rows, DashboardFilter(bucket=Bucket.CERTIFIED, name="e"), world.today)
+    wanted = DashboardFilter(bucket=Bucket.CERTIFIED, name="e")
+    board, page = dashboard_page(session, world.academy, wanted, world.today, 1, 100)
     # "e" is in every name but Gita Unpaid's, Łukasz Nowak's and Stan Struck's.
     assert board.in_scope == 7 and board.counts[Bucket.STRUCK] == 0
     assert board.counts[Bucket.NEARING_CERTIFICATION] == 1
-    assert [row.mediator.name for row in board.rows] == ["Carla Certified", "Leo Sixtyone"]
+    assert [row.mediator.name for row in page.items] == ["Carla Certified", "Leo Sixtyone"]
     steps = {bar.label: (bar.count, bar.scale) for bar in board.steps}
     assert steps["Assessment by a QAP"] == (1, 1) and steps["Certification granted"] == (0, 1)
     standing = {bar.label: (bar.count, bar.scale) for bar in board.standing}
     assert standing["Certified"] == (2, 7) and standing["Suspended or revoked"] == (2, 7)
+
+
+# -- At scale: facts in SQL, pages cut by the database, the export streamed ------------------
+
+
+def facts_by_id(session: Session, world: World, **options: bool) -> dict[int, object]:
+    facts = dashboard_facts(session, world.academy, world.today, **options)
+    columns = [
+        facts.table.c.mediator_id,
+        facts.bucket,
+        facts.done_count,
+        facts.stuck_since,
+        *facts.done.values(),
+    ]
+    return {row[0]: row for row in session.execute(select(*columns))}
+
+
+def test_the_sql_facts_agree_with_the_rows_for_every_mediator(ctx, session, world):
+    facts = facts_by_id(session, world)
+    rows = dashboard_rows(session, world.academy, world.today)
+    assert sorted(facts) == sorted(row.mediator.id for row in rows)
+    for row in rows:
+        _, bucket, done_count, stuck_since, *done = facts[row.mediator.id]
+        assert (Bucket(bucket), done_count, stuck_since) == (row.bucket, row.done, row.stuck_since)
+        assert [bool(flag) for flag in done] == [step.is_done for step in row.steps]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"biography": "x" * (MIN_BIOGRAPHY - 1) + " \n\t "},
+        {"biography": " \n" + "x" * MIN_BIOGRAPHY + "\n"},
+        {"contact": " \t\n"},
+        {"practice_areas": "  "},
+        {"country": None},
+        {"languages": []},
+        {"name": "   "},
+    ],
+)
+def test_the_sql_profile_check_agrees_with_the_checklist(ctx, session, world, changes):
+    mediator = world["certified"]
+    for field_name, value in changes.items():
+        setattr(mediator, field_name, value)
+    session.flush()
+    in_python = all(item.is_done for item in profile_checklist(mediator))
+    in_sql = session.scalar(select(profile_complete_clause()).where(Mediator.id == mediator.id))
+    assert bool(in_sql) is in_python
+    assert in_python is (changes == {} or "x" * MIN_BIOGRAPHY in changes.get("biography", ""))
+
+
+def test_the_list_without_status_columns_keeps_the_same_order(ctx, session, world):
+    """The light query of a plain list (no bucket, name order) lists what the full one does."""
+    wanted = DashboardFilter(name="e")
+    assert not needs_status(wanted)
+    light = dashboard_facts(session, world.academy, world.today, with_status=False)
+    full = dashboard_facts(session, world.academy, world.today)
+    in_light = session.scalars(ordered_ids(light, wanted)).all()
+    assert in_light == session.scalars(ordered_ids(full, wanted)).all() and len(in_light) == 7
+    for wanted in (
+        DashboardFilter(bucket=Bucket.IN_GRACE),
+        DashboardFilter(sort="covered"),
+        DashboardFilter(step=step_key("First listing contribution paid or waived")),
+    ):
+        assert needs_status(wanted)
+
+
+EVERY_BY_NAME = [
+    "Carla Certified",
+    "Gita Unpaid",
+    "Greta Grace",
+    "Lena Sixty",
+    "Leo Sixtyone",
+    "Łukasz Nowak",
+    "Rex Revoked",
+    "Stan Struck",
+    "Susi Suspended",
+    "Zoë Müller",
+]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "names"),
+    [
+        (DashboardFilter(), EVERY_BY_NAME),
+        (DashboardFilter(sort="-name"), EVERY_BY_NAME[::-1]),
+        (DashboardFilter(sort="covered"), BY_COVERED + NOT_COVERED),
+        (
+            DashboardFilter(bucket=Bucket.NEARING_CERTIFICATION, sort="progress"),
+            ["Łukasz Nowak", "Zoë Müller", "Gita Unpaid"],
+        ),
+    ],
+)
+def test_pages_cut_the_ordered_list_without_gaps_or_repeats(ctx, session, world, wanted, names):
+    pages = []
+    for number in range(1, 6):
+        board, page = dashboard_page(session, world.academy, wanted, world.today, number, 3)
+        assert (page.total, page.pages) == (len(names), -(-len(names) // 3))
+        assert page.total == board.shown(wanted.bucket)
+        pages.append([row.mediator.name for row in page.items])
+    assert [name for page in pages for name in page] == names
+    assert pages[-1] == []  # past the last page: nothing, and no error
+
+
+def test_a_page_loads_only_its_own_mediators_and_a_fixed_number_of_queries(
+    app, ctx, session, world
+):
+    engine = app.extensions["db"].engine
+    wanted = DashboardFilter(bucket=Bucket.CERTIFIED, sort="stuck")
+
+    def loads() -> tuple[int, int]:
+        statements: list[str] = []
+        mediators: list[Mediator] = []
+        on_statement = lambda *args: statements.append(args[2])  # noqa: E731
+        on_load = lambda target, _context: mediators.append(target)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", on_statement)
+        event.listen(Mediator, "load", on_load)
+        try:
+            with Session(bind=session.connection()) as fresh:
+                academy = fresh.get(Organisation, world.academy.id)
+                dashboard_page(fresh, academy, wanted, world.today, 1, 2)
+        finally:
+            event.remove(engine, "before_cursor_execute", on_statement)
+            event.remove(Mediator, "load", on_load)
+        return len(statements), len(mediators)
+
+    before = loads()
+    for number in range(6):
+        covered_through(
+            session, world.today, world.qap, f"Extra {number}", world.today + timedelta(days=90)
+        )
+    assert loads() == before and before[1] == 2
+
+
+def test_the_page_shows_one_page_with_links_to_the_others(client, session, world, monkeypatch):
+    monkeypatch.setattr(views, "DASHBOARD_PAGE_SIZE", 2)
+    admin_of(client, session, world.academy, "ada@academy.example")
+    page = client.get(dashboard_url(world, page="3")).get_data(as_text=True)
+    shown = [name for name in EVERY_BY_NAME if name in page]
+    assert shown == EVERY_BY_NAME[4:6] and "Page 3 of 5" in page
+    for rel, number in (("first", 1), ("prev", 2), ("next", 4), ("last", 5)):
+        assert f'dashboard?page={number}" rel="{rel}"' in page
+    assert dict(TAB.findall(page))["All"] == "10"
+    first = client.get(dashboard_url(world)).get_data(as_text=True)
+    assert 'rel="prev"' not in first and 'rel="first"' not in first and 'rel="last"' in first
+    last = client.get(dashboard_url(world, bucket="in_grace", page="2")).get_data(as_text=True)
+    assert "There is no page 2; the last is page 1." in last
+
+
+@pytest.mark.parametrize(
+    ("bucket", "names"),
+    [
+        ("nearing_certification", NOT_COVERED),
+        ("certified", ["Carla Certified", "Leo Sixtyone"]),
+        ("nearing_lapse", ["Lena Sixty"]),
+        ("in_grace", ["Greta Grace"]),
+        ("struck", ["Stan Struck"]),
+        ("suspended_or_revoked", ["Rex Revoked", "Susi Suspended"]),
+    ],
+)
+def test_each_bucket_tab_lists_its_mediators_and_keeps_every_count(
+    client, session, world, bucket, names
+):
+    admin_of(client, session, world.academy, "ada@academy.example")
+    page = client.get(dashboard_url(world, bucket=bucket)).get_data(as_text=True)
+    assert [name for name in EVERY_BY_NAME if name in page] == sorted(
+        names, key=EVERY_BY_NAME.index
+    )
+    assert f'<p class="count" role="status">{len(names)} mediator' in page
+    assert dict(TAB.findall(page))["All"] == "10"
+    assert f'class="bucket-{bucket}" href' in page and 'aria-current="page">' in page
+
+
+def test_the_csv_export_streams_every_row_in_batches(client, session, world, monkeypatch):
+    monkeypatch.setattr(dashboard, "BATCH", 3)
+    monkeypatch.setattr(dashboard, "CSV_CHUNK", 200)
+    admin_of(client, session, world.academy, "ada@academy.example")
+    response = client.get(csv_url(world, sort="-name"), buffered=False)
+    assert response.status_code == 200 and response.is_streamed
+    chunks = [chunk.decode() for chunk in response.response]
+    response.close()
+    assert len(chunks) >= 4
+    rows = list(csv.DictReader(io.StringIO("".join(chunks))))
+    assert [row["name"] for row in rows] == EVERY_BY_NAME[::-1]
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["Greta Grace"]["bucket"] == "In grace"
+    assert by_name["Zoë Müller"]["missing_steps"] == "; ".join(ALL_STEPS[2:])
 
 
 # -- Reminders -----------------------------------------------------------------------------
@@ -898,3 +1103,20 @@ def test_recording_keeps_an_earlier_staff_link(ctx, session, world):
     )
     link_row = session.get(ProgramLink, (world.cmtp.id, mediator.id))
     assert link_row.linked_on == world.today - timedelta(days=50)
+
+
+def test_reminders_sent_at_once_are_held_to_the_limits_by_the_database(
+    app, ctx, session, world, monkeypatch
+):
+    """Two requests that both read the counts before either wrote: the database refuses one."""
+    monkeypatch.setitem(app.config, "ORGANISATION_REMINDERS_PER_DAY", 1)
+    remind(session, world, "lapse_60", world.today)
+    monkeypatch.setattr(services, "last_reminder_day", lambda *_args: None)
+    monkeypatch.setattr(services, "last_day_number", lambda *_args: 0)
+    for key in ("lapse_60", "grace"):  # the same mediator again; another one past the limit
+        with pytest.raises(services.OrganisationError, match="at the same moment"):
+            remind(session, world, key, world.today)
+    assert count(session, DashboardReminder) == 1 and outbox(session, world["grace"]) == []
+    # The transaction stays usable: the next day's reminder goes out.
+    remind(session, world, "grace", world.today + timedelta(days=1))
+    assert count(session, DashboardReminder) == 2

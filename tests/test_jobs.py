@@ -104,6 +104,7 @@ def test_scheduler_settings(app):
         "audits",
         "complaints-overdue",
         "purge-complaints",
+        "sweep-upload-files",
         "send-mail",
     }
     daily = jobs["purge-reset-links"]

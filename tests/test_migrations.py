@@ -184,3 +184,68 @@ def test_0007_turns_declared_specialisations_into_practice_areas_not_grants(fres
         assert certifications == [{"type": "mediator", "certificate_number": "MR-2025-000001"}]
     finally:
         engine.dispose()
+
+
+def test_0014_numbers_existing_reminders_by_day_in_the_registry_calendar(fresh_database_url):
+    engine = make_engine(fresh_database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0013")
+        with engine.begin() as connection:
+            organisation = _insert(
+                connection,
+                "organisations",
+                name="Mediation Academy",
+                head_office_country="NL",
+                account_type="qap3",
+                website="",
+                description="",
+                created_at="2026-01-05 10:00:00",
+            )
+            mediators = [
+                _insert(
+                    connection,
+                    "mediators",
+                    public_id=f"MREMINDED{n:02}",
+                    name=f"Person {n}",
+                    search_name=f"person {n}",
+                    email=f"p{n}@example.org",
+                    biography="",
+                    contact="",
+                    practice_areas="",
+                    created_at="2026-01-05 10:00:00",
+                    updated_at="2026-01-05 10:00:00",
+                )
+                for n in range(3)
+            ]
+            # 23:30 UTC on 1 March is 2 March in Amsterdam, the registry's default calendar.
+            for mediator, sent_at in zip(
+                mediators,
+                (
+                    "2026-03-02 09:00:00+00:00",
+                    "2026-03-01 23:30:00+00:00",
+                    "2026-03-01 12:00:00+00:00",
+                ),
+                strict=True,
+            ):
+                _insert(
+                    connection,
+                    "organisation_reminders",
+                    organisation_id=organisation,
+                    mediator_id=mediator,
+                    sent_at=sent_at,
+                )
+        upgrade_to_head(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT mediator_id, sent_on, day_number FROM organisation_reminders "
+                    "ORDER BY mediator_id"
+                )
+            ).all()
+        assert [(row[0], str(row[1]), row[2]) for row in rows] == [
+            (mediators[0], "2026-03-02", 2),
+            (mediators[1], "2026-03-02", 1),
+            (mediators[2], "2026-03-01", 1),
+        ]
+    finally:
+        engine.dispose()

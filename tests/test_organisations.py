@@ -444,3 +444,43 @@ def test_two_signed_reviews_posted_at_once_are_refused_by_the_database(ctx, sess
         )
     assert count(session, Review) == 1
     assert count(session, Event, Event.action == "review.posted") == 1
+
+
+def test_an_organisation_admin_cannot_review_their_own_organisation(client, session, directory):
+    own, other = directory["nairobi"], directory["amsterdam"]
+    user = sign_in(client, session, "olga@example.org", [Role.ORGANISATION_ADMIN], "Olga Ortiz")
+    staff = make_user(session, email="admin@example.org", roles=[Role.ADMINISTRATOR])
+    services.add_organisation_admin(session, own, email=user.email, actor=staff, now=utcnow())
+    url = f"/organisations/{own.id}"
+    page = client.get(url).text
+    assert "Publish review" not in page
+    assert "You administer Nairobi Centre for Dispute Resolution; its reviews come from" in page
+    response = post_form(
+        client, f"{url}/reviews", {"rating": "5", "body": "We are great."}, form_url=url
+    )
+    assert response.status_code == 422
+    assert "You administer Nairobi Centre" in response.text
+    assert count(session, Review) == 0
+    # Another organisation is theirs to review.
+    assert "Publish review" in client.get(f"/organisations/{other.id}").text
+
+
+def test_post_review_refuses_an_admin_of_the_organisation(ctx, session):
+    organisation = make_organisation(session)
+    admin = make_user(session, email="own@example.org", roles=[Role.SUPPORT])
+    staff = make_user(session, email="staff@example.org", roles=[Role.ADMINISTRATOR])
+    services.add_organisation_admin(
+        session, organisation, email=admin.email, actor=staff, now=utcnow()
+    )
+    for anonymous in (False, True):
+        with pytest.raises(services.ReviewError, match="You administer"):
+            services.post_review(
+                session,
+                organisation,
+                rating=5,
+                body="Fine",
+                is_anonymous=anonymous,
+                actor=admin,
+                now=utcnow(),
+            )
+    assert count(session, Review) == 0

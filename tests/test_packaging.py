@@ -14,7 +14,8 @@ import pytest
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
+# The wheel is built once, on one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ import pytest
 from audits.access import AUDIT_PAGE_ROLES
 from registry.accounts.models import STAFF_ROLES, Role
 from registry.accounts.permissions import PUBLIC, SIGNED_IN
+from registry.database import utcnow
+from registry.scheduling.lease import acquire_lease, this_process
 from tests.conftest import post_form
 from tests.factories import PASSWORD, make_user
 
@@ -73,7 +75,13 @@ DASHBOARD_ROUTES = [
     "/organisation/0/audits",
 ]
 # Open to everyone, signed in or not.
-PUBLIC_PAGES = ["/organisations", "/feedback/thanks", "/complaints/new", "/complaints/track"]
+PUBLIC_PAGES = [
+    "/organisations",
+    "/feedback/thanks",
+    "/complaints/new",
+    "/complaints/track",
+    "/healthz",
+]
 # Open to everyone, answering 404 for an id that exists nowhere.
 PUBLIC_PAGES_ON_MISSING_IDS = ["/programs/0", "/mediators/M0/certificate.pdf"]
 COMPLAINT_ACTIONS = ("acknowledge", "message", "respond", "resolve", "escalate", "decide")
@@ -214,3 +222,18 @@ def test_actions_send_strangers_to_sign_in(client, session, action):
     response = post_form(client, action, {}, form_url="/login")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+def test_probes_and_metrics_answer_machines_whatever_the_role(client, session, role):
+    """/healthz and /readyz are open; /metrics goes by address or token, never by role."""
+    if role is not None:
+        make_user(session, email="someone@example.org", roles=[role])
+        post_form(client, "/login", {"email": "someone@example.org", "password": PASSWORD})
+    acquire_lease(session, this_process(), utcnow())
+    session.commit()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    stranger = {"REMOTE_ADDR": "203.0.113.5"}
+    assert client.get("/metrics", environ_base=stranger).status_code == 403
+    assert client.get("/metrics").status_code == 200  # from 127.0.0.1, the default scraper

@@ -9,14 +9,24 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from registry.digests.models import Digest
 from registry.digests.queries import current_digest, latest_digest
-from registry.mediators.models import Mediator
+from registry.mediators.models import Mediator, MediatorLanguage
 from registry.mediators.status import Standing
 
 MIN_BIOGRAPHY = 50
+# What str.strip() takes away, for the SQL form of the profile check.
+_WHITESPACE = " \t\n\r\f\v"
+
+# The steps of the path to certification (``certification_steps``), by label.
+PROFILE_STEP = "Complete profile"
+ASSESSMENT_STEP = "Assessment by a QAP"
+DIGEST_STEP = "Current Feedback Digest"
+GRANT_STEP = "Certification granted"
+PAYMENT_STEP = "First listing contribution paid or waived"
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,23 @@ def profile_checklist(mediator: Mediator) -> list[ChecklistItem]:
     ]
 
 
+def _filled(column: ColumnElement[str]) -> ColumnElement[int]:
+    return func.length(func.trim(column, _WHITESPACE))
+
+
+def profile_complete_clause() -> ColumnElement[bool]:
+    """Return ``profile_checklist``'s "all done" as SQL over ``Mediator`` (the dashboard counts
+    and filters with it; the tests hold the two to the same answers)."""
+    return and_(
+        _filled(Mediator.name) > 0,
+        Mediator.country.is_not(None),
+        exists(select(MediatorLanguage.code).where(MediatorLanguage.mediator_id == Mediator.id)),
+        _filled(Mediator.biography) >= MIN_BIOGRAPHY,
+        _filled(Mediator.contact) > 0,
+        _filled(Mediator.practice_areas) > 0,
+    )
+
+
 def certification_prerequisites(
     mediator: Mediator, on: date, digest: Digest | None, last_digest: Digest | None = None
 ) -> list[ChecklistItem]:
@@ -62,14 +89,14 @@ def certification_prerequisites(
     assessed = [a.assessed_on for a in mediator.assessments if a.assessed_on <= on]
     items = [
         ChecklistItem(
-            "Complete profile",
+            PROFILE_STEP,
             not missing,
             f"Missing: {', '.join(missing)}." if missing else "",
             action="mediators.my_profile",
             action_label="Edit your profile",
         ),
         ChecklistItem(
-            "Assessment by a QAP",
+            ASSESSMENT_STEP,
             bool(assessed),
             "A recognised assessment program (QAP) assesses you and records the result.",
             done_on=max(assessed) if assessed else None,
@@ -85,7 +112,7 @@ def certification_prerequisites(
             hint = "Ask parties of past mediations for feedback; a peer reviewer compiles it."
         items.append(
             ChecklistItem(
-                "Current Feedback Digest",
+                DIGEST_STEP,
                 digest is not None,
                 hint,
                 done_on=digest.published_on if digest else None,
@@ -113,13 +140,13 @@ def certification_steps(
     return [
         *prerequisites,
         ChecklistItem(
-            "Certification granted",
+            GRANT_STEP,
             granted,
             "Registry staff grant certification once every step above is done.",
             done_on=certification.granted_on if certification else None,
         ),
         ChecklistItem(
-            "First listing contribution paid or waived",
+            PAYMENT_STEP,
             covered,
             "Pay the listing contribution invoiced with the grant, or ask for a waiver.",
             # Nothing to pay before the grant issues the first invoice.

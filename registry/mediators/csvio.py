@@ -5,10 +5,19 @@ reports every problem with its physical line (the header is line 1). Only a clea
 written, with bulk inserts in batches; each new certification's ``recorded_status`` is then set
 from the computed status, so the daily job does not log imported statuses as transitions.
 
+The eight columns of the product brief are required; the migration columns (``MIGRATION``)
+are optional and carry what a verifier's answer depends on, so that a register exported with
+``for_import`` imports into an empty one and answers every verifier the same: the public id,
+the certification type, each settled listing period with the day it was settled (the status
+and the day it began follow from them), the covering certification of a second type, the
+conduct outcomes with their public reasons, and the day the profile was made (an applicant's
+status_since). A person with several certifications (both types, or a new grant after
+striking) has one row for each, with the same e-mail and the same profile columns.
+
 Specialisations are credentials the registry grants: the column is imported only when the
 caller says the source registry granted them (``specialisations_are_granted``), as grants whose
 basis is the import; otherwise a row that has any is refused. Export writes the grants live on
-the day of the export.
+the day of the export, each with its dates for import (``code@granted_on/valid_until``).
 
 Export streams: mediators are read in keyset-paginated batches of ``EXPORT_BATCH`` ids, with
 the languages, specialisations and status of that batch only, so memory stays constant. Cells
@@ -20,9 +29,10 @@ import csv
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 from functools import partial
+from itertools import pairwise
 from typing import IO, Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -32,7 +42,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from registry import csvfiles
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
-from registry.clock import local_date
+from registry.clock import local_date, registry_zone
 from registry.contributions.models import FeeRate, Invoice, Tier
 from registry.credentials.status import update_status_bits
 from registry.events.services import record_event
@@ -44,9 +54,10 @@ from registry.mediators.models import (
     Specialisation,
     SpecialisationGrant,
     Status,
+    new_public_id,
 )
 from registry.mediators.names import search_form
-from registry.mediators.status import grace_days, since, status_rows
+from registry.mediators.status import certification_standing, grace_days, since, status_rows
 from registry.reference import country_code, language_code
 from registry.search.services import refresh_listings
 
@@ -60,9 +71,26 @@ COLUMNS = (
     "certified_on",
     "paid_until",
 )
+# Optional: what a faithful migration needs besides COLUMNS (see the module docstring).
+MIGRATION = (
+    "public_id",
+    "certification_type",
+    "created_on",
+    "listing_periods",
+    "covered_by",
+    "suspended_on",
+    "suspension_lifted_on",
+    "suspension_reason",
+    "revoked_on",
+    "revocation_reason",
+)
+IMPORT_COLUMNS = (*COLUMNS, *MIGRATION)
 EXPORT_COLUMNS = (*COLUMNS, "public_id", "status", "status_since")
+# The columns every row of one person repeats (one row per certification).
+PROFILE_COLUMNS = ("name", "country", "languages", "specialisations", "public_id", "created_on")
 MAX_NAME_LENGTH = 200
 MAX_NUMBER_LENGTH = 32
+MAX_REASON_LENGTH = 2000
 # Rows per bulk insert on import, values per IN (...) lookup, mediators per export batch.
 IMPORT_BATCH = 1_000
 LOOKUP_CHUNK = 500
@@ -70,6 +98,12 @@ EXPORT_BATCH = 2_000
 # Applicants last: "Imported 120 mediators: 80 certified, 40 applicants."
 SUMMARY_ORDER = (*(status for status in Status if status is not Status.APPLICANT), Status.APPLICANT)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A public id as stored: upper-case letters and digits (the registry's own are "M" + 10).
+_PUBLIC_ID = re.compile(r"[A-Z0-9]{6,16}")
+# One settled listing period: "2025-01-15/2026-01-14@2025-01-10" (start/end@settled on).
+_PERIOD = re.compile(r"([^/@]+)/([^/@]+)@([^/@]+)")
+# One granted specialisation: "intercultural", "intercultural@2025-03-01" or with "/valid_until".
+_GRANT = re.compile(r"([^@]+?)\s*(?:@\s*([^/]+?)\s*(?:/\s*(.+?))?)?")
 
 
 class ImportFailed(ValueError):
@@ -106,6 +140,24 @@ def _status_noun(status: Status, count: int) -> str:
 
 
 @dataclass(frozen=True)
+class _Grant:
+    """A specialisation to grant: its code and, from a migration, its own dates."""
+
+    code: str
+    granted_on: date | None = None
+    valid_until: date | None = None
+
+
+@dataclass(frozen=True)
+class _Period:
+    """A settled listing period: covered from ``start`` to ``end``, settled on ``settled_on``."""
+
+    start: date
+    end: date
+    settled_on: date
+
+
+@dataclass(frozen=True)
 class _Row:
     """One checked line of the file, ready to be written."""
 
@@ -114,10 +166,44 @@ class _Row:
     email: str
     country: str
     languages: list[str]
-    specialisations: list[str]  # codes
+    specialisations: list[_Grant]
     certificate_number: str | None
     certified_on: date | None
     paid_until: date | None
+    public_id: str | None = None
+    certification_type: CertificationType = CertificationType.MEDIATOR
+    created_on: date | None = None
+    listing_periods: list[_Period] = field(default_factory=list)
+    covered_by: str | None = None
+    suspended_on: date | None = None
+    suspension_lifted_on: date | None = None
+    suspension_reason: str | None = None
+    revoked_on: date | None = None
+    revocation_reason: str | None = None
+
+    def periods(self) -> list[_Period]:
+        """Return the settled periods: as given, or the paid period of the short format."""
+        if self.listing_periods:
+            return self.listing_periods
+        if self.paid_until and self.certified_on:
+            # Paid before the registry kept the books: settled from the grant.
+            return [_Period(self.certified_on, self.paid_until, self.certified_on)]
+        return []
+
+
+@dataclass
+class _Person:
+    """The rows of one e-mail address: one profile, each row one of its certifications."""
+
+    rows: list[_Row]
+
+    @property
+    def profile(self) -> _Row:
+        return self.rows[0]
+
+    @property
+    def granted(self) -> list[_Row]:
+        return [row for row in self.rows if row.certified_on]
 
 
 class _Bad(ValueError):
@@ -135,9 +221,11 @@ def import_mediators(
     specialisations_are_granted: bool = False,
 ) -> ImportSummary:
     """Import every row of a mediators CSV, or nothing: raise ImportFailed on any bad row."""
-    rows = _checked_rows(session, stream, today, specialisations_are_granted)
+    people = _checked_people(session, stream, today, specialisations_are_granted)
     basis = f"Imported as granted from {source} on {today.isoformat()}."
-    statuses = _create(session, rows, today=today, now=now, actor=actor, basis=basis)
+    # A savepoint, so that a file the rules refuse only once written leaves nothing behind.
+    with session.begin_nested():
+        statuses = _create(session, people, today=today, now=now, actor=actor, basis=basis)
     summary = ImportSummary(dict(statuses))
     record_event(
         session,
@@ -150,25 +238,26 @@ def import_mediators(
             "file": source,
             "mediators": summary.total,
             "statuses": summary.statuses,
-            "specialisations_granted": sum(len(row.specialisations) for row in rows),
+            "certifications": sum(len(person.granted) for person in people),
+            "specialisations_granted": sum(len(p.profile.specialisations) for p in people),
         },
     )
     session.flush()
     return summary
 
 
-def _checked_rows(
+def _checked_people(
     session: Session, stream: IO[bytes] | IO[str], today: date, specialisations_are_granted: bool
-) -> list[_Row]:
+) -> list[_Person]:
     errors: list[tuple[int, str]] = []
     checker = _RowChecker(session, today, errors, specialisations_are_granted)
-    rows = [
-        row for line, values in _records(stream, errors) if (row := checker.check(line, values))
-    ]
+    for line, values in _records(stream, errors):
+        checker.check(line, values)
+    checker.check_people()
     checker.check_database(session)
     if errors:
         raise ImportFailed(errors)
-    return rows
+    return list(checker.people.values())
 
 
 def _lines(stream: Iterable[bytes | str], errors: list[tuple[int, str]]) -> Iterator[str]:
@@ -188,12 +277,16 @@ def _lines(stream: Iterable[bytes | str], errors: list[tuple[int, str]]) -> Iter
 def _records(
     stream: Iterable[bytes | str], errors: list[tuple[int, str]]
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (first physical line, values by column) for each non-blank row."""
+    """Yield (first physical line, values by column) for each non-blank row.
+
+    Optional columns the header leaves out read as empty.
+    """
     reader = csv.reader(_lines(stream, errors), strict=True)
     try:
         header = _header(next(reader, None), errors)
         if header is None:
             return
+        absent = dict.fromkeys((column for column in MIGRATION if column not in header), "")
         end = reader.line_num
         for cells in reader:
             start, end = end + 1, reader.line_num
@@ -203,20 +296,20 @@ def _records(
                 errors.append((start, f"expected {len(header)} fields, found {len(cells)}"))
                 continue
             # A file this registry exported marks formula-like cells as text: unmark them.
-            yield start, dict(zip(header, map(csvfiles.restore, cells), strict=True))
+            yield start, absent | dict(zip(header, map(csvfiles.restore, cells), strict=True))
     except csv.Error as error:
         errors.append((reader.line_num, f"the CSV is malformed: {error}"))
 
 
 def _header(cells: list[str] | None, errors: list[tuple[int, str]]) -> list[str] | None:
     """Return the header's column names, or None after reporting why it is wrong."""
-    expected = ",".join(COLUMNS)
+    expected = f"{','.join(COLUMNS)} (and optionally any of {','.join(MIGRATION)})"
     if cells is None:
         errors.append((1, f"the file is empty; the first line must be the header {expected}"))
         return None
     names = [cell.strip().lower() for cell in cells]
     missing = [column for column in COLUMNS if column not in names]
-    extra = [name for name in names if name not in COLUMNS]
+    extra = [name for name in names if name not in IMPORT_COLUMNS]
     problems = []
     if missing:
         problems.append(f"missing: {', '.join(missing)}")
@@ -274,13 +367,13 @@ def _languages(value: str) -> list[str]:
     return list(dict.fromkeys(code for code in codes.values() if code))
 
 
-def _certificate_number(value: str) -> str | None:
+def _certificate_number(value: str, column: str = "certificate_number") -> str | None:
     number = value.strip().upper()
     if not number:
         return None
     if len(number) > MAX_NUMBER_LENGTH or not all(c.isalnum() or c in "-/." for c in number):
         raise _Bad(
-            f"certificate_number {number!r} is not 1 to {MAX_NUMBER_LENGTH} letters, digits, "
+            f"{column} {number!r} is not 1 to {MAX_NUMBER_LENGTH} letters, digits, "
             "dashes, dots or slashes"
         )
     return number
@@ -296,6 +389,45 @@ def _date(column: str, value: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise _Bad(f"{column} {text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _public_id(value: str) -> str | None:
+    public_id = value.strip().upper()
+    if not public_id:
+        return None
+    if not _PUBLIC_ID.fullmatch(public_id):
+        raise _Bad(f"public_id {value.strip()!r} is not 6 to 16 letters and digits")
+    return public_id
+
+
+def _certification_type(value: str) -> CertificationType:
+    text = value.strip().casefold()
+    for kind in CertificationType:
+        if text in (kind.value, kind.label.casefold()):
+            return kind
+    if not text:
+        return CertificationType.MEDIATOR
+    raise _Bad(f"certification_type {value.strip()!r} is not one of mediator, advocate")
+
+
+def _listing_periods(value: str) -> list[_Period]:
+    periods = []
+    for item in _items(value):
+        match = _PERIOD.fullmatch(item.replace(" ", ""))
+        if not match:
+            raise _Bad(f"listing period {item!r} is not START/END@SETTLED (dates YYYY-MM-DD)")
+        start, end, settled = (_date("listing_periods", part) for part in match.groups())
+        if end < start:
+            raise _Bad(f"listing period {item!r} ends before it starts")
+        periods.append(_Period(start, end, settled))
+    return sorted(periods, key=lambda period: (period.start, period.settled_on))
+
+
+def _reason(column: str, value: str) -> str | None:
+    reason = value.strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise _Bad(f"{column} is longer than {MAX_REASON_LENGTH} characters")
+    return reason or None
 
 
 def _certification_problems(
@@ -319,6 +451,66 @@ def _certification_problems(
     return problems
 
 
+def _migration_problems(values: dict[str, str], clean: dict[str, Any], today: date) -> list[str]:
+    """Return what is wrong with the optional migration columns of one row."""
+    certified_on = clean.get("certified_on")
+    problems = []
+    if not values["certified_on"].strip():
+        needing = ("listing_periods", "covered_by", "suspended_on", "revoked_on")
+        problems += [
+            f"{column} needs certified_on; an applicant has no certification"
+            for column in needing
+            if values[column].strip()
+        ]
+    for column in ("created_on", "suspended_on", "suspension_lifted_on", "revoked_on"):
+        day = clean.get(column)
+        if day and day > today:
+            problems.append(f"{column} {day} is in the future")
+        elif day and certified_on and column != "created_on" and day < certified_on:
+            problems.append(f"{column} {day} is before certified_on {certified_on}")
+    for on, reason, label in (
+        ("suspended_on", "suspension_reason", "a suspension"),
+        ("revoked_on", "revocation_reason", "a revocation"),
+    ):
+        if values[on].strip() and not values[reason].strip():
+            problems.append(f"{on} needs {reason}: {label} is shown publicly with its reason")
+        if values[reason].strip() and not values[on].strip():
+            problems.append(f"{reason} needs {on}")
+    suspended, lifted = clean.get("suspended_on"), clean.get("suspension_lifted_on")
+    if values["suspension_lifted_on"].strip() and not values["suspended_on"].strip():
+        problems.append("suspension_lifted_on needs suspended_on")
+    elif suspended and lifted and lifted < suspended:
+        problems.append(f"suspension_lifted_on {lifted} is before suspended_on {suspended}")
+    return problems + _coverage_problems(values, clean, today)
+
+
+def _coverage_problems(values: dict[str, str], clean: dict[str, Any], today: date) -> list[str]:
+    """Return what is wrong with listing_periods, paid_until and covered_by together."""
+    periods: list[_Period] = clean.get("listing_periods") or []
+    certified_on, paid_until = clean.get("certified_on"), clean.get("paid_until")
+    problems = []
+    if values["covered_by"].strip() and (values["listing_periods"].strip() or paid_until):
+        problems.append(
+            "a certification covered_by another pays no listing contribution of its own: "
+            "leave listing_periods and paid_until empty"
+        )
+    for period in periods:
+        if period.settled_on > today:
+            problems.append(f"listing period settled on {period.settled_on}, in the future")
+        if certified_on and period.start < certified_on:
+            problems.append(
+                f"listing period {period.start}/{period.end} starts before certified_on "
+                f"{certified_on}"
+            )
+    last_end = max((period.end for period in periods), default=None)
+    if periods and paid_until != last_end:
+        problems.append(
+            f"paid_until must be the end of the last listing period ({last_end}), "
+            f"not {paid_until or 'empty'}"
+        )
+    return problems
+
+
 class _RowChecker:
     """Check rows one at a time, remembering the e-mails and numbers earlier rows used."""
 
@@ -336,9 +528,10 @@ class _RowChecker:
             for code, name in session.execute(select(Specialisation.code, Specialisation.name))
             for key in (code, name)
         }
-        # The first line on which each e-mail address and certificate number appears.
-        self.emails: dict[str, int] = {}
+        # Each person's rows by e-mail, and the first line of each number and public id.
+        self.people: dict[str, _Person] = {}
         self.numbers: dict[str, int] = {}
+        self.public_ids: dict[str, tuple[int, str]] = {}
         self.parsers: dict[str, Callable[[str], Any]] = {
             "name": _name,
             "email": _email,
@@ -348,10 +541,20 @@ class _RowChecker:
             "certificate_number": _certificate_number,
             "certified_on": partial(_date, "certified_on"),
             "paid_until": partial(_date, "paid_until"),
+            "public_id": _public_id,
+            "certification_type": _certification_type,
+            "created_on": partial(_date, "created_on"),
+            "listing_periods": _listing_periods,
+            "covered_by": partial(_certificate_number, column="covered_by"),
+            "suspended_on": partial(_date, "suspended_on"),
+            "suspension_lifted_on": partial(_date, "suspension_lifted_on"),
+            "suspension_reason": partial(_reason, "suspension_reason"),
+            "revoked_on": partial(_date, "revoked_on"),
+            "revocation_reason": partial(_reason, "revocation_reason"),
         }
 
-    def check(self, line: int, values: dict[str, str]) -> _Row | None:
-        """Return the row's clean values, or None after reporting its problems."""
+    def check(self, line: int, values: dict[str, str]) -> None:
+        """Check one row; keep it with its person, or report its problems."""
         clean: dict[str, Any] = {}
         problems = []
         for column, parse in self.parsers.items():
@@ -360,41 +563,115 @@ class _RowChecker:
             except _Bad as bad:
                 problems.append(str(bad))
         problems += _certification_problems(values, clean, self.today)
+        problems += _migration_problems(values, clean, self.today)
         if clean.get("specialisations") and not clean.get("certified_on"):
             problems.append("specialisations need certified_on; an applicant holds none")
+        problems += self._grant_problems(clean)
         problems += self._repeats(line, clean)
         self.errors.extend((line, problem) for problem in problems)
-        return None if problems else _Row(line=line, **clean)
+        if not problems:
+            row = _Row(line=line, **clean)
+            self.people.setdefault(row.email, _Person([])).rows.append(row)
 
-    def _specialisations(self, value: str) -> list[str]:
-        if _items(value) and not self.specialisations_are_granted:
+    def _specialisations(self, value: str) -> list[_Grant]:
+        items = _items(value)
+        if items and not self.specialisations_are_granted:
             raise _Bad(
                 "specialisations are credentials the registry grants; import them only from "
                 "a registry that granted them, with --specialisations-are-granted"
             )
-        codes = {item: self.specialisations.get(item.casefold()) for item in _items(value)}
-        unknown = [item for item, code in codes.items() if code is None]
+        grants, unknown = [], []
+        for item in items:
+            match = _GRANT.fullmatch(item)
+            code = self.specialisations.get(match[1].casefold()) if match else None
+            if code is None:
+                unknown.append(match[1] if match else item)
+                continue
+            granted_on = _date("specialisation granted_on", match[2] or "")
+            valid_until = _date("specialisation valid_until", match[3] or "")
+            grants.append(_Grant(code, granted_on, valid_until))
         if unknown:
             raise _Bad(f"unknown specialisation(s): {', '.join(unknown)}")
-        return list(dict.fromkeys(code for code in codes.values() if code))
+        return list({grant.code: grant for grant in grants}.values())
 
-    def _repeats(self, line: int, clean: dict[str, Any]) -> list[str]:
+    def _grant_problems(self, clean: dict[str, Any]) -> list[str]:
         problems = []
-        for value, seen, label in (
-            (clean.get("email"), self.emails, "e-mail address"),
-            (clean.get("certificate_number"), self.numbers, "certificate number"),
-        ):
-            if value is not None and value in seen:
-                problems.append(f"{label} {value} is also on line {seen[value]}")
-            elif value is not None:
-                seen[value] = line
+        for grant in clean.get("specialisations") or []:
+            if grant.granted_on and grant.granted_on > self.today:
+                problems.append(f"specialisation {grant.code} is granted in the future")
+            if grant.valid_until and grant.granted_on and grant.valid_until < grant.granted_on:
+                problems.append(f"specialisation {grant.code} expires before it is granted")
         return problems
 
+    def _repeats(self, line: int, clean: dict[str, Any]) -> list[str]:
+        """Report a repeated e-mail that is no second certification, or a repeated id."""
+        problems = []
+        email, number, public_id = (
+            clean.get(key) for key in ("email", "certificate_number", "public_id")
+        )
+        if email is not None and email in self.people:
+            problems += self._same_person(clean, self.people[email].profile)
+        if number is not None and number in self.numbers:
+            problems.append(f"certificate number {number} is also on line {self.numbers[number]}")
+        elif number is not None:
+            self.numbers[number] = line
+        if public_id is not None and public_id in self.public_ids:
+            first, owner = self.public_ids[public_id]
+            if owner != email:
+                problems.append(f"public_id {public_id} is also on line {first} (another person)")
+        elif public_id is not None:
+            self.public_ids[public_id] = (line, email)
+        return problems
+
+    @staticmethod
+    def _same_person(clean: dict[str, Any], first: _Row) -> list[str]:
+        """Say what stops a row from being another certification of ``first``'s person."""
+        differ = [c for c in PROFILE_COLUMNS if clean.get(c) != getattr(first, c)]
+        if first.certificate_number and clean.get("certificate_number") and not differ:
+            return []
+        why = (
+            f"its {', '.join(differ)} differ{'s' if len(differ) == 1 else ''}"
+            if differ
+            else "a person's rows each hold one certification"
+        )
+        return [f"e-mail address {clean['email']} is also on line {first.line} ({why})"]
+
+    def check_people(self) -> None:
+        """Report certifications and specialisations of one person that cannot go together."""
+        for person in self.people.values():
+            by_number = {row.certificate_number: row for row in person.granted}
+            for row in person.granted:
+                problem = _coverage_link_problem(row, by_number)
+                if problem:
+                    self.errors.append((row.line, problem))
+            first = min((row.certified_on for row in person.granted), default=None)
+            early = [
+                grant.code
+                for grant in person.profile.specialisations
+                if first and grant.granted_on and grant.granted_on < first
+            ]
+            if early:
+                self.errors.append(
+                    (
+                        person.profile.line,
+                        f"specialisation(s) {', '.join(early)} granted before the first "
+                        f"certification ({first}); only a certified mediator is granted one",
+                    )
+                )
+
     def check_database(self, session: Session) -> None:
-        """Report e-mail addresses and certificate numbers the database holds already."""
-        for email in _existing(session, Mediator.email, self.emails):
+        """Report e-mail addresses, public ids and numbers the database holds already."""
+        first_lines = {email: person.profile.line for email, person in self.people.items()}
+        for email in _existing(session, Mediator.email, first_lines):
             self.errors.append(
-                (self.emails[email], f"a mediator profile with the e-mail {email} exists already")
+                (first_lines[email], f"a mediator profile with the e-mail {email} exists already")
+            )
+        for public_id in _existing(session, Mediator.public_id, self.public_ids):
+            self.errors.append(
+                (
+                    self.public_ids[public_id][0],
+                    f"public_id {public_id} belongs to a mediator in this registry already",
+                )
             )
         for number in _existing(session, Certification.certificate_number, self.numbers):
             self.errors.append(
@@ -403,6 +680,23 @@ class _RowChecker:
                     f"certificate number {number} is in use already; numbers are never reused",
                 )
             )
+
+
+def _coverage_link_problem(row: _Row, by_number: dict[str | None, _Row]) -> str | None:
+    """Return what is wrong with the row's ``covered_by``, if anything."""
+    if row.covered_by is None:
+        return None
+    payer = by_number.get(row.covered_by)
+    if payer is None:
+        return f"covered_by {row.covered_by} is not a certificate of this person"
+    if payer.covered_by is not None or payer.certification_type is row.certification_type:
+        return (
+            f"covered_by {row.covered_by} must be this person's certification of the other "
+            "type, which pays for itself"
+        )
+    if payer.certified_on > row.certified_on:
+        return f"covered_by {row.covered_by} was granted after this certification"
+    return None
 
 
 def _existing(
@@ -418,54 +712,66 @@ def _existing(
 
 def _create(
     session: Session,
-    rows: list[_Row],
+    people: list[_Person],
     *,
     today: date,
     now: datetime,
     actor: User | None,
     basis: str,
 ) -> Counter[str]:
-    """Write the checked rows in batches; return how many mediators are in each status."""
+    """Write the checked people in batches; return how many mediators are in each status."""
     currencies = {rate.year: rate.currency for rate in session.scalars(select(FeeRate))}
-    grace = grace_days()
-    statuses: Counter[str] = Counter()
-    for start in range(0, len(rows), IMPORT_BATCH):
-        batch = rows[start : start + IMPORT_BATCH]
+    numbers: dict[str, int] = {}
+    holders: list[int] = []
+    for start in range(0, len(people), IMPORT_BATCH):
+        batch = people[start : start + IMPORT_BATCH]
         mediator_ids = _insert_profiles(session, batch, now)
         granted = [
-            (row, id_) for row, id_ in zip(batch, mediator_ids, strict=True) if row.certified_on
+            (row, id_)
+            for person, id_ in zip(batch, mediator_ids, strict=True)
+            for row in person.granted
         ]
-        certification_ids = _insert_grants(session, granted, today, actor, currencies)
-        _insert_specialisations(session, granted, actor, now, basis)
-        statuses.update(_remember_statuses(session, certification_ids, today, grace))
-        # Bulk inserts bypass the session events that keep the status lists in step too.
-        update_status_bits(session, certification_ids)
-        statuses[Status.APPLICANT.value] += len(batch) - len(granted)
+        numbers.update(_insert_grants(session, granted, today, actor, currencies))
+        _insert_specialisations(session, batch, mediator_ids, actor, now, basis)
+        holders += [id_ for person, id_ in zip(batch, mediator_ids, strict=True) if person.granted]
+    _link_coverage(session, people, numbers)
+    _check_grant_order(session, people, numbers)
+    statuses = _settle_statuses(session, people, numbers, today)
+    for start in range(0, len(holders), IMPORT_BATCH):
         # Bulk inserts bypass the session events that keep the search index in step.
-        refresh_listings(session, [id_ for _row, id_ in granted], today)
+        refresh_listings(session, holders[start : start + IMPORT_BATCH], today)
     return statuses
 
 
-def _insert_profiles(session: Session, batch: list[_Row], now: datetime) -> list[int]:
+def _created_at(created_on: date | None, now: datetime) -> datetime:
+    """Return the instant a profile was made: ``now``, or noon of its day in the registry."""
+    if created_on is None:
+        return now
+    return datetime.combine(created_on, time(12), tzinfo=registry_zone()).astimezone(UTC)
+
+
+def _insert_profiles(session: Session, batch: list[_Person], now: datetime) -> list[int]:
     """Insert the profiles with their languages; return their ids."""
-    profiles = [
-        {
+    profiles = []
+    for person in batch:
+        row = person.profile
+        profile = {
             "name": row.name,
             # Bulk inserts skip the model's name validator, which keeps the search form.
             "search_name": search_form(row.name),
             "email": row.email,
             "country": row.country,
-            "created_at": now,
+            "public_id": row.public_id or new_public_id(),
+            "created_at": _created_at(row.created_on, now),
             "updated_at": now,
         }
-        for row in batch
-    ]
+        profiles.append(profile)
     returning = insert(Mediator).returning(Mediator.id, sort_by_parameter_order=True)
     ids = list(session.scalars(returning, profiles))
     languages = [
         {"mediator_id": id_, "code": code}
-        for row, id_ in zip(batch, ids, strict=True)
-        for code in row.languages
+        for person, id_ in zip(batch, ids, strict=True)
+        for code in person.profile.languages
     ]
     if languages:
         session.execute(insert(MediatorLanguage), languages)
@@ -474,23 +780,25 @@ def _insert_profiles(session: Session, batch: list[_Row], now: datetime) -> list
 
 def _insert_specialisations(
     session: Session,
-    granted: list[tuple[_Row, int]],
+    batch: list[_Person],
+    mediator_ids: list[int],
     actor: User | None,
     now: datetime,
     basis: str,
 ) -> None:
-    """Insert the specialisations of certified rows as grants from their certification day."""
+    """Insert each person's specialisations: on their own dates, else from the first grant."""
     grants = [
         {
             "mediator_id": mediator_id,
-            "code": code,
-            "granted_on": row.certified_on,
+            "code": grant.code,
+            "granted_on": grant.granted_on or min(row.certified_on for row in person.granted),
+            "valid_until": grant.valid_until,
             "basis": basis,
             "granted_by_id": actor.id if actor else None,
             "granted_at": now,
         }
-        for row, mediator_id in granted
-        for code in row.specialisations
+        for person, mediator_id in zip(batch, mediator_ids, strict=True)
+        for grant in person.profile.specialisations
     ]
     if grants:
         session.execute(insert(SpecialisationGrant), grants)
@@ -502,18 +810,23 @@ def _insert_grants(
     today: date,
     actor: User | None,
     currencies: dict[int, str],
-) -> list[int]:
-    """Insert the certifications and their paid periods; return the certification ids."""
+) -> dict[str, int]:
+    """Insert the certifications and their settled periods; return their ids by number."""
     if not granted:
-        return []
+        return {}
     grants = [
         {
             "mediator_id": mediator_id,
             "certificate_number": row.certificate_number,
-            "certification_type": CertificationType.MEDIATOR.value,
+            "certification_type": row.certification_type.value,
             "granted_on": row.certified_on,
             "granted_by_id": actor.id if actor else None,
-            # Set from the computed status right after (``_remember_statuses``).
+            "suspended_on": row.suspended_on,
+            "suspension_reason": row.suspension_reason,
+            "suspension_lifted_on": row.suspension_lifted_on,
+            "revoked_on": row.revoked_on,
+            "revocation_reason": row.revocation_reason,
+            # Set from the computed status once everything is written (``_settle_statuses``).
             "recorded_status": Status.APPLICANT.value,
             "recorded_since": row.certified_on,
         }
@@ -522,38 +835,124 @@ def _insert_grants(
     returning = insert(Certification).returning(Certification.id, sort_by_parameter_order=True)
     ids = list(session.scalars(returning, grants))
     invoices = [
-        _paid_period(row, id_, today, currencies)
+        _settled_period(period, id_, today, currencies)
         for (row, _), id_ in zip(granted, ids, strict=True)
-        if row.paid_until
+        for period in row.periods()
     ]
     if invoices:
         session.execute(insert(Invoice), invoices)
-    return ids
+    return {row.certificate_number: id_ for (row, _), id_ in zip(granted, ids, strict=True)}
 
 
-def _paid_period(
-    row: _Row, certification_id: int, today: date, currencies: dict[int, str]
+def _settled_period(
+    period: _Period, certification_id: int, today: date, currencies: dict[int, str]
 ) -> dict[str, Any]:
-    """Return the invoice of a period paid before the registry kept the books.
+    """Return the invoice of a period settled before the registry kept the books.
 
-    It is for zero and settled from the grant, so the period counts as covered throughout.
+    It is for zero and settled on the day the source registry settled it, so the period
+    counts as covered from that day on, as it did there.
     """
     return {
         "certification_id": certification_id,
-        "period_start": row.certified_on,
-        "period_end": row.paid_until,
+        "period_start": period.start,
+        "period_end": period.end,
         "amount_minor": 0,
-        "currency": currencies.get(row.certified_on.year, "EUR"),
+        "currency": currencies.get(period.start.year, "EUR"),
         "tier": Tier.FULL.value,
         "issued_on": today,
-        "settled_on": row.certified_on,
+        "settled_on": period.settled_on,
     }
 
 
-def _remember_statuses(session: Session, ids: list[int], today: date, grace: int) -> Counter[str]:
-    """Record each new certification's status for ``today``; return the counts by status."""
-    if not ids:
-        return Counter()
+def _link_coverage(session: Session, people: list[_Person], numbers: dict[str, int]) -> None:
+    """Point each covered certification at the one whose listing periods cover it."""
+    links = [
+        {"id": numbers[row.certificate_number], "covered_by_id": numbers[row.covered_by]}
+        for person in people
+        for row in person.granted
+        if row.covered_by
+    ]
+    if links:
+        session.execute(update(Certification), links)
+
+
+def _check_grant_order(session: Session, people: list[_Person], numbers: dict[str, int]) -> None:
+    """Refuse a second grant of a type while the first still held, as ``grant`` would.
+
+    Checked once written, with the status rules themselves; the caller's savepoint undoes it.
+    """
+    grace, errors = grace_days(), []
+    for person in people:
+        rows = sorted(person.granted, key=lambda row: (row.certified_on, row.line))
+        pairs = [
+            pair
+            for kind in CertificationType
+            for pair in pairwise(row for row in rows if row.certification_type is kind)
+        ]
+        for earlier, later in pairs:
+            certification = session.get(Certification, numbers[earlier.certificate_number])
+            status = certification_standing(session, certification, later.certified_on, grace)
+            if status.status not in (Status.STRUCK, Status.REVOKED):
+                errors.append(
+                    (
+                        later.line,
+                        f"certificate {earlier.certificate_number} (line {earlier.line}) is "
+                        f"{status.status.value} on {later.certified_on}; a new grant of the same "
+                        "type needs it struck or revoked first",
+                    )
+                )
+    errors += _uncovered(session, people, numbers, grace)
+    if errors:
+        raise ImportFailed(errors)
+
+
+def _uncovered(
+    session: Session, people: list[_Person], numbers: dict[str, int], grace: int
+) -> list[tuple[int, str]]:
+    """Report covered grants whose payer was not certified on their day, as ``grant`` would."""
+    errors = []
+    for row in (row for person in people for row in person.granted if row.covered_by):
+        payer = session.get(Certification, numbers[row.covered_by])
+        status = certification_standing(session, payer, row.certified_on, grace).status
+        if status is not Status.CERTIFIED:
+            errors.append(
+                (
+                    row.line,
+                    f"covered_by {row.covered_by} is {status.value} on {row.certified_on}; one "
+                    "contribution covers both certifications only while it is certified",
+                )
+            )
+    return errors
+
+
+def _settle_statuses(
+    session: Session, people: list[_Person], numbers: dict[str, int], today: date
+) -> Counter[str]:
+    """Record every new certification's status; return how many people are in each."""
+    grace, ids = grace_days(), sorted(numbers.values())
+    standings: dict[int, Status] = {}
+    for start in range(0, len(ids), IMPORT_BATCH):
+        batch = ids[start : start + IMPORT_BATCH]
+        standings.update(_remember_statuses(session, batch, today, grace))
+        # Bulk inserts bypass the session events that keep the status lists in step too.
+        update_status_bits(session, batch)
+    statuses: Counter[str] = Counter()
+    for person in people:
+        rows = sorted(person.granted, key=lambda row: (row.certified_on, row.line))
+        held = [standings[numbers[row.certificate_number]] for row in rows]
+        statuses[_primary(held).value if held else Status.APPLICANT.value] += 1
+    return statuses
+
+
+def _primary(statuses: list[Status]) -> Status:
+    """Return the status that speaks for a person: certified if any is, else the latest."""
+    return Status.CERTIFIED if Status.CERTIFIED in statuses else statuses[-1]
+
+
+def _remember_statuses(
+    session: Session, ids: list[int], today: date, grace: int
+) -> dict[int, Status]:
+    """Record each new certification's status for ``today``; return them by id."""
     wanted = set(ids)
     rows = [
         row
@@ -572,7 +971,9 @@ def _remember_statuses(session: Session, ids: list[int], today: date, grace: int
             for row in rows
         ],
     )
-    return Counter(row.status for row in rows)
+    # A grant not yet in effect on ``today`` has no row: it is an applicant's.
+    found = {row.certification_id: Status(row.status) for row in rows}
+    return {id_: found.get(id_, Status.APPLICANT) for id_ in ids}
 
 
 _PAGE = select(
@@ -586,21 +987,125 @@ _PAGE = select(
 
 
 def export_mediators(
-    session: Session, out: IO[str], *, today: date, for_import: bool = False
+    session: Session, out: IO[str], *, today: date, for_import: bool = False, bom: bool = False
 ) -> int:
     """Write every mediator to ``out`` as CSV, batch by batch; return how many were written.
 
-    ``for_import`` writes only the import columns, so the file imports into another registry.
+    ``for_import`` writes the import columns, migration columns included, one row for each
+    certification (a person without one has one row), so the file imports into an empty
+    registry that then answers every verifier as this one does today. ``bom`` starts the file
+    with the UTF-8 byte order mark, for Excel.
     """
-    writer = csvfiles.writer(out)
-    columns = COLUMNS if for_import else EXPORT_COLUMNS
-    writer.writerow(columns)
+    writer = csvfiles.writer(out, bom=bom)
+    writer.writerow(IMPORT_COLUMNS if for_import else EXPORT_COLUMNS)
     grace, count, last_id = grace_days(), 0, 0
     while batch := session.execute(_PAGE.where(Mediator.id > last_id).limit(EXPORT_BATCH)).all():
-        rows = _export_rows(session, batch, today, grace)
-        writer.writerows(row[: len(columns)] for row in rows)
+        if for_import:
+            writer.writerows(_migration_rows(session, batch, today))
+        else:
+            writer.writerows(_export_rows(session, batch, today, grace))
         count, last_id = count + len(batch), batch[-1].id
     return count
+
+
+def _migration_rows(session: Session, batch: list[Row[Any]], today: date) -> list[list[str]]:
+    """Return the import rows of one batch of mediators: one per certification."""
+    low, high = batch[0].id, batch[-1].id
+    languages = _codes(session, MediatorLanguage, low, high)
+    grants = _live_grants(session, low, high, today)
+    certifications = _certifications(session, low, high)
+    periods = _settled_periods(session, low, high, today)
+    rows = []
+    for mediator in batch:
+        profile = [
+            mediator.name,
+            mediator.email,
+            mediator.country or "",
+            ";".join(languages[mediator.id]),
+            ";".join(grants[mediator.id]),
+        ]
+        held = certifications[mediator.id] or [None]
+        rows += [[*profile, *_migration_columns(mediator, each, periods, today)] for each in held]
+    return rows
+
+
+def _live_grants(session: Session, low: int, high: int, today: date) -> defaultdict[int, list[str]]:
+    """Return each mediator's specialisations live today, as "code@granted_on[/valid_until]"."""
+    grants: defaultdict[int, list[str]] = defaultdict(list)
+    query = (
+        select(SpecialisationGrant)
+        .where(SpecialisationGrant.mediator_id.between(low, high))
+        .where(SpecialisationGrant.live_on(today))
+        .order_by(SpecialisationGrant.mediator_id, SpecialisationGrant.code)
+    )
+    for grant in session.scalars(query):
+        until = f"/{grant.valid_until.isoformat()}" if grant.valid_until else ""
+        grants[grant.mediator_id].append(f"{grant.code}@{grant.granted_on.isoformat()}{until}")
+    return grants
+
+
+def _certifications(session: Session, low: int, high: int) -> defaultdict[int, list[Certification]]:
+    """Return each mediator's certifications in grant order."""
+    held: defaultdict[int, list[Certification]] = defaultdict(list)
+    query = (
+        select(Certification)
+        .where(Certification.mediator_id.between(low, high))
+        .order_by(Certification.mediator_id, Certification.granted_on, Certification.id)
+    )
+    for certification in session.scalars(query):
+        held[certification.mediator_id].append(certification)
+    return held
+
+
+def _settled_periods(
+    session: Session, low: int, high: int, today: date
+) -> defaultdict[int, list[_Period]]:
+    """Return each certification's listing periods settled by ``today``."""
+    periods: defaultdict[int, list[_Period]] = defaultdict(list)
+    query = (
+        select(
+            Invoice.certification_id, Invoice.period_start, Invoice.period_end, Invoice.settled_on
+        )
+        .join(Certification, Certification.id == Invoice.certification_id)
+        .where(Certification.mediator_id.between(low, high), Invoice.settled_on <= today)
+        .order_by(Invoice.certification_id, Invoice.period_start, Invoice.id)
+    )
+    for certification_id, start, end, settled_on in session.execute(query):
+        periods[certification_id].append(_Period(start, end, settled_on))
+    return periods
+
+
+def _migration_columns(
+    mediator: Row[Any],
+    certification: Certification | None,
+    periods: dict[int, list[_Period]],
+    today: date,
+) -> list[str]:
+    """Return certificate_number .. revocation_reason of one row (IMPORT_COLUMNS order)."""
+    created_on = min(local_date(mediator.created_at), today).isoformat()
+    if certification is None:
+        return ["", "", "", mediator.public_id, "", created_on, *[""] * 7]
+    own = periods.get(certification.id, [])
+    covered_by = certification.covered_by.certificate_number if certification.covered_by else ""
+    return [
+        certification.certificate_number,
+        certification.granted_on.isoformat(),
+        max(period.end for period in own).isoformat() if own else "",
+        mediator.public_id,
+        certification.certification_type,
+        created_on,
+        ";".join(f"{p.start}/{p.end}@{p.settled_on}" for p in own),
+        covered_by,
+        _iso(certification.suspended_on),
+        _iso(certification.suspension_lifted_on),
+        certification.suspension_reason or "",
+        _iso(certification.revoked_on),
+        certification.revocation_reason or "",
+    ]
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
 
 
 def _export_rows(

@@ -336,6 +336,8 @@ class Certification(Base):
             "suspended_on IS NULL OR suspended_on >= granted_on", name="suspended_late"
         ),
         CheckConstraint("revoked_on IS NULL OR revoked_on >= granted_on", name="revoked_late"),
+        # A mediator's latest grant as of a day, found without sorting (the dashboard's lists).
+        Index("ix_certifications_latest", "mediator_id", "granted_on", "id"),
         CheckConstraint(
             "suspension_lifted_on IS NULL OR "
             "(suspended_on IS NOT NULL AND suspension_lifted_on >= suspended_on)",

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.accounts.models import User
@@ -179,7 +179,21 @@ class DashboardReminder(Base):
     """A reminder an organisation sent one of its mediators from the dashboard (rate limit)."""
 
     __tablename__ = "organisation_reminders"
-    __table_args__ = (Index("ix_organisation_reminders_recent", "mediator_id", "sent_at"),)
+    __table_args__ = (
+        Index("ix_organisation_reminders_recent", "mediator_id", "sent_at"),
+        # The limits hold even for two requests at once: one reminder of a mediator a day,
+        # and each of the organisation's reminders of a day has its own place in the count.
+        UniqueConstraint(
+            "organisation_id", "mediator_id", "sent_on", name="uq_organisation_reminders_one_a_day"
+        ),
+        UniqueConstraint(
+            "organisation_id",
+            "sent_on",
+            "day_number",
+            name="uq_organisation_reminders_numbered_per_day",
+        ),
+        CheckConstraint("day_number >= 1", name="day_number_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
@@ -187,4 +201,9 @@ class DashboardReminder(Base):
     )
     mediator_id: Mapped[int] = mapped_column(ForeignKey("mediators.id", ondelete="CASCADE"))
     sent_at: Mapped[datetime]
+    # The registry's calendar day of ``sent_at``.
+    sent_on: Mapped[date]
+    # The organisation's n-th reminder that day (1-based); the service refuses one beyond the
+    # daily limit, and the unique constraint refuses two that counted the same.
+    day_number: Mapped[int]
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -17,8 +17,8 @@ from registry.mediators.models import Mediator, ProgramLink
 from registry.organisations.dashboard import (
     REMINDABLE,
     dashboard_rows,
+    last_day_number,
     last_reminder_day,
-    reminders_sent_on,
 )
 from registry.organisations.models import (
     DashboardReminder,
@@ -27,7 +27,7 @@ from registry.organisations.models import (
     Program,
     Review,
 )
-from registry.organisations.queries import find_mediator, signed_review_by
+from registry.organisations.queries import find_mediator, is_organisation_admin, signed_review_by
 from registry.validation import checked_text
 
 MAX_REVIEW_LENGTH = 2000
@@ -48,6 +48,10 @@ def _check_rating(rating: object) -> int:
     return rating
 
 
+# Reviews tell others what an organisation is like; its own administrators cannot write them.
+OWN_ORGANISATION = "You administer {name}; its reviews come from the people it serves."
+
+
 def post_review(
     session: Session,
     organisation: Organisation,
@@ -59,6 +63,8 @@ def post_review(
     now: datetime,
 ) -> Review:
     """Publish ``actor``'s review of ``organisation`` (anonymous feedback only by support)."""
+    if is_organisation_admin(session, organisation.id, actor):
+        raise ReviewError(OWN_ORGANISATION.format(name=organisation.name))
     rating = _check_rating(rating)
     body = _check_text(body, what="The review", limit=MAX_REVIEW_LENGTH)
     if is_anonymous and not actor.has_role(Role.SUPPORT):
@@ -320,11 +326,24 @@ def send_reminder(
             "Reminders go to mediators nearing certification, nearing lapse or in grace; "
             f"{mediator.name} is {row.bucket.label.lower()}."
         )
-    _check_reminder_limits(session, organisation, mediator, today)
+    day_number = _check_reminder_limits(session, organisation, mediator, today)
     reminder = DashboardReminder(
-        organisation_id=organisation.id, mediator_id=mediator.id, sent_at=now, sent_by_id=actor.id
+        organisation_id=organisation.id,
+        mediator_id=mediator.id,
+        sent_at=now,
+        sent_on=today,
+        day_number=day_number,
+        sent_by_id=actor.id,
     )
-    session.add(reminder)
+    try:
+        # The unique constraints settle two reminders sent at once; the savepoint keeps the
+        # rest of the transaction usable.
+        with session.begin_nested():
+            session.add(reminder)
+    except IntegrityError:
+        raise OrganisationError(
+            "Another reminder was sent at the same moment; reload the dashboard to see it."
+        ) from None
     queue_template_mail(
         session,
         "organisation_reminder.txt",
@@ -349,8 +368,11 @@ def send_reminder(
 
 def _check_reminder_limits(
     session: Session, organisation: Organisation, mediator: Mediator, today: date
-) -> None:
-    """Refuse a reminder too soon after the last one, or beyond the organisation's daily limit."""
+) -> int:
+    """Refuse a reminder too soon after the last one, or beyond the organisation's daily limit.
+
+    Return the reminder's number among the organisation's reminders of ``today``.
+    """
     config = current_app.config
     days, per_day = config["ORGANISATION_REMINDER_DAYS"], config["ORGANISATION_REMINDERS_PER_DAY"]
     last = last_reminder_day(session, organisation, mediator)
@@ -359,8 +381,10 @@ def _check_reminder_limits(
             f"A reminder was sent on {last.isoformat()}; the next can be sent from "
             f"{(last + timedelta(days=days)).isoformat()}."
         )
-    if reminders_sent_on(session, organisation, today) >= per_day:
+    day_number = last_day_number(session, organisation, today) + 1
+    if day_number > per_day:
         raise OrganisationError(
             f"{organisation.name} has sent {per_day} reminders today, the daily limit; "
             "more can be sent tomorrow."
         )
+    return day_number

@@ -2,7 +2,6 @@
 the staff pages for organisation administrators and program links; the organisation dashboard.
 """
 
-import io
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -17,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -33,11 +33,11 @@ from registry.mediators.views import REGISTRY_STAFF
 from registry.organisations import services
 from registry.organisations.dashboard import (
     REMINDABLE,
-    build_dashboard,
-    dashboard_rows,
+    csv_chunks,
+    dashboard_page,
+    export_rows,
     recent_reminders,
     step_labels,
-    write_csv,
 )
 from registry.organisations.forms import (
     AddAdminForm,
@@ -68,7 +68,7 @@ from registry.organisations.queries import (
     signed_review_by,
     staff_organisation_rows,
 )
-from registry.pagination import Page, paginate
+from registry.pagination import paginate
 from registry.web import flash_form_errors, render_error, submit_form
 
 bp = Blueprint("organisations", __name__)
@@ -138,6 +138,8 @@ def _render_profile(
         "reviews": reviews,
         "rating": rating_of(db.session, organisation),
         "own_review": signed_review_by(db.session, organisation, user) if user else None,
+        "administers": bool(user and is_organisation_admin(db.session, organisation.id, user)),
+        "own_organisation": services.OWN_ORGANISATION.format(name=organisation.name),
         "review_form": review_form or (_review_form() if user else None),
         "moderator": moderator,
         "program_statuses": program_statuses(organisation.programs),
@@ -398,16 +400,16 @@ def dashboard(organisation: Organisation) -> ResponseReturnValue:
     context: dict[str, Any] = {"organisation": organisation, "form": form, "today": today}
     if not form.validate():
         return render_template("organisations/dashboard.html", board=None, **context), 400
-    rows = dashboard_rows(db.session, organisation, today)
-    board = build_dashboard(rows, form.wanted(), today)
-    number, size = form.page.data or 1, DASHBOARD_PAGE_SIZE
-    page = Page(board.rows[(number - 1) * size : number * size], len(board.rows), number, size)
+    number = form.page.data or 1
+    board, page = dashboard_page(
+        db.session, organisation, form.wanted(), today, number, DASHBOARD_PAGE_SIZE
+    )
     days = current_app.config["ORGANISATION_REMINDER_DAYS"]
     return render_template(
         "organisations/dashboard.html",
         board=board,
         page=page,
-        linked=len(rows),
+        linked=board.linked,
         reminded=recent_reminders(db.session, organisation, today, days),
         reminder_days=days,
         remindable=REMINDABLE,
@@ -423,11 +425,13 @@ def dashboard_csv(organisation: Organisation) -> ResponseReturnValue:
     form = _dashboard_form(organisation, today)
     if not form.validate():
         return render_error(400, "These filters cannot be used; go back to the dashboard.")
-    rows = dashboard_rows(db.session, organisation, today)
-    out = io.StringIO()
-    write_csv(build_dashboard(rows, form.wanted(), today).rows, out)
+    bom = request.args.get("bom", "0")
+    if bom not in ("0", "1"):
+        return render_error(400, "bom is 1 (a UTF-8 byte order mark, for Excel) or 0.")
+    rows = export_rows(db.session, organisation, form.wanted(), today)
     slug = fold_text(organisation.name).replace(" ", "-") or f"organisation-{organisation.id}"
-    response = Response(out.getvalue(), mimetype="text/csv")
+    # Streamed: the rows are computed a batch at a time while the response is sent.
+    response = Response(stream_with_context(csv_chunks(rows, bom=bom == "1")), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{slug}-mediators-{today.isoformat()}.csv"'
     )

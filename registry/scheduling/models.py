@@ -24,3 +24,22 @@ class JobRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SchedulerLease(Base):
+    """The one scheduler that may run jobs on this database, and its last sign of life.
+
+    A single row (``name`` is always "scheduler"). Its holder renews it every few seconds; a
+    scheduler finding it held and not expired waits, so two ``serve`` on two machines never
+    run jobs side by side. ``heartbeat_at`` is what ``/readyz`` reads.
+    """
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Who holds it: "<host> pid <pid> <random token>", unique to one scheduler process.
+    holder: Mapped[str] = mapped_column(String(300))
+    acquired_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    # After this instant another scheduler may take the lease over.
+    expires_at: Mapped[datetime]

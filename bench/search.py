@@ -51,12 +51,13 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from _data import People, ProfileGenerator
 from flask import Flask
-from lifecycle import SEED, _load, _pg_admin, _pg_url, generate, settle
+from lifecycle import SEED, _admin, _load, _pg_admin, _pg_url, generate, settle
 
 from registry import create_app
 from registry.clock import local_today
 from registry.database import db
 from registry.migrate import upgrade_to_head
+from registry.search.models import Listing
 from registry.search.queries import MediatorSearch, search_listings
 from registry.search.services import rebuild_listings
 
@@ -83,6 +84,10 @@ GOAL_P95_MS, GOAL_RATIO = 20.0, 2.0
 # page and of the API over the search's own SQL, and of the API over all the SQL it sends.
 RATIOS = [("orm", "raw"), ("http-html", "raw"), ("http-api", "raw"), ("http-api", "raw-api")]
 SECRET_KEY = secrets.token_urlsafe(48)
+# --reuse keeps each loaded database here (SQLite) or as bench_search_<n> (PostgreSQL), and a
+# table of one row that says the load finished.
+REUSE_DIR = Path(os.environ.get("BENCH_SEARCH_DIR") or Path(tempfile.gettempdir(), "bench_search"))
+LOADED_MARK = "bench_search_loaded"
 # Settings the in-process app and gunicorn share (gunicorn reads them from the environment).
 SHARED_CONFIG = {
     "REGISTRY_ENV": "production",
@@ -117,6 +122,60 @@ def create_target(kind: str, count: int, workdir: Path) -> Target:
     name = f"bench_search_{count}"
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     return Target(kind, _pg_url(name), name)
+
+
+def reused_target(kind: str, count: int) -> tuple[Target, bool]:
+    """Return the kept database of ``kind`` for ``count`` mediators, and whether it is loaded.
+
+    The SQLite file is ``search_<n>.sqlite3`` in ``BENCH_SEARCH_DIR``; PostgreSQL's database is
+    ``bench_search_<n>``. Either is made anew when missing or not fully loaded.
+    """
+    if kind == "sqlite":
+        REUSE_DIR.mkdir(parents=True, exist_ok=True)
+        target = Target(kind, f"sqlite:///{REUSE_DIR}/search_{count}.sqlite3")
+    else:
+        target = Target(kind, _pg_url(f"bench_search_{count}"), f"bench_search_{count}")
+        admin = _admin()
+        with admin.connect() as connection:
+            found = connection.exec_driver_sql(
+                f"SELECT 1 FROM pg_database WHERE datname = '{target.pg_name}'"  # noqa: S608
+            ).scalar()
+        admin.dispose()
+        if not found:
+            _pg_admin(f'CREATE DATABASE "{target.pg_name}"')
+    if _loaded_mark(target) is not None:
+        return target, True
+    if target.pg_name:
+        create_target(kind, count, REUSE_DIR)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{REUSE_DIR}/search_{count}.sqlite3{suffix}").unlink(missing_ok=True)
+    return target, False
+
+
+def _loaded_mark(target: Target) -> sa.Row | None:
+    """Return the kept load's figures (day, generate and rebuild seconds), if it finished."""
+    engine = sa.create_engine(target.url)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table(LOADED_MARK):
+                return None
+            return connection.exec_driver_sql(
+                f"SELECT loaded_on, generate_s, rebuild_s FROM {LOADED_MARK}"  # noqa: S608
+            ).first()
+    finally:
+        engine.dispose()
+
+
+def _mark_loaded(engine: sa.Engine, loaded: "Loaded") -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"CREATE TABLE {LOADED_MARK} (loaded_on VARCHAR(10), generate_s FLOAT, rebuild_s FLOAT)"
+        )
+        connection.exec_driver_sql(
+            f"INSERT INTO {LOADED_MARK} VALUES ('{loaded.today}', "  # noqa: S608
+            f"{loaded.generate_s}, {loaded.rebuild_s})"
+        )
 
 
 def drop_target(target: Target) -> None:
@@ -157,6 +216,25 @@ def load(app: Flask, kind: str, count: int) -> Loaded:
     )
     settle(engine)
     return Loaded(today, listed, generate_s, rebuild_s)
+
+
+def migrate_kept(app: Flask, kind: str, target: Target) -> Loaded:
+    """Bring a kept, loaded database to the head revision (timed); return its load figures."""
+    engine = app.extensions["db"].engine
+    started = perf_counter()
+    upgrade_to_head(engine)
+    settle(engine)
+    mark = _loaded_mark(target)
+    assert mark is not None  # reused_target found it
+    with app.app_context(), db.transaction() as session:
+        listed = session.scalar(sa.select(sa.func.count()).select_from(Listing)) or 0
+        today = local_today()
+    print(
+        f"reused     {kind} {target.url} loaded_on={mark.loaded_on} listed={listed} "
+        f"migrate_seconds={perf_counter() - started:.1f}",
+        flush=True,
+    )
+    return Loaded(today, listed, mark.generate_s, mark.rebuild_s)
 
 
 # Searches -------------------------------------------------------------------------------------
@@ -601,10 +679,18 @@ def _verdict(failures: dict[str, float], unit: str) -> str:
 
 def bench(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Load one database and measure every search on every layer; return the figures."""
-    target = create_target(kind, args.mediators, workdir)
+    if args.reuse:
+        target, is_loaded = reused_target(kind, args.mediators)
+    else:
+        target, is_loaded = create_target(kind, args.mediators, workdir), False
     try:
         app = make_app(target.url)
-        loaded = load(app, kind, args.mediators)
+        if is_loaded:
+            loaded = migrate_kept(app, kind, target)
+        else:
+            loaded = load(app, kind, args.mediators)
+            if args.reuse:
+                _mark_loaded(app.extensions["db"].engine, loaded)
         searches = make_searches()
         engine = app.extensions["db"].engine
         raw = RawSearch(engine)
@@ -618,7 +704,7 @@ def bench(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         raw.close()
         engine.dispose()
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_target(target)
     return {
         "database": kind,
@@ -646,6 +732,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=REPEATS, help="rounds over all searches")
     parser.add_argument("--explain", action="store_true", help="print a plan of each kind")
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="load each database once and keep it for later runs (BENCH_SEARCH_DIR, "
+        "bench_search_<n>); a later run migrates it to head and measures",
+    )
     return parser.parse_args(argv)
 
 

@@ -55,6 +55,13 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more, got {value}")
+    return value
+
+
 def load_config(instance_path: Path) -> dict:
     """Return the settings from the environment, filling in defaults."""
     env = os.environ.get("REGISTRY_ENV", "development")
@@ -172,6 +179,9 @@ def load_config(instance_path: Path) -> dict:
             os.environ.get("FILTER_COUNTS_CACHE_SECONDS", "0" if env == "testing" else "300")
         ),
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": _int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300),
+        # Find a mediator and the API count matches exactly up to this many, and show pages
+        # up to it; beyond, "more than" this many match and the search must be narrowed.
+        "SEARCH_COUNT_CAP": _positive_int("SEARCH_COUNT_CAP", 10_000),
     }
 
 

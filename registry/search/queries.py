@@ -39,8 +39,9 @@ MAX_QUERY_LENGTH = 100
 MAX_WORDS = 8
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
-# Deep pages cost a scan of everything before them; nobody reads past the first ten
-# thousand results of a registry search, they narrow it.
+# Deep pages cost a scan of everything before them, and exact counts of common filters a scan
+# of every match; nobody reads past the first ten thousand results of a registry search,
+# they narrow it. The default of the SEARCH_COUNT_CAP setting: counts stop there, and pages.
 MAX_RESULTS_REACHABLE = 10_000
 SORTS = {
     "name": "Name (A-Z)",
@@ -94,8 +95,12 @@ def parse_search(
     args: Mapping[str, str],
     specialisations: frozenset[str],
     allowed: frozenset[str] = PAGE_PARAMETERS,
+    reachable: int = MAX_RESULTS_REACHABLE,
 ) -> MediatorSearch:
-    """Read and check search parameters; raise ``SearchError`` naming the first bad one."""
+    """Read and check search parameters; raise ``SearchError`` naming the first bad one.
+
+    Pages end with the first ``reachable`` results (the count cap, ``SEARCH_COUNT_CAP``).
+    """
     unknown = sorted(set(args) - allowed)
     if unknown:
         raise SearchError(f"unknown parameter: {unknown[0]}")
@@ -114,10 +119,8 @@ def parse_search(
         page=_number(args, "page", 1, None),
         per_page=_number(args, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
     )
-    if (search.page - 1) * search.per_page >= MAX_RESULTS_REACHABLE:
-        raise SearchError(
-            f"page is past the first {MAX_RESULTS_REACHABLE:,} results; narrow the search"
-        )
+    if (search.page - 1) * search.per_page >= reachable:
+        raise SearchError(f"page is past the first {reachable:,} results; narrow the search")
     return search
 
 
@@ -156,25 +159,36 @@ def parse_page(args: Mapping[str, str]) -> int:
     return page
 
 
-def search_listings(session: Session, search: MediatorSearch, today: date) -> Page[Listing]:
-    """Return the requested page of mediators listed today that match ``search``."""
+def search_listings(
+    session: Session, search: MediatorSearch, today: date, cap: int = MAX_RESULTS_REACHABLE
+) -> Page[Listing]:
+    """Return the requested page of mediators listed today that match ``search``.
+
+    Matches are counted exactly up to ``cap``; beyond, the page's total is ``cap`` and
+    ``total_is_lower_bound`` is set (nobody pages that far, they narrow the search).
+    """
     if search.q and not search.words:
         # Only punctuation or symbols: nothing can match (and nothing reaches the index).
         return Page(items=[], total=0, number=search.page, size=search.per_page)
-    if session.get_bind().dialect.name != "sqlite" or not search.is_filtered:
-        query = listing_query(session, search, today)
-        return paginate(session, query, search.page, search.per_page)
-    return _search_with_fts5(session, search, today)
+    if session.get_bind().dialect.name == "sqlite" and search.is_filtered:
+        return _search_with_fts5(session, search, today, cap)
+    return _search_in_order(session, search, today, cap)
 
 
-def listing_query(session: Session, search: MediatorSearch, today: date) -> Select:
+def listing_query(
+    session: Session, search: MediatorSearch, today: date, *, by_word_index: bool = True
+) -> Select:
     """Select the matching listings in the requested order, tested row by row.
 
-    PostgreSQL matches names through its tsvector index; SQLite through LIKE on the folded
-    words (``_search_with_fts5`` decides when that beats asking FTS5).
+    PostgreSQL matches names and filters through its tsvector columns; SQLite through LIKE on
+    the folded words and facets (``_search_with_fts5`` decides when that beats asking FTS5).
+    ``by_word_index=False`` writes PostgreSQL's word tests so that they cannot be answered
+    from the GIN index, which leaves the planner the walk along the order's index.
     """
     query = select(Listing).where(
-        Listing.listed_until >= today, *_matches(session, search), *_granted(search, today)
+        Listing.listed_until >= today,
+        *_matches(session, search, by_word_index=by_word_index),
+        *_granted(search, today),
     )
     return query.order_by(*_ORDER[search.sort])
 
@@ -216,24 +230,20 @@ def _expired_since_written(session: Session, search: MediatorSearch, today: date
 
 
 def _matches(
-    session: Session, search: MediatorSearch, *, by_country_index: bool = True
+    session: Session,
+    search: MediatorSearch,
+    *,
+    by_country_index: bool = True,
+    by_word_index: bool = True,
 ) -> list[ColumnElement[bool]]:
     """The search as conditions on a listing row, the date aside.
 
     ``by_country_index=False`` writes the country test so that SQLite cannot answer it from
     ``ix_listings_country`` and reads the few ended listings through their date instead.
     """
-    conditions = []
-    if search.words and session.get_bind().dialect.name == "postgresql":
-        # Same expression as the index (migration 0003), so the planner can use it.
-        tsquery = " & ".join(f"{word}:*" for word in search.words)
-        conditions.append(
-            text(
-                "to_tsvector('simple', listings.search_name) @@ to_tsquery('simple', :m)"
-            ).bindparams(m=tsquery)
-        )
-    else:
-        conditions += [name_has_word_prefix(Listing.search_name, word) for word in search.words]
+    if session.get_bind().dialect.name == "postgresql":
+        return _word_matches(search, by_word_index=by_word_index)
+    conditions = [name_has_word_prefix(Listing.search_name, word) for word in search.words]
     if search.country:
         country = Listing.country if by_country_index else Listing.country.concat("")
         conditions.append(country == search.country)
@@ -245,32 +255,86 @@ def _matches(
     return conditions
 
 
-_ORDER = {
-    "name": (Listing.search_name, Listing.public_id),
-    "country": (Listing.country, Listing.search_name, Listing.public_id),
-    "recent": (Listing.certified_since.desc(), Listing.public_id),
+def _word_matches(search: MediatorSearch, *, by_word_index: bool) -> list[ColumnElement[bool]]:
+    """The search as tests of PostgreSQL's tsvector columns (migration 0013).
+
+    ``name_words`` holds the folded name's words, ``facet_words`` the filter values; both are
+    in one GIN index, whose answers are exact (no recheck) for prefix and plain words alike.
+    ``ts_match_vq`` is the function behind ``@@``: the planner cannot take a call of it to
+    the index, so it walks the order's index instead.
+    """
+    match = (
+        "{0} @@ to_tsquery('simple', :{1})"
+        if by_word_index
+        else ("ts_match_vq({0}, to_tsquery('simple', :{1}))")
+    )
+    conditions = []
+    if search.words:
+        words = " & ".join(f"{word}:*" for word in search.words)
+        conditions.append(
+            text(match.format("listings.name_words", "name_words")).bindparams(name_words=words)
+        )
+    if search.filters:
+        facets = " & ".join(facet_word(kind, code) for kind, code in search.filters)
+        conditions.append(
+            text(match.format("listings.facet_words", "facet_words")).bindparams(facet_words=facets)
+        )
+    if search.country and not by_word_index:
+        conditions.append(Listing.country == search.country)  # walks ix_listings_country
+    return conditions
+
+
+_ORDER_COLUMNS = {
+    "name": ("search_name", "public_id"),
+    "country": ("country", "search_name", "public_id"),
+    "recent": ("-certified_since", "public_id"),
 }
-# Up to this many matches, SQLite fetches them through FTS5 and sorts them; beyond, a scan in
-# the requested order that tests each row finds a page sooner: it reads about
-# rows-in-range x (page x per_page) / matches rows, against about `matches` the other way.
-# Within one country the range is that country's listings, counted by FTS5 in a millisecond.
+
+
+def _order(entity: type[Listing], sort: str) -> list[ColumnElement]:
+    """Return the ORDER BY of ``sort`` on ``entity`` (``Listing`` or an alias of it)."""
+    return [
+        getattr(entity, name[1:]).desc() if name.startswith("-") else getattr(entity, name)
+        for name in _ORDER_COLUMNS[sort]
+    ]
+
+
+_ORDER = {sort: tuple(_order(Listing, sort)) for sort in _ORDER_COLUMNS}
+# Up to this many matches, fetching them through the word index (FTS5, GIN) and sorting them
+# finds a page sooner; beyond, a scan in the requested order that tests each row: it reads
+# about rows-in-range x (page x per_page) / matches rows, against about `matches` the other
+# way. Within one country the range is that country's listings, counted by FTS5 in a
+# millisecond; on PostgreSQL it is every listing, as the planner estimates them.
 NARROW = 5_000
 
 
-def _fts_count(session: Session, terms: list[str]) -> int:
-    """Count the listings FTS5 matches for all of ``terms`` (whatever their dates)."""
+def _capped(matches: int, cap: int) -> tuple[int, bool]:
+    """Return the total to show for ``matches`` counted up to ``cap + 1``, and if it is a floor."""
+    return (cap, True) if matches > cap else (matches, False)
+
+
+def _fts_count(session: Session, terms: list[str], limit: int | None = None) -> int:
+    """Count the listings FTS5 matches for all of ``terms`` (whatever their dates).
+
+    With ``limit``, stop counting there.
+    """
     match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
-    return session.scalar(select(func.count()).select_from(_fts).where(match)) or 0
+    matching = select(_fts.c.rowid).where(match)
+    if limit is not None:
+        matching = matching.limit(limit)
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
 
 
-def _narrow(search: MediatorSearch, in_country: int | None) -> float:
-    """Return up to how many matches fetching them through FTS5 beats the ordered scan."""
-    if in_country is None:
+def _narrow(search: MediatorSearch, in_range: int | None) -> float:
+    """Return up to how many matches fetching them through the index beats the ordered scan."""
+    if in_range is None:
         return NARROW
-    return min(NARROW, (in_country * search.page * search.per_page) ** 0.5)
+    return min(NARROW, (in_range * search.page * search.per_page) ** 0.5)
 
 
-def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> Page[Listing]:
+def _search_with_fts5(
+    session: Session, search: MediatorSearch, today: date, cap: int
+) -> Page[Listing]:
     """Count through FTS5 alone, then fetch the page the cheaper of two ways.
 
     FTS5 counts a million matches in milliseconds but knows nothing of dates, so the listings
@@ -278,15 +342,16 @@ def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> 
     """
     facets = [f'facets : "{facet_word(kind, code)}"' for kind, code in search.filters]
     terms = [f'search_name : "{word}"*' for word in search.words] + facets
-    indexed = _fts_count(session, terms)
     ended = select(func.count()).select_from(Listing).where(Listing.listed_until < today)
     ended = ended.where(*_matches(session, search, by_country_index=False))
-    total = indexed - (session.scalar(ended) or 0) - _expired_since_written(session, search, today)
+    excluded = (session.scalar(ended) or 0) + _expired_since_written(session, search, today)
+    indexed = _fts_count(session, terms, limit=cap + 1 + excluded)
+    total, is_lower_bound = _capped(indexed - excluded, cap)
     in_country = None
     if search.country:
         country = f'facets : "{facet_word("c", search.country)}"'
         in_country = indexed if terms == [country] else _fts_count(session, [country])
-    if total <= _narrow(search, in_country):
+    if not is_lower_bound and total <= _narrow(search, in_country):
         match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
         query = (
             select(Listing)
@@ -296,8 +361,64 @@ def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> 
         )
     else:
         query = listing_query(session, search, today)
-    window = query.offset((search.page - 1) * search.per_page).limit(search.per_page)
-    return Page(list(session.scalars(window)), total, search.page, search.per_page)
+    return _page(session, query, search, total, is_lower_bound)
+
+
+def _search_in_order(
+    session: Session, search: MediatorSearch, today: date, cap: int
+) -> Page[Listing]:
+    """Count up to ``cap``, then fetch the page the cheaper of two ways (PostgreSQL).
+
+    The count stops after ``cap`` matches; the listings whose filtered specialisation expired
+    since they were written (a few) are counted apart and taken off, so the count tests no
+    grant row by row. With few matches, PostgreSQL fetches them all through the GIN index and
+    sorts them; with many, it walks the order's index testing each row. The choice is ours,
+    from the count, not the planner's, whose estimate of a name prefix can be far off.
+    """
+    expired = _expired_since_written(session, search, today)
+    matching = select(Listing.mediator_id).where(
+        Listing.listed_until >= today, *_matches(session, search)
+    )
+    counted = session.scalar(
+        select(func.count()).select_from(matching.limit(cap + 1 + expired).subquery())
+    )
+    total, is_lower_bound = _capped((counted or 0) - expired, cap)
+    if (
+        session.get_bind().dialect.name == "postgresql"
+        and not is_lower_bound
+        and total <= _narrow(search, max(total, _estimated_listings(session)))
+    ):
+        matched = (
+            select(Listing)
+            .where(
+                Listing.listed_until >= today, *_matches(session, search), *_granted(search, today)
+            )
+            .cte("matched")
+            .prefix_with("MATERIALIZED")
+        )
+        found = aliased(Listing, matched)
+        query = select(found).order_by(*_order(found, search.sort))
+    else:
+        query = listing_query(session, search, today, by_word_index=False)
+    return _page(session, query, search, total, is_lower_bound)
+
+
+def _estimated_listings(session: Session) -> int:
+    """Return PostgreSQL's estimate of how many listings there are (0 before any ANALYZE)."""
+    estimate = session.scalar(
+        text("SELECT reltuples FROM pg_class WHERE oid = 'listings'::regclass")
+    )
+    return max(0, int(estimate or 0))
+
+
+def _page(
+    session: Session, query: Select, search: MediatorSearch, total: int, is_lower_bound: bool
+) -> Page[Listing]:
+    """Fetch the requested window of ``query``; past a capped count, none beyond the cap."""
+    offset = (search.page - 1) * search.per_page
+    size = min(search.per_page, total - offset) if is_lower_bound else search.per_page
+    items = list(session.scalars(query.offset(offset).limit(size))) if size > 0 else []
+    return Page(items, total, search.page, search.per_page, is_lower_bound)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """Benchmark Find a Mediator: typical searches as raw SQL, through the ORM, the app and HTTP.
 
     python bench/search.py --mediators 100000 [--database sqlite|postgresql|both] [--keep]
-                           [--explain] [--repeats 5]
+                           [--reuse] [--explain] [--repeats 5]
 
 For each database: create a fresh one, migrate it, bulk-load N mediators with lifecycle.py's
 facts (grants, yearly invoices and settlements, conduct; its SPREAD of statuses) and realistic
 profiles from ``_data.py`` (names, skewed countries, languages, specialisations), then build
-the search index with ``rebuild_listings`` (timed). Then run a fixed, seeded set of searches of
-each of KINDS, every search REPEATS times, each time on every layer in turn (so a busy moment
-on the shared machine hits all layers alike and their ratios hold):
+the search index with ``rebuild_listings`` (timed); or, with ``--reuse``, take the database an
+earlier ``--reuse`` run loaded and kept, and migrate it to head. Then run a fixed, seeded set
+of searches of each of KINDS, every search REPEATS times, each time on every layer in turn (so
+a busy moment on the shared machine hits all layers alike and their ratios hold):
 
 1. ``raw``: the SELECTs ``search_listings`` sends to the driver (its counts, then the page, as
    SQLAlchemy compiles them from ``listing_query`` and friends, with bound parameters, captured
@@ -304,11 +305,11 @@ class RawSearch:
         self.statements: dict[tuple[str, MediatorSearch], list[tuple[str, Any]]] = {}
 
     def capture(self, layer: str, search: MediatorSearch, action: Callable[[], T]) -> T:
-        """Call ``action``, keeping the SELECTs it sends (with their parameters) for ``layer``."""
+        """Call ``action``, keeping the queries it sends (with their parameters) for ``layer``."""
         sent: list[tuple[str, Any]] = []
 
         def note(_conn, _cursor, statement, parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
-            if statement.lstrip().upper().startswith("SELECT"):
+            if statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 sent.append((statement, parameters))
 
         sa.event.listen(self.engine, "before_cursor_execute", note)

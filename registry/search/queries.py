@@ -13,7 +13,7 @@ from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, Select, column, exists, func, select, table, text
+from sqlalchemy import ColumnElement, Select, column, exists, func, literal, select, table, text
 from sqlalchemy.orm import Session, aliased
 
 from registry.mediators.models import (
@@ -165,14 +165,27 @@ def search_listings(
     """Return the requested page of mediators listed today that match ``search``.
 
     Matches are counted exactly up to ``cap``; beyond, the page's total is ``cap`` and
-    ``total_is_lower_bound`` is set (nobody pages that far, they narrow the search).
+    ``total_is_lower_bound`` is set (nobody pages that far, they narrow the search). The word
+    index (FTS5, GIN) counts matches whatever their dates, without reading the rows; the
+    listings that ended and are not pruned yet (a day's worth at most) and those whose filtered
+    specialisation expired since they were written (a few) are counted apart and taken off.
+    Then the page is fetched the cheaper of two ways, chosen from that count.
     """
     if search.q and not search.words:
         # Only punctuation or symbols: nothing can match (and nothing reaches the index).
         return Page(items=[], total=0, number=search.page, size=search.per_page)
+    ended = select(func.count()).select_from(Listing).where(Listing.listed_until < today)
+    ended = ended.where(*_matches(session, search, by_country_index=False, by_word_index=False))
+    excluded = (session.scalar(ended) or 0) + _expired_since_written(session, search, today)
+    limit = cap + 1 + excluded
     if session.get_bind().dialect.name == "sqlite" and search.is_filtered:
-        return _search_with_fts5(session, search, today, cap)
-    return _search_in_order(session, search, today, cap)
+        counted = _fts_count(session, _fts_terms(search), limit)
+    else:
+        matching = select(literal(1)).select_from(Listing).where(*_matches(session, search))
+        counted = session.scalar(select(func.count()).select_from(matching.limit(limit).subquery()))
+    total, is_lower_bound = _capped((counted or 0) - excluded, cap)
+    query = _page_query(session, search, today, total, is_lower_bound)
+    return _page(session, query, search, total, is_lower_bound)
 
 
 def listing_query(
@@ -181,7 +194,7 @@ def listing_query(
     """Select the matching listings in the requested order, tested row by row.
 
     PostgreSQL matches names and filters through its tsvector columns; SQLite through LIKE on
-    the folded words and facets (``_search_with_fts5`` decides when that beats asking FTS5).
+    the folded words and facets (``_page_query`` decides when that beats asking FTS5).
     ``by_word_index=False`` writes PostgreSQL's word tests so that they cannot be answered
     from the GIN index, which leaves the planner the walk along the order's index.
     """
@@ -222,7 +235,7 @@ def _expired_since_written(session: Session, search: MediatorSearch, today: date
             SpecialisationGrant.valid_until < today,
             SpecialisationGrant.valid_until >= today - timedelta(days=EXPIRY_CATCH_UP_DAYS),
             Listing.listed_until >= today,
-            *_matches(session, search, by_country_index=False),
+            *_matches(session, search, by_country_index=False, by_word_index=False),
             ~_granted(search, today)[0],
         )
     )
@@ -238,14 +251,16 @@ def _matches(
 ) -> list[ColumnElement[bool]]:
     """The search as conditions on a listing row, the date aside.
 
-    ``by_country_index=False`` writes the country test so that SQLite cannot answer it from
-    ``ix_listings_country`` and reads the few ended listings through their date instead.
+    ``by_country_index=False`` and ``by_word_index=False`` write the country test and
+    PostgreSQL's word tests so that they cannot be answered from ``ix_listings_country`` or
+    the GIN index: the few ended listings are then read through their date instead, and a page
+    of many matches along the index of its order.
     """
+    country = Listing.country if by_country_index else Listing.country.concat("")
     if session.get_bind().dialect.name == "postgresql":
-        return _word_matches(search, by_word_index=by_word_index)
+        return _word_matches(search, country, by_word_index=by_word_index)
     conditions = [name_has_word_prefix(Listing.search_name, word) for word in search.words]
     if search.country:
-        country = Listing.country if by_country_index else Listing.country.concat("")
         conditions.append(country == search.country)
     conditions += [
         Listing.facets.contains(f" {facet_word(kind, code)} ")
@@ -255,32 +270,33 @@ def _matches(
     return conditions
 
 
-def _word_matches(search: MediatorSearch, *, by_word_index: bool) -> list[ColumnElement[bool]]:
+def _word_matches(
+    search: MediatorSearch, country: ColumnElement[str | None], *, by_word_index: bool
+) -> list[ColumnElement[bool]]:
     """The search as tests of PostgreSQL's tsvector columns (migration 0013).
 
-    ``name_words`` holds the folded name's words, ``facet_words`` the filter values; both are
-    in one GIN index, whose answers are exact (no recheck) for prefix and plain words alike.
-    ``ts_match_vq`` is the function behind ``@@``: the planner cannot take a call of it to
-    the index, so it walks the order's index instead.
+    ``name_words`` holds the folded name's words, ``facet_words`` the filter values; one GIN
+    index covers both and answers prefixes and whole words exactly (no recheck of the rows).
+    ``ts_match_vq`` is the function behind ``@@``: the planner cannot take a call of it to the
+    index. The country is a column of its own, which ``ix_listings_country`` counts without
+    visiting the table.
     """
     match = (
-        "{0} @@ to_tsquery('simple', :{1})"
+        "listings.{0} @@ to_tsquery('simple', :{0})"
         if by_word_index
-        else ("ts_match_vq({0}, to_tsquery('simple', :{1}))")
+        else "ts_match_vq(listings.{0}, to_tsquery('simple', :{0}))"
     )
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if search.words:
         words = " & ".join(f"{word}:*" for word in search.words)
+        conditions.append(text(match.format("name_words")).bindparams(name_words=words))
+    facets = [facet_word(kind, code) for kind, code in search.filters if kind != "c"]
+    if facets:
         conditions.append(
-            text(match.format("listings.name_words", "name_words")).bindparams(name_words=words)
+            text(match.format("facet_words")).bindparams(facet_words=" & ".join(facets))
         )
-    if search.filters:
-        facets = " & ".join(facet_word(kind, code) for kind, code in search.filters)
-        conditions.append(
-            text(match.format("listings.facet_words", "facet_words")).bindparams(facet_words=facets)
-        )
-    if search.country and not by_word_index:
-        conditions.append(Listing.country == search.country)  # walks ix_listings_country
+    if search.country:
+        conditions.append(country == search.country)
     return conditions
 
 
@@ -332,75 +348,49 @@ def _narrow(search: MediatorSearch, in_range: int | None) -> float:
     return min(NARROW, (in_range * search.page * search.per_page) ** 0.5)
 
 
-def _search_with_fts5(
-    session: Session, search: MediatorSearch, today: date, cap: int
-) -> Page[Listing]:
-    """Count through FTS5 alone, then fetch the page the cheaper of two ways.
-
-    FTS5 counts a million matches in milliseconds but knows nothing of dates, so the listings
-    that ended and are not pruned yet (a day's worth at most) are counted and taken off.
-    """
+def _fts_terms(search: MediatorSearch) -> list[str]:
     facets = [f'facets : "{facet_word(kind, code)}"' for kind, code in search.filters]
-    terms = [f'search_name : "{word}"*' for word in search.words] + facets
-    ended = select(func.count()).select_from(Listing).where(Listing.listed_until < today)
-    ended = ended.where(*_matches(session, search, by_country_index=False))
-    excluded = (session.scalar(ended) or 0) + _expired_since_written(session, search, today)
-    indexed = _fts_count(session, terms, limit=cap + 1 + excluded)
-    total, is_lower_bound = _capped(indexed - excluded, cap)
-    in_country = None
-    if search.country:
-        country = f'facets : "{facet_word("c", search.country)}"'
-        in_country = indexed if terms == [country] else _fts_count(session, [country])
-    if not is_lower_bound and total <= _narrow(search, in_country):
+    return [f'search_name : "{word}"*' for word in search.words] + facets
+
+
+def _page_query(
+    session: Session, search: MediatorSearch, today: date, total: int, is_lower_bound: bool
+) -> Select:
+    """Return the query of the page: through the word index with few matches, else in order.
+
+    The choice is ours, from the count, not the planner's, whose estimate of a name prefix
+    can be far off. With few matches, SQLite fetches them through FTS5 and PostgreSQL through
+    GIN into a materialised CTE, and both sort them; with many, both walk the index of the
+    requested order testing each row.
+    """
+    dialect = session.get_bind().dialect.name
+    if is_lower_bound or (dialect == "sqlite" and not search.is_filtered):
+        return listing_query(session, search, today, by_word_index=False)
+    if dialect == "sqlite":
+        terms = _fts_terms(search)
+        in_country = None
+        if search.country:
+            country = f'facets : "{facet_word("c", search.country)}"'
+            in_country = total if terms == [country] else _fts_count(session, [country])
+        if total > _narrow(search, in_country):
+            return listing_query(session, search, today)
         match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
-        query = (
+        return (
             select(Listing)
             .where(Listing.listed_until >= today, *_granted(search, today))
             .where(Listing.mediator_id.in_(select(_fts.c.rowid).where(match)))
             .order_by(*_ORDER[search.sort])
         )
-    else:
-        query = listing_query(session, search, today)
-    return _page(session, query, search, total, is_lower_bound)
-
-
-def _search_in_order(
-    session: Session, search: MediatorSearch, today: date, cap: int
-) -> Page[Listing]:
-    """Count up to ``cap``, then fetch the page the cheaper of two ways (PostgreSQL).
-
-    The count stops after ``cap`` matches; the listings whose filtered specialisation expired
-    since they were written (a few) are counted apart and taken off, so the count tests no
-    grant row by row. With few matches, PostgreSQL fetches them all through the GIN index and
-    sorts them; with many, it walks the order's index testing each row. The choice is ours,
-    from the count, not the planner's, whose estimate of a name prefix can be far off.
-    """
-    expired = _expired_since_written(session, search, today)
-    matching = select(Listing.mediator_id).where(
-        Listing.listed_until >= today, *_matches(session, search)
+    if total > _narrow(search, max(total, _estimated_listings(session))):
+        return listing_query(session, search, today, by_word_index=False)
+    matched = (
+        select(Listing)
+        .where(Listing.listed_until >= today, *_matches(session, search), *_granted(search, today))
+        .cte("matched")
+        .prefix_with("MATERIALIZED")
     )
-    counted = session.scalar(
-        select(func.count()).select_from(matching.limit(cap + 1 + expired).subquery())
-    )
-    total, is_lower_bound = _capped((counted or 0) - expired, cap)
-    if (
-        session.get_bind().dialect.name == "postgresql"
-        and not is_lower_bound
-        and total <= _narrow(search, max(total, _estimated_listings(session)))
-    ):
-        matched = (
-            select(Listing)
-            .where(
-                Listing.listed_until >= today, *_matches(session, search), *_granted(search, today)
-            )
-            .cte("matched")
-            .prefix_with("MATERIALIZED")
-        )
-        found = aliased(Listing, matched)
-        query = select(found).order_by(*_order(found, search.sort))
-    else:
-        query = listing_query(session, search, today, by_word_index=False)
-    return _page(session, query, search, total, is_lower_bound)
+    found = aliased(Listing, matched)
+    return select(found).order_by(*_order(found, search.sort))
 
 
 def _estimated_listings(session: Session) -> int:

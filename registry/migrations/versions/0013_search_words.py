@@ -1,4 +1,8 @@
-"""PostgreSQL's search index at a million listings: the words of names and filters as columns.
+"""The search index at a million listings: the words of names and filters as columns.
+
+- ``ix_specialisation_grants_code_expiry``: the grants of one specialisation that expired
+  lately, which a specialisation search takes off its count (SQLite read every grant of the
+  code through ``ix_specialisation_grants_code`` to find them).
 
 PostgreSQL only (SQLite's FTS5 table already indexes both):
 
@@ -27,6 +31,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_specialisation_grants_code_expiry", "specialisation_grants", ["code", "valid_until"]
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(
@@ -43,6 +50,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_specialisation_grants_code_expiry", "specialisation_grants")
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP INDEX ix_listings_words")

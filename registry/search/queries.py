@@ -165,11 +165,12 @@ def search_listings(
     """Return the requested page of mediators listed today that match ``search``.
 
     Matches are counted exactly up to ``cap``; beyond, the page's total is ``cap`` and
-    ``total_is_lower_bound`` is set (nobody pages that far, they narrow the search). The word
-    index (FTS5, GIN) counts matches whatever their dates, without reading the rows; the
-    listings that ended and are not pruned yet (a day's worth at most) and those whose filtered
-    specialisation expired since they were written (a few) are counted apart and taken off.
-    Then the page is fetched the cheaper of two ways, chosen from that count.
+    ``total_is_lower_bound`` is set (nobody pages that far, they narrow the search). The count
+    asks the word index (FTS5, GIN) for matches whatever their dates and grants; the listings
+    that ended and are not pruned yet (a day's worth at most) and those whose filtered
+    specialisation expired since they were written (a few) are counted apart and taken off,
+    so no row is tested for them. Then the page is fetched the cheaper of two ways, chosen
+    from that count.
     """
     if search.q and not search.words:
         # Only punctuation or symbols: nothing can match (and nothing reaches the index).
@@ -276,10 +277,9 @@ def _word_matches(
     """The search as tests of PostgreSQL's tsvector columns (migration 0013).
 
     ``name_words`` holds the folded name's words, ``facet_words`` the filter values; one GIN
-    index covers both and answers prefixes and whole words exactly (no recheck of the rows).
-    ``ts_match_vq`` is the function behind ``@@``: the planner cannot take a call of it to the
-    index. The country is a column of its own, which ``ix_listings_country`` counts without
-    visiting the table.
+    index covers both, for prefixes and whole words. ``ts_match_vq`` is the function behind
+    ``@@``: the planner cannot take a call of it to the index. The country is a column of its
+    own, which ``ix_listings_country`` counts without visiting the table.
     """
     match = (
         "listings.{0} @@ to_tsquery('simple', :{0})"

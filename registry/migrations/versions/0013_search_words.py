@@ -10,8 +10,8 @@ PostgreSQL only (SQLite's FTS5 table already indexes both):
   values (``facets``) as ``tsvector`` columns PostgreSQL computes and stores, so a scan that
   tests rows one by one reads them instead of parsing the text of every row again;
 - ``ix_listings_words``: one GIN index over both, which answers a name prefix, a filter, or
-  both together, exactly (without visiting the rows to recheck); it replaces the expression
-  index ``ix_listings_search_name`` of migration 0003;
+  both together; it replaces the expression index ``ix_listings_search_name`` of migration
+  0003, whose matches PostgreSQL rechecked by parsing each row's name again;
 - a larger statistics target on ``name_words``, so the planner's estimates of name prefixes
   come from the 10,000 most common words rather than 100.
 

@@ -7,10 +7,12 @@ PostgreSQL, and on both ways each fetches a page (through the word index, or a s
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from registry.clock import local_today
 from registry.config import ConfigError, load_config
 from registry.search import queries
+from registry.search.models import Listing
 from registry.search.queries import MediatorSearch, parse_search, search_listings
 from tests.factories import specialise
 from tests.search_register import build_register
@@ -148,3 +150,28 @@ def test_a_cap_that_cannot_work_is_refused(monkeypatch, tmp_path, value):
     monkeypatch.setenv("SEARCH_COUNT_CAP", value)
     with pytest.raises(ConfigError, match="SEARCH_COUNT_CAP must be"):
         load_config(tmp_path)
+
+
+def test_postgresql_trusts_a_large_estimate_and_does_not_count(register, session, monkeypatch):
+    """The planner's estimate, far above the cap, answers "more than" without a count."""
+    is_postgresql = session.get_bind().dialect.name == "postgresql"
+    estimates = []
+
+    def estimate(session, query):
+        estimates.append(query)
+        return 10**9
+
+    monkeypatch.setattr(queries, "_estimated_rows", estimate)
+    page = search(session, 100, language="en")
+    assert [listing.name for listing in page.items] == ENGLISH
+    if is_postgresql:
+        assert (page.total, page.total_is_lower_bound, len(estimates)) == (100, True, 1)
+    else:  # SQLite counts through FTS5, in a millisecond
+        assert (page.total, page.total_is_lower_bound, estimates) == (4, False, [])
+
+
+def test_postgresql_counts_when_the_estimate_is_not_far_above_the_cap(register, session):
+    page = search(session, 3, q="mu")  # two match, whatever the planner guesses
+    assert (page.total, page.total_is_lower_bound) == (2, False)
+    if session.get_bind().dialect.name == "postgresql":
+        assert queries._estimated_rows(session, select(Listing)) > 0

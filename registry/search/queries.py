@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, column, exists, func, literal, select, table, text
 from sqlalchemy.orm import Session, aliased
@@ -189,24 +190,24 @@ def search_listings(
     else:
         counted = session.scalar(select(func.count()).select_from(matching.limit(limit).subquery()))
     total, is_lower_bound = _capped((counted or 0) - excluded, cap)
-    query = _page_query(session, search, today, total, is_lower_bound)
-    return _page(session, query, search, total, is_lower_bound)
+    offset = (search.page - 1) * search.per_page
+    # Past a capped count, none beyond the cap.
+    size = min(search.per_page, total - offset) if is_lower_bound else search.per_page
+    if size <= 0:
+        return Page([], total, search.page, search.per_page, is_lower_bound)
+    query = _page_query(session, search, today, total, is_lower_bound, (offset, size))
+    items = list(session.scalars(query))
+    return Page(items, total, search.page, search.per_page, is_lower_bound)
 
 
-def listing_query(
-    session: Session, search: MediatorSearch, today: date, *, by_word_index: bool = True
-) -> Select:
+def listing_query(session: Session, search: MediatorSearch, today: date) -> Select:
     """Select the matching listings in the requested order, tested row by row.
 
     PostgreSQL matches names and filters through its tsvector columns; SQLite through LIKE on
     the folded words and facets (``_page_query`` decides when that beats asking FTS5).
-    ``by_word_index=False`` writes PostgreSQL's word tests so that they cannot be answered
-    from the GIN index, which leaves the planner the walk along the order's index.
     """
     query = select(Listing).where(
-        Listing.listed_until >= today,
-        *_matches(session, search, by_word_index=by_word_index),
-        *_granted(search, today),
+        Listing.listed_until >= today, *_matches(session, search), *_granted(search, today)
     )
     return query.order_by(*_ORDER[search.sort])
 
@@ -311,8 +312,8 @@ _ORDER_COLUMNS = {
 }
 
 
-def _order(entity: type[Listing], sort: str) -> list[ColumnElement]:
-    """Return the ORDER BY of ``sort`` on ``entity`` (``Listing`` or an alias of it)."""
+def _order(entity: Any, sort: str) -> list[ColumnElement]:
+    """Return the ORDER BY of ``sort`` on ``entity`` (``Listing``, an alias, a subquery's c)."""
     return [
         getattr(entity, name[1:]).desc() if name.startswith("-") else getattr(entity, name)
         for name in _ORDER_COLUMNS[sort]
@@ -370,18 +371,28 @@ def _fts_terms(search: MediatorSearch) -> list[str]:
 
 
 def _page_query(
-    session: Session, search: MediatorSearch, today: date, total: int, is_lower_bound: bool
+    session: Session,
+    search: MediatorSearch,
+    today: date,
+    total: int,
+    is_lower_bound: bool,
+    window: tuple[int, int],
 ) -> Select:
-    """Return the query of the page: through the word index with few matches, else in order.
+    """Return the query of the page (``window``: offset and size) the cheaper of two ways.
 
     The choice is ours, from the count, not the planner's, whose estimate of a name prefix
     can be far off. With few matches, SQLite fetches them through FTS5 and PostgreSQL through
     GIN into a materialised CTE, and both sort them; with many, both walk the index of the
     requested order testing each row.
     """
+    offset, size = window
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and (
+        is_lower_bound or total > _narrow(search, max(total, _estimated_listings(session)))
+    ):
+        return _walk_in_order(search, today, window)
     if is_lower_bound or (dialect == "sqlite" and not search.is_filtered):
-        return listing_query(session, search, today, by_word_index=False)
+        return listing_query(session, search, today).offset(offset).limit(size)
     if dialect == "sqlite":
         terms = _fts_terms(search)
         in_country = None
@@ -389,16 +400,16 @@ def _page_query(
             country = f'facets : "{facet_word("c", search.country)}"'
             in_country = total if terms == [country] else _fts_count(session, [country])
         if total > _narrow(search, in_country):
-            return listing_query(session, search, today)
+            return listing_query(session, search, today).offset(offset).limit(size)
         match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
         return (
             select(Listing)
             .where(Listing.listed_until >= today, *_granted(search, today))
             .where(Listing.mediator_id.in_(select(_fts.c.rowid).where(match)))
             .order_by(*_ORDER[search.sort])
+            .offset(offset)
+            .limit(size)
         )
-    if total > _narrow(search, max(total, _estimated_listings(session))):
-        return listing_query(session, search, today, by_word_index=False)
     matched = (
         select(Listing)
         .where(Listing.listed_until >= today, *_matches(session, search), *_granted(search, today))
@@ -406,7 +417,34 @@ def _page_query(
         .prefix_with("MATERIALIZED")
     )
     found = aliased(Listing, matched)
-    return select(found).order_by(*_order(found, search.sort))
+    return select(found).order_by(*_order(found, search.sort)).offset(offset).limit(size)
+
+
+def _walk_in_order(search: MediatorSearch, today: date, window: tuple[int, int]) -> Select:
+    """Walk the order's index for the page's ids, then read those rows (PostgreSQL).
+
+    ``ix_listings_words_order`` (migration 0013) carries the words, so the rows a walk skips
+    are tested in the index alone, without reading the table; only the page's rows are read.
+    """
+    offset, size = window
+    keys = [getattr(Listing, name.lstrip("-")) for name in _ORDER_COLUMNS[search.sort]]
+    ids = (
+        select(Listing.mediator_id, *keys)
+        .where(
+            Listing.listed_until >= today,
+            *_word_matches(search, Listing.country, by_word_index=False),
+            *_granted(search, today),
+        )
+        .order_by(*_ORDER[search.sort])
+        .offset(offset)
+        .limit(size)
+        .subquery("page_ids")
+    )
+    return (
+        select(Listing)
+        .join(ids, Listing.mediator_id == ids.c.mediator_id)
+        .order_by(*_order(ids.c, search.sort))
+    )
 
 
 def _estimated_rows(session: Session, query: Select) -> float:
@@ -427,16 +465,6 @@ def _estimated_listings(session: Session) -> int:
         text("SELECT reltuples FROM pg_class WHERE oid = 'listings'::regclass")
     )
     return max(0, int(estimate or 0))
-
-
-def _page(
-    session: Session, query: Select, search: MediatorSearch, total: int, is_lower_bound: bool
-) -> Page[Listing]:
-    """Fetch the requested window of ``query``; past a capped count, none beyond the cap."""
-    offset = (search.page - 1) * search.per_page
-    size = min(search.per_page, total - offset) if is_lower_bound else search.per_page
-    items = list(session.scalars(query.offset(offset).limit(size))) if size > 0 else []
-    return Page(items, total, search.page, search.per_page, is_lower_bound)
 
 
 @dataclass(frozen=True)

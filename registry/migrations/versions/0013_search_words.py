@@ -12,6 +12,9 @@ PostgreSQL only (SQLite's FTS5 table already indexes both):
 - ``ix_listings_words``: one GIN index over both, which answers a name prefix, a filter, or
   both together; it replaces the expression index ``ix_listings_search_name`` of migration
   0003, whose matches PostgreSQL rechecked by parsing each row's name again;
+- ``ix_listings_words_order``: the name order's index carrying the words too, so a page
+  walked in name order tests the rows it skips in the index alone (an index-only scan) and
+  reads from the table only the rows of the page;
 - a larger statistics target on ``name_words``, so the planner's estimates of name prefixes
   come from the 10,000 most common words rather than 100.
 
@@ -46,6 +49,10 @@ def upgrade() -> None:
     op.execute("ALTER TABLE listings ALTER COLUMN name_words SET STATISTICS 1000")
     op.execute("DROP INDEX ix_listings_search_name")
     op.execute("CREATE INDEX ix_listings_words ON listings USING gin (name_words, facet_words)")
+    op.execute(
+        "CREATE INDEX ix_listings_words_order ON listings (search_name, public_id, listed_until) "
+        "INCLUDE (mediator_id, name_words, facet_words)"
+    )
     op.execute("ANALYZE listings")
 
 
@@ -53,6 +60,7 @@ def downgrade() -> None:
     op.drop_index("ix_specialisation_grants_code_expiry", "specialisation_grants")
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute("DROP INDEX ix_listings_words_order")
     op.execute("DROP INDEX ix_listings_words")
     op.execute("ALTER TABLE listings DROP COLUMN name_words, DROP COLUMN facet_words")
     op.execute(

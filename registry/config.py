@@ -74,6 +74,13 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         raise ConfigError(f"METRICS_ALLOWED_IPS: {error}") from None
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more, got {value}")
+    return value
+
+
 def load_config(instance_path: Path) -> dict:
     """Return the settings from the environment, filling in defaults."""
     env = os.environ.get("REGISTRY_ENV", "development")
@@ -210,6 +217,9 @@ def load_config(instance_path: Path) -> dict:
             os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1/32,::1/128")
         ),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # Find a mediator and the API count matches exactly up to this many, and show pages
+        # up to it; beyond, "more than" this many match and the search must be narrowed.
+        "SEARCH_COUNT_CAP": _positive_int("SEARCH_COUNT_CAP", 10_000),
     }
 
 

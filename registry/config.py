@@ -136,8 +136,8 @@ def load_config(instance_path: Path) -> dict:
         # Reminders and overdue notices are mailed only for what fell due at most this many
         # days ago; older ones (a first run, a first import) are recorded, never mailed.
         "REMINDER_RECENT_DAYS": _int("REMINDER_RECENT_DAYS", 14),
-        # How to pay a listing contribution, as the reminder e-mails say it (one or two
-        # sentences; there is no online payment yet).
+        # How to pay a listing contribution other than online, as the reminder e-mails say it
+        # (one or two sentences).
         "PAYMENT_INSTRUCTIONS": os.environ.get(
             "PAYMENT_INSTRUCTIONS",
             "bank transfer to the Mediator Registry; support gives you the bank details.",
@@ -198,6 +198,16 @@ def load_config(instance_path: Path) -> dict:
             os.environ.get("FILTER_COUNTS_CACHE_SECONDS", "0" if env == "testing" else "300")
         ),
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": _int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300),
+        # Online payment through Stripe Checkout: the secret API key (empty: no "Pay now"),
+        # the webhook endpoint's signing secret (whsec_...), and where the API answers (tests
+        # and development point it at a local fake).
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
+        # The registry as receipts name it: its name and postal address (lines split by "\n"
+        # or ";").
+        "REGISTRY_NAME": os.environ.get("REGISTRY_NAME", "Mediator Registry"),
+        "REGISTRY_ADDRESS": os.environ.get("REGISTRY_ADDRESS", ""),
         # Operations: log lines as text or JSON objects; /readyz calls the site unready when
         # the scheduler's last heartbeat is older than this (0: the scheduler is not checked);
         # who may read /metrics (addresses or networks, and/or a bearer token).

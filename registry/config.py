@@ -74,6 +74,13 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         raise ConfigError(f"METRICS_ALLOWED_IPS: {error}") from None
 
 
+def _positive_int(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more, got {value}")
+    return value
+
+
 def load_config(instance_path: Path) -> dict:
     """Return the settings from the environment, filling in defaults."""
     env = os.environ.get("REGISTRY_ENV", "development")
@@ -129,8 +136,8 @@ def load_config(instance_path: Path) -> dict:
         # Reminders and overdue notices are mailed only for what fell due at most this many
         # days ago; older ones (a first run, a first import) are recorded, never mailed.
         "REMINDER_RECENT_DAYS": _int("REMINDER_RECENT_DAYS", 14),
-        # How to pay a listing contribution, as the reminder e-mails say it (one or two
-        # sentences; there is no online payment yet).
+        # How to pay a listing contribution other than online, as the reminder e-mails say it
+        # (one or two sentences).
         "PAYMENT_INSTRUCTIONS": os.environ.get(
             "PAYMENT_INSTRUCTIONS",
             "bank transfer to the Mediator Registry; support gives you the bank details.",
@@ -191,6 +198,16 @@ def load_config(instance_path: Path) -> dict:
             os.environ.get("FILTER_COUNTS_CACHE_SECONDS", "0" if env == "testing" else "300")
         ),
         "PAYMENT_WEBHOOK_TOLERANCE_SECONDS": _int("PAYMENT_WEBHOOK_TOLERANCE_SECONDS", 300),
+        # Online payment through Stripe Checkout: the secret API key (empty: no "Pay now"),
+        # the webhook endpoint's signing secret (whsec_...), and where the API answers (tests
+        # and development point it at a local fake).
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
+        # The registry as receipts name it: its name and postal address (lines split by "\n"
+        # or ";").
+        "REGISTRY_NAME": os.environ.get("REGISTRY_NAME", "Mediator Registry"),
+        "REGISTRY_ADDRESS": os.environ.get("REGISTRY_ADDRESS", ""),
         # Operations: log lines as text or JSON objects; /readyz calls the site unready when
         # the scheduler's last heartbeat is older than this (0: the scheduler is not checked);
         # who may read /metrics (addresses or networks, and/or a bearer token).
@@ -200,6 +217,9 @@ def load_config(instance_path: Path) -> dict:
             os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1/32,::1/128")
         ),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # Find a mediator and the API count matches exactly up to this many, and show pages
+        # up to it; beyond, "more than" this many match and the search must be narrowed.
+        "SEARCH_COUNT_CAP": _positive_int("SEARCH_COUNT_CAP", 10_000),
     }
 
 

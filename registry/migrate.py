@@ -11,13 +11,17 @@ from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# Made by hand in migration 0003, outside the models: the FTS5 table (with its shadow tables)
-# and PostgreSQL's tsvector index over listings.search_name. Autogenerate must leave them be.
-HAND_MADE = ("listings_fts", "ix_listings_search_name")
+# Made by hand, outside the models: the FTS5 table (with its shadow tables) of migration 0003,
+# and PostgreSQL's tsvector columns of listings and their GIN index (migrations 0003, 0013).
+# Autogenerate must leave them be.
+HAND_MADE = ("listings_fts", "ix_listings_search_name", "ix_listings_words")
+HAND_MADE_COLUMNS = {("listings", "name_words"), ("listings", "facet_words")}
 
 
-def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+def include_name(name: str | None, type_: str, parents: Any) -> bool:
     """Tell autogenerate whether to compare a database object (hand-made ones are skipped)."""
+    if type_ == "column":
+        return (parents.get("table_name"), name) not in HAND_MADE_COLUMNS
     return not (type_ in {"table", "index"} and name and name.startswith(HAND_MADE))
 
 

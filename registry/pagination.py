@@ -15,6 +15,8 @@ class Page(Generic[T]):
     total: int
     number: int
     size: int
+    # The total is a floor: counting stopped there, and more match (a capped search count).
+    total_is_lower_bound: bool = False
 
     @property
     def pages(self) -> int:

@@ -129,8 +129,9 @@ def test_list_has_exactly_the_contract_keys_and_only_listed_mediators(client, re
     assert response.status_code == 200
     assert response.content_type == "application/json"
     body = response.get_json()
-    assert set(body) == {"items", "total", "page", "per_page"}
+    assert set(body) == {"items", "total", "total_is_lower_bound", "page", "per_page"}
     assert (body["total"], body["page"], body["per_page"]) == (3, 1, 20)
+    assert body["total_is_lower_bound"] is False
     assert [item["name"] for item in body["items"]] == LISTED
     for item in body["items"]:
         assert set(item) == ITEM_KEYS

@@ -89,6 +89,26 @@ def test_reminders_give_the_amount_the_invoice_and_how_to_pay(app, session, cert
     assert "http://registry.test/my/certification" in body
 
 
+def test_with_online_payment_reminders_link_to_pay_now(app, session, certified, monkeypatch):
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_x")
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", "whsec_x")
+    for day in ("2024-12-01", "2025-01-01", "2025-12-01"):
+        sweep(session, day)
+    invoice = session.scalars(select(Invoice).order_by(Invoice.id.desc())).first()
+    reminders = [
+        *mails(session, "listing period ends"),
+        *mails(session, "has lapsed"),
+        *mails(session, "will be struck"),
+    ]
+    assert len(reminders) == 3
+    for mail in reminders:
+        assert 'Pay now, online by card: sign in and press "Pay now" beside invoice' in (
+            mail.body_text
+        )
+        assert f"http://registry.test/my/certification#invoice-{invoice.id}" in mail.body_text
+        assert "no online payment" not in mail.body_text
+
+
 def test_a_reminder_shows_what_is_still_owed_after_a_part_payment(session, certified):
     sweep(session, "2024-12-01")
     invoice = session.scalars(select(Invoice).order_by(Invoice.id.desc())).first()

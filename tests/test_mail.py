@@ -1,5 +1,7 @@
 """The outbox: written with the change that causes it, sent over real SMTP by the job."""
 
+import email
+import email.policy
 from datetime import timedelta
 
 import pytest
@@ -10,7 +12,7 @@ from registry.accounts.models import Role, User
 from registry.accounts.services import register_mediator
 from registry.database import db, utcnow
 from registry.mail.models import MailStatus, OutboxMessage
-from registry.mail.services import MAX_ATTEMPTS, queue_mail, send_queued_mail
+from registry.mail.services import MAX_ATTEMPTS, Attachment, queue_mail, send_queued_mail
 from tests.conftest import free_port, post_form
 from tests.factories import PASSWORD, make_user
 
@@ -52,6 +54,26 @@ def test_queued_mail_is_sent_over_smtp_once(session, ctx, smtp_server):
 
     assert send_queued_mail(utcnow()) == {"sent": 0, "failed": 0}
     assert len(smtp_server.messages) == 2
+
+
+def test_attachments_are_sent_with_their_message(session, ctx, smtp_server):
+    pdf = b"%PDF-1.4 receipt"
+    queue_mail(
+        session,
+        to="a@example.org",
+        subject="Receipt",
+        body="Attached.",
+        now=utcnow(),
+        attachments=[Attachment("receipt-RCT-0000001.pdf", "application/pdf", pdf)],
+    )
+    session.commit()
+    assert send_queued_mail(utcnow()) == {"sent": 1, "failed": 0}
+    (sent,) = smtp_server.messages
+    message = email.message_from_bytes(sent.content, policy=email.policy.default)
+    (part,) = list(message.iter_attachments())
+    assert part.get_filename() == "receipt-RCT-0000001.pdf"
+    assert (part.get_content_type(), part.get_content()) == ("application/pdf", pdf)
+    assert message.get_body(("plain",)).get_content().strip() == "Attached."
 
 
 def test_mail_of_a_rolled_back_change_is_never_written_or_sent(session, ctx, smtp_server):

@@ -63,6 +63,9 @@ PAGES_ON_MISSING_IDS = {
     # is not one of its handlers (an administrator included).
     "/staff/complaints/0": STAFF_ROLES,
     "/staff/complaints/0/attachments/0": STAFF_ROLES,
+    "/staff/invoices/0": REGISTRY_STAFF,
+    "/staff/invoices/0/receipt.pdf": REGISTRY_STAFF,
+    "/my/invoices/0/receipt.pdf": {Role.MEDIATOR},
 }
 # The dashboard's own guard turns away organisation admins of other organisations (403)
 # before looking the organisation up; staff pass it and get the lookup's 404.
@@ -86,6 +89,8 @@ COMPLAINT_ACTIONS = ("acknowledge", "message", "respond", "resolve", "escalate",
 STAFF_ACTIONS = {
     "/staff/held-payments/0": PAYMENT_STAFF,
     "/staff/payments/0/void": PAYMENT_STAFF,
+    "/staff/payments/0/refund": PAYMENT_STAFF,
+    "/my/invoices/0/pay": {Role.MEDIATOR},
     "/staff/mediators/M0/specialisations": PAYMENT_STAFF,
     "/staff/specialisation-grants/0/withdraw": PAYMENT_STAFF,
     "/staff/name-changes/0/approve": PAYMENT_STAFF,

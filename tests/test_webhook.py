@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role
-from registry.contributions import webhook
+from registry.contributions import services, webhook
 from registry.contributions.models import HeldPayment, Invoice, Payment
 from registry.contributions.services import issue_invoice
 from registry.contributions.webhook import SignatureError, sign, verify_signature
@@ -128,18 +128,21 @@ def test_the_same_reference_again_is_a_duplicate(client, session, invoice):
 def test_a_delivery_that_loses_the_race_is_a_duplicate(client, session, invoice, monkeypatch):
     first = deliver(client, notice(invoice)).get_json()
     counts = row_counts(session)
-    lookup, lookups = webhook._recorded_with_reference, []
+    lookup, lookups = services.recorded_with_reference, []
 
-    def blind_once(session: Session, reference: str) -> Payment | None:
-        """Miss the first time, as a delivery does whose twin commits just after its check."""
+    def blind(session: Session, reference: str) -> Payment | None:
+        """Miss, as a delivery does whose twin commits just after its checks."""
         lookups.append(reference)
-        return None if len(lookups) == 1 else lookup(session, reference)
+        return None
 
-    monkeypatch.setattr(webhook, "_recorded_with_reference", blind_once)
+    # Both the webhook's early check and the payment service's own look blind.
+    monkeypatch.setattr(webhook, "recorded_with_reference", blind)
+    monkeypatch.setattr(services, "recorded_with_reference", blind)
     again = deliver(client, notice(invoice))
     assert again.status_code == 200
     assert again.get_json() == {"status": "duplicate", "payment_id": first["payment_id"]}
-    assert lookups == ["pay_3Nf8x"]
+    assert lookups == ["pay_3Nf8x", "pay_3Nf8x"]
+    assert lookup(session, "pay_3Nf8x").id == first["payment_id"]
     assert row_counts(session) == counts
     assert session.scalar(select(func.count(HeldPayment.id))) == 0
 

@@ -51,9 +51,16 @@ this document) `Last-Modified`; send `If-None-Match` or `If-Modified-Since` to g
 
 
 def openapi_document(
-    public_url: str, rate_limit: str, specialisations: list[str]
+    public_url: str,
+    rate_limit: str,
+    specialisations: list[str],
+    *,
+    count_cap: int = MAX_RESULTS_REACHABLE,
 ) -> dict[str, Any]:
-    """Return the OpenAPI document; ``specialisations`` are the known specialisation codes."""
+    """Return the OpenAPI document; ``specialisations`` are the known specialisation codes.
+
+    ``count_cap`` is ``SEARCH_COUNT_CAP``: how far the list counts, and its pages reach.
+    """
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -64,8 +71,8 @@ def openapi_document(
         "servers": [{"url": public_url}],
         "paths": _paths(),
         "components": {
-            "parameters": _parameters(specialisations),
-            "schemas": _schemas(),
+            "parameters": _parameters(specialisations, count_cap),
+            "schemas": _schemas(count_cap),
             "headers": _headers(),
             "responses": _responses(),
         },
@@ -244,7 +251,7 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _parameters(specialisations: list[str]) -> dict[str, Any]:
+def _parameters(specialisations: list[str], count_cap: int) -> dict[str, Any]:
     specialisation_schema: dict[str, Any] = {"type": "string"}
     if specialisations:
         specialisation_schema["enum"] = specialisations
@@ -273,9 +280,9 @@ def _parameters(specialisations: list[str]) -> dict[str, Any]:
         ),
         "page": _query(
             "page",
-            f"Page number, from 1. Only the first {MAX_RESULTS_REACHABLE:,} results can be "
+            f"Page number, from 1. Only the first {count_cap:,} results can be "
             "reached: a page past them is refused (narrow the search).",
-            {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS_REACHABLE, "default": 1},
+            {"type": "integer", "minimum": 1, "maximum": count_cap, "default": 1},
         ),
         "per_page": _query(
             "per_page",
@@ -314,7 +321,7 @@ def _parameters(specialisations: list[str]) -> dict[str, Any]:
     }
 
 
-def _schemas() -> dict[str, Any]:
+def _schemas(count_cap: int) -> dict[str, Any]:
     nullable_string = {"type": ["string", "null"]}
     return {
         "MediatorItem": _object(
@@ -348,7 +355,23 @@ def _schemas() -> dict[str, Any]:
         "MediatorPage": _object(
             {
                 "items": {"type": "array", "items": _ref("schemas", "MediatorItem")},
-                "total": {"type": "integer", "minimum": 0},
+                "total": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": count_cap,
+                    "description": (
+                        f"How many mediators match, counted exactly up to {count_cap:,}; "
+                        f"beyond, {count_cap} with `total_is_lower_bound` true."
+                    ),
+                },
+                "total_is_lower_bound": {
+                    "type": "boolean",
+                    "description": (
+                        f"True when more than {count_cap:,} mediators match: `total` is then "
+                        "a floor, and only the first pages can be reached (narrow the search "
+                        "to see the others)."
+                    ),
+                },
                 "page": {"type": "integer", "minimum": 1},
                 "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
             }

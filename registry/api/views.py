@@ -86,11 +86,12 @@ def mediators() -> Response:
     """List the mediators listed today that match the query, one page at a time."""
     search = _parse_search()
     today = local_today()
-    page = search_listings(db.session, search, today)
+    page = search_listings(db.session, search, today, current_app.config["SEARCH_COUNT_CAP"])
     details = listing_details(db.session, page.items, today)
     body = {
         "items": [_item(listing, details[listing.mediator_id]) for listing in page.items],
         "total": page.total,
+        "total_is_lower_bound": page.total_is_lower_bound,
         "page": page.number,
         "per_page": page.size,
     }
@@ -192,7 +193,12 @@ def openapi() -> Response:
     config = current_app.config
     specialisations = list(specialisation_names(db.session))
     return _cacheable(
-        openapi_document(config["PUBLIC_URL"], config["API_RATE_LIMIT"], specialisations)
+        openapi_document(
+            config["PUBLIC_URL"],
+            config["API_RATE_LIMIT"],
+            specialisations,
+            count_cap=config["SEARCH_COUNT_CAP"],
+        )
     )
 
 
@@ -202,7 +208,10 @@ def _parse_search() -> MediatorSearch:
         abort(400, f"{sorted(repeated)[0]} is given more than once")
     try:
         return parse_search(
-            request.args, frozenset(specialisation_names(db.session)), allowed=API_PARAMETERS
+            request.args,
+            frozenset(specialisation_names(db.session)),
+            allowed=API_PARAMETERS,
+            reachable=current_app.config["SEARCH_COUNT_CAP"],
         )
     except SearchError as error:
         abort(400, str(error))

@@ -157,3 +157,23 @@ class HeldPaymentForm(FlaskForm):
         description="Required when returning: say how the money goes back.",
         render_kw={"rows": 2},
     )
+
+
+class RefundForm(FlaskForm):
+    """A refund of a Stripe payment; the amount is in the payment's currency."""
+
+    amount = AmountField("Amount to refund", validators=[DataRequired()])
+    currency = StringField("Currency", validators=[DataRequired(), Length(min=3, max=3)])
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired(message="Say why the money is refunded."), Length(max=2000)],
+        description="Kept in the event log; the mediator is not shown it.",
+        render_kw={"rows": 2},
+    )
+
+    validate_currency = PaymentForm.validate_currency
+    validate_amount = PaymentForm.validate_amount
+
+
+class PayNowForm(FlaskForm):
+    """The mediator's "Pay now": no fields but the tokens."""

@@ -5,7 +5,8 @@ payments and granted waiver together reach its amount; ``Invoice.settled_on`` is
 happened, recomputed from the payments and the waiver by ``services.refresh_settlement``
 whenever either changes, so the status computation can ask "covered as of a date" in one query.
 A voided payment (booked by mistake) stays on record with who voided it and why, and no longer
-counts towards anything.
+counts towards anything. A refund (of a card payment, through Stripe) counts once Stripe has
+confirmed it: the payment then counts for its amount less what was refunded.
 """
 
 from datetime import date, datetime
@@ -51,7 +52,33 @@ class HoldStatus(StrEnum):
 
 class PaymentSource(StrEnum):
     STAFF = "staff"
-    PROVIDER = "provider"
+    PROVIDER = "provider"  # the provider-neutral signed webhook
+    STRIPE = "stripe"  # Stripe Checkout, through its webhook
+
+    @property
+    def label(self) -> str:
+        return {"staff": "recorded by staff", "provider": "payment provider", "stripe": "Stripe"}[
+            self.value
+        ]
+
+    @property
+    def method(self) -> str:
+        """How the money came, as a receipt says it."""
+        return {
+            "staff": "Bank transfer or other payment recorded by the registry",
+            "provider": "Online payment (payment provider)",
+            "stripe": "Card or other online payment (Stripe)",
+        }[self.value]
+
+
+# Sources that carry the provider's id for the payment (for Stripe: the PaymentIntent id).
+PROVIDER_SOURCES = (PaymentSource.PROVIDER, PaymentSource.STRIPE)
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"  # asked of Stripe by staff, not confirmed yet
+    REFUNDED = "refunded"  # confirmed by Stripe: the payment counts this much less
+    FAILED = "failed"  # Stripe could not refund it
 
 
 class FeeRate(Base):
@@ -141,7 +168,7 @@ class Invoice(Base):
 
     @property
     def paid_minor(self) -> int:
-        return sum(payment.amount_minor for payment in self.counted_payments)
+        return sum(payment.counted_minor for payment in self.counted_payments)
 
     @property
     def balance_minor(self) -> int:
@@ -170,8 +197,11 @@ class Payment(Base):
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint(f"source IN ({sql_values(PaymentSource)})", name="known_source"),
         CheckConstraint(
-            "(source = 'provider') = (provider_reference IS NOT NULL)",
+            "(source IN ('provider', 'stripe')) = (provider_reference IS NOT NULL)",
             name="provider_has_reference",
+        ),
+        CheckConstraint(
+            "source = 'stripe' OR stripe_checkout_session IS NULL", name="stripe_session_if_stripe"
         ),
         CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="voided_with_reason"),
     )
@@ -183,7 +213,10 @@ class Payment(Base):
     received_on: Mapped[date]
     source: Mapped[str] = mapped_column(String(10))
     # The payment provider's id for the payment: the same event twice never counts twice.
+    # For Stripe, the PaymentIntent id (one per Checkout Session that was paid).
     provider_reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # The Stripe Checkout Session the mediator paid through.
+    stripe_checkout_session: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime]
@@ -196,6 +229,81 @@ class Payment(Base):
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
     recorded_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[recorded_by_id])
     voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+    refunds: Mapped[list["Refund"]] = relationship(
+        back_populates="payment", order_by="Refund.id", lazy="selectin"
+    )
+
+    @property
+    def refunded_minor(self) -> int:
+        """What Stripe has confirmed as refunded of this payment."""
+        return sum(r.amount_minor for r in self.refunds if r.status == RefundStatus.REFUNDED)
+
+    @property
+    def refund_pending_minor(self) -> int:
+        return sum(r.amount_minor for r in self.refunds if r.status == RefundStatus.REQUESTED)
+
+    @property
+    def counted_minor(self) -> int:
+        """What the payment counts towards its invoice: nothing once voided, less refunds."""
+        return 0 if self.voided_at is not None else self.amount_minor - self.refunded_minor
+
+    @property
+    def refundable_minor(self) -> int:
+        """What staff may still ask Stripe to refund."""
+        if self.source != PaymentSource.STRIPE or self.voided_at is not None:
+            return 0
+        return self.counted_minor - self.refund_pending_minor
+
+
+class Refund(Base):
+    """Money given back on a Stripe payment: asked for by staff, or made in Stripe's dashboard.
+
+    It counts (the payment covers less) only once Stripe confirms it through the webhook, on
+    the day it confirmed it (``refunded_on``, the registry's calendar).
+    """
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint(f"status IN ({sql_values(RefundStatus)})", name="known_status"),
+        CheckConstraint(
+            "(status = 'refunded') = (refunded_on IS NOT NULL)", name="refunded_iff_dated"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    amount_minor: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(10))
+    # Stripe's id (re_...); empty only for a dashboard refund Stripe reported without its id.
+    stripe_refund_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # Who asked for it; empty for a refund made in Stripe's dashboard.
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    # The day Stripe confirmed it (registry calendar); from then on the payment counts less.
+    refunded_on: Mapped[date | None]
+
+    payment: Mapped[Payment] = relationship(back_populates="refunds")
+    requested_by: Mapped[User | None] = relationship()
+
+
+class StripeEvent(Base):
+    """A Stripe webhook event handled: each event id is acted on once, whatever the retries."""
+
+    __tablename__ = "stripe_events"
+
+    # Stripe's event id (evt_...).
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    # When Stripe created the event.
+    created_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    # What the registry did with it ("recorded", "held", "ignored", ...), and in words.
+    outcome: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class Waiver(Base):
@@ -252,12 +360,16 @@ class HeldPayment(Base):
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint(f"status IN ({sql_values(HoldStatus)})", name="known_status"),
         CheckConstraint("(status = 'held') = (decided_at IS NULL)", name="decided_unless_held"),
+        CheckConstraint("source IN ('provider', 'stripe')", name="known_source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     # The provider's id for the payment: held once, and never also booked by the webhook.
     provider_reference: Mapped[str] = mapped_column(String(100), unique=True)
+    # Which webhook reported it (provider or stripe), and for Stripe the Checkout Session.
+    source: Mapped[str] = mapped_column(String(10), default=PaymentSource.PROVIDER.value)
+    stripe_checkout_session: Mapped[str | None] = mapped_column(String(100))
     amount_minor: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     paid_on: Mapped[date]

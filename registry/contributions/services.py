@@ -1,5 +1,6 @@
 """Fee schedule, invoices, payments and waivers: one function per change."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from registry.contributions.models import (
     Invoice,
     Payment,
     PaymentSource,
+    Refund,
+    RefundStatus,
     Tier,
     Waiver,
     WaiverStatus,
@@ -171,7 +174,7 @@ def _invoice_data(invoice: Invoice) -> dict[str, object]:
 
 def refresh_settlement(invoice: Invoice) -> None:
     """Recompute the day the invoice's payments and granted waiver first reached its amount."""
-    credits = [(payment.received_on, payment.amount_minor) for payment in invoice.counted_payments]
+    credits = [(payment.received_on, payment.counted_minor) for payment in invoice.counted_payments]
     waiver = invoice.granted_waiver
     if waiver is not None:
         credits.append((waiver.decided_on, waiver.waived_minor))
@@ -188,7 +191,7 @@ def refresh_settlement(invoice: Invoice) -> None:
             return
 
 
-def _check_open(session: Session, invoice: Invoice, on: date) -> None:
+def check_open(session: Session, invoice: Invoice, on: date) -> None:
     """Refuse a credit to ``invoice`` on ``on`` if the rules no longer let it count."""
     certification = invoice.certification
     if on < certification.granted_on:
@@ -235,9 +238,15 @@ def record_payment(
     actor: User | None,
     source: PaymentSource = PaymentSource.STAFF,
     provider_reference: str | None = None,
+    stripe_checkout_session: str | None = None,
     note: str = "",
+    notify: bool = False,
 ) -> tuple[Payment, Change]:
-    """Record money received for ``invoice``; a payment inside grace restores certification."""
+    """Record money received for ``invoice``; a payment inside grace restores certification.
+
+    With ``notify`` (money received now, not history being loaded) the mediator is e-mailed,
+    with the receipt attached once the invoice is settled.
+    """
     amount_minor = _check_amount(amount_minor, positive=True)
     currency = _check_currency(currency)
     if currency != invoice.currency:
@@ -246,7 +255,7 @@ def record_payment(
         )
     if received_on > today:
         raise ContributionError("A payment cannot be received in the future.")
-    _check_open(session, invoice, received_on)
+    check_open(session, invoice, received_on)
     payment = Payment(
         invoice=invoice,
         amount_minor=amount_minor,
@@ -254,6 +263,7 @@ def record_payment(
         received_on=received_on,
         source=source.value,
         provider_reference=provider_reference,
+        stripe_checkout_session=stripe_checkout_session,
         note=note.strip(),
         recorded_by=actor,
         recorded_at=now,
@@ -262,6 +272,8 @@ def record_payment(
     session.flush()
     refresh_settlement(invoice)
     change = remember_coverage(session, invoice.certification, today)
+    if notify:
+        tell_payment_received(session, payment, now=now)
     record_event(
         session,
         action="payment.recorded",
@@ -275,6 +287,7 @@ def record_payment(
             "received_on": received_on.isoformat(),
             "source": source.value,
             "provider_reference": provider_reference,
+            "stripe_checkout_session": stripe_checkout_session,
             **change.as_data(),
         },
     )
@@ -345,7 +358,7 @@ def request_waiver(
 ) -> Waiver:
     """Ask for ``percent`` of ``invoice`` to be waived; staff decide."""
     percent = _check_waiver_terms(invoice, percent, reason)
-    _check_open(session, invoice, max(invoice.certification.granted_on, today))
+    check_open(session, invoice, max(invoice.certification.granted_on, today))
     if any(waiver.status == WaiverStatus.REQUESTED for waiver in invoice.waivers):
         raise ContributionError(f"A waiver of invoice {invoice.number} is already asked for.")
     waiver = Waiver(
@@ -387,7 +400,7 @@ def decide_waiver(
     invoice = waiver.invoice
     if grant:
         _check_waiver_terms(invoice, waiver.percent, waiver.reason)
-        _check_open(session, invoice, today)
+        check_open(session, invoice, today)
     elif not note.strip():
         raise ContributionError("Say why the waiver is refused; the mediator will see it.")
     waiver.status = (WaiverStatus.GRANTED if grant else WaiverStatus.REFUSED).value
@@ -439,7 +452,11 @@ PAYMENT_STAFF = (Role.SUPPORT, Role.ADMINISTRATOR)
 
 
 def hold_reason(invoice: Invoice, amount_minor: int) -> str | None:
-    """Return why a provider's payment of ``amount_minor`` needs staff's eyes, or None."""
+    """Return why a provider's payment of ``amount_minor`` needs staff's eyes, or None.
+
+    An under-payment is booked (the invoice shows what is still owed); a payment on a settled
+    invoice, or for more than is owed, waits for staff.
+    """
     owed = invoice.balance_minor
     if owed <= 0:
         return f"Invoice {invoice.number} is already settled; nothing is owed on it."
@@ -462,11 +479,15 @@ def hold_payment(
     provider_reference: str,
     reason: str,
     now: datetime,
+    source: PaymentSource = PaymentSource.PROVIDER,
+    stripe_checkout_session: str | None = None,
 ) -> HeldPayment:
     """Keep a provider's payment out of the books and tell payment staff to look at it."""
     held = HeldPayment(
         invoice=invoice,
         provider_reference=provider_reference,
+        source=source.value,
+        stripe_checkout_session=stripe_checkout_session,
         amount_minor=_check_amount(amount_minor, positive=True),
         currency=_check_currency(currency),
         paid_on=paid_on,
@@ -487,6 +508,7 @@ def hold_payment(
             "held_payment_id": held.id,
             "paid": format_money(amount_minor, currency),
             "provider_reference": provider_reference,
+            "source": source.value,
         },
     )
     queue_template_mail(
@@ -525,8 +547,10 @@ def book_held_payment(
         today=today,
         now=now,
         actor=actor,
-        source=PaymentSource.PROVIDER,
+        source=PaymentSource(held.source),
         provider_reference=held.provider_reference,
+        stripe_checkout_session=held.stripe_checkout_session,
+        notify=True,
         note=f"Held ({held.reason}) and booked by staff. {note.strip()}".strip(),
     )
     _decide_held(session, held, HoldStatus.BOOKED, note=note, actor=actor, now=now)
@@ -564,4 +588,266 @@ def _decide_held(
         actor=actor,
         reason=note.strip() or None,
         data={"held_payment_id": held.id, "provider_reference": held.provider_reference},
+    )
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """What a payment provider reports it received, for ``receive_provider_payment``."""
+
+    reference: str
+    amount_minor: int
+    currency: str
+    paid_on: date
+    source: PaymentSource = PaymentSource.PROVIDER
+    stripe_checkout_session: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of a provider's payment: recorded, held for staff, or a duplicate."""
+
+    outcome: str  # "recorded", "held" or "duplicate"
+    payment: Payment | None = None
+    held: HeldPayment | None = None
+    change: Change | None = None
+
+
+def recorded_with_reference(session: Session, reference: str) -> Payment | HeldPayment | None:
+    """Return the payment booked or held for the provider's ``reference``, if any."""
+    return session.scalar(
+        select(Payment).where(Payment.provider_reference == reference)
+    ) or session.scalar(select(HeldPayment).where(HeldPayment.provider_reference == reference))
+
+
+def _duplicate(recorded: Payment | HeldPayment) -> Receipt:
+    if isinstance(recorded, HeldPayment):
+        return Receipt("duplicate", held=recorded)
+    return Receipt("duplicate", payment=recorded)
+
+
+def receive_provider_payment(
+    session: Session,
+    invoice: Invoice,
+    given: ProviderPayment,
+    *,
+    today: date,
+    now: datetime,
+    hold_refused: bool = False,
+) -> Receipt:
+    """Book a payment a provider reports, once per provider reference, or hold it for staff.
+
+    Both webhooks (the provider-neutral one and Stripe's) come through here. A reference
+    already booked or held is a duplicate. A payment on a settled invoice or for more than is
+    owed is held. One the rules refuse (a struck certification, another currency) raises
+    ContributionError, or with ``hold_refused`` (money that was taken and must not be lost) is
+    held with that reason.
+    """
+    existing = recorded_with_reference(session, given.reference)
+    if existing is not None:
+        return _duplicate(existing)
+    reason = hold_reason(invoice, given.amount_minor)
+    if reason is None:
+        try:
+            payment, change = record_payment(
+                session,
+                invoice,
+                amount_minor=given.amount_minor,
+                currency=given.currency,
+                received_on=min(given.paid_on, today),
+                today=today,
+                now=now,
+                actor=None,
+                source=given.source,
+                provider_reference=given.reference,
+                stripe_checkout_session=given.stripe_checkout_session,
+                notify=True,
+            )
+            return Receipt("recorded", payment=payment, change=change)
+        except ContributionError as error:
+            # record_payment checks everything before it changes anything.
+            if not hold_refused:
+                raise
+            reason = str(error)
+    held = hold_payment(
+        session,
+        invoice,
+        amount_minor=given.amount_minor,
+        currency=given.currency,
+        paid_on=min(given.paid_on, today),
+        provider_reference=given.reference,
+        reason=reason,
+        now=now,
+        source=given.source,
+        stripe_checkout_session=given.stripe_checkout_session,
+    )
+    return Receipt("held", held=held)
+
+
+def ask_refund(
+    session: Session,
+    payment: Payment,
+    *,
+    amount_minor: int,
+    reason: str,
+    stripe_refund_id: str,
+    now: datetime,
+    actor: User,
+) -> Refund:
+    """Note a refund staff asked Stripe for; it counts once Stripe confirms it."""
+    check_refund(payment, amount_minor, reason)
+    refund = Refund(
+        payment=payment,
+        amount_minor=amount_minor,
+        currency=payment.currency,
+        status=RefundStatus.REQUESTED.value,
+        stripe_refund_id=stripe_refund_id,
+        reason=reason.strip(),
+        requested_by=actor,
+        requested_at=now,
+    )
+    session.add(refund)
+    session.flush()
+    record_event(
+        session,
+        action="refund.requested",
+        subject_type="invoice",
+        subject_id=payment.invoice.number,
+        now=now,
+        actor=actor,
+        reason=refund.reason,
+        data={
+            "payment_id": payment.id,
+            "refund": format_money(amount_minor, payment.currency),
+            "stripe_refund_id": stripe_refund_id,
+        },
+    )
+    return refund
+
+
+def check_refund(payment: Payment, amount_minor: int, reason: str) -> None:
+    """Refuse a refund the payment cannot give (not a Stripe payment, or too much)."""
+    if payment.source != PaymentSource.STRIPE:
+        raise ContributionError("Only a payment made through Stripe can be refunded here.")
+    if payment.voided_at is not None:
+        raise ContributionError("This payment is voided; it cannot be refunded.")
+    amount_minor = _check_amount(amount_minor, positive=True)
+    left = payment.refundable_minor
+    if amount_minor > left:
+        raise ContributionError(
+            f"At most {format_money(left, payment.currency)} of this payment can be refunded"
+            + (
+                " (other refunds await Stripe's confirmation)."
+                if payment.refund_pending_minor
+                else "."
+            )
+        )
+    if not reason.strip():
+        raise ContributionError("Say why the money is refunded.")
+
+
+def confirm_refund(
+    session: Session,
+    payment: Payment,
+    *,
+    amount_minor: int,
+    stripe_refund_id: str | None,
+    refunded_on: date,
+    today: date,
+    now: datetime,
+) -> tuple[Refund, Change]:
+    """Count a refund Stripe confirmed: the invoice and status are recomputed without it.
+
+    A refund staff asked for (same Stripe id) is marked refunded; one made in Stripe's
+    dashboard is recorded as it arrives.
+    """
+    refund = next(
+        (r for r in payment.refunds if stripe_refund_id and r.stripe_refund_id == stripe_refund_id),
+        None,
+    )
+    if refund is not None and refund.status == RefundStatus.REFUNDED:
+        raise ContributionError(f"Refund {stripe_refund_id} is recorded already.")
+    amount_minor = _check_amount(amount_minor, positive=True)
+    if amount_minor > payment.counted_minor:
+        raise ContributionError(
+            f"Stripe reports a refund of {format_money(amount_minor, payment.currency)}, more "
+            f"than the {format_money(payment.counted_minor, payment.currency)} this payment counts."
+        )
+    if refund is None:
+        refund = Refund(
+            payment=payment,
+            currency=payment.currency,
+            stripe_refund_id=stripe_refund_id,
+            reason="Refunded in Stripe's dashboard.",
+            requested_at=now,
+        )
+        session.add(refund)
+    refund.amount_minor = amount_minor
+    refund.status, refund.refunded_on = RefundStatus.REFUNDED.value, min(refunded_on, today)
+    session.flush()
+    invoice = payment.invoice
+    refresh_settlement(invoice)
+    change = remember_coverage(session, invoice.certification, today)
+    record_event(
+        session,
+        action="payment.refunded",
+        subject_type="invoice",
+        subject_id=invoice.number,
+        now=now,
+        reason=refund.reason or None,
+        data={
+            **_invoice_data(invoice),
+            "payment_id": payment.id,
+            "refunded": format_money(amount_minor, payment.currency),
+            "refunded_on": refund.refunded_on.isoformat(),
+            "stripe_refund_id": stripe_refund_id,
+            **change.as_data(),
+        },
+    )
+    queue_template_mail(
+        session,
+        "payment_refunded.txt",
+        to=[invoice.certification.mediator.email],
+        now=now,
+        refund=refund,
+        payment=payment,
+        invoice=invoice,
+        status=change.after.status.label.lower(),
+    )
+    return refund, change
+
+
+def fail_refund(session: Session, refund: Refund, *, now: datetime, detail: str) -> None:
+    """Mark a refund staff asked for as failed at Stripe; the payment counts as before."""
+    if refund.status != RefundStatus.REQUESTED:
+        raise ContributionError("Only a refund awaiting Stripe's confirmation can fail.")
+    refund.status = RefundStatus.FAILED.value
+    session.flush()
+    record_event(
+        session,
+        action="refund.failed",
+        subject_type="invoice",
+        subject_id=refund.payment.invoice.number,
+        now=now,
+        reason=detail,
+        data={"payment_id": refund.payment_id, "stripe_refund_id": refund.stripe_refund_id},
+    )
+
+
+def tell_payment_received(session: Session, payment: Payment, *, now: datetime) -> None:
+    """E-mail the mediator that a payment arrived, with the receipt once the invoice is settled."""
+    from registry.contributions.receipts import receipt_attachment
+
+    invoice = payment.invoice
+    mediator = invoice.certification.mediator
+    attachment = receipt_attachment(invoice) if invoice.settled_on is not None else None
+    queue_template_mail(
+        session,
+        "payment_received.txt",
+        to=[mediator.email],
+        now=now,
+        attachments=[attachment] if attachment else [],
+        payment=payment,
+        invoice=invoice,
+        mediator=mediator,
     )

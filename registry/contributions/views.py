@@ -2,7 +2,8 @@
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Response as FlaskResponse
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -13,12 +14,14 @@ from werkzeug.wrappers import Response
 from registry.accounts.models import Role
 from registry.accounts.permissions import role_required
 from registry.clock import local_today
-from registry.contributions import services
+from registry.contributions import services, stripe_payments
 from registry.contributions.forms import (
     CountryTierForm,
     FeeRateForm,
     HeldPaymentForm,
     PaymentForm,
+    PayNowForm,
+    RefundForm,
     VoidPaymentForm,
     WaiverDecisionForm,
     WaiverForm,
@@ -30,10 +33,12 @@ from registry.contributions.models import (
     HoldStatus,
     Invoice,
     Payment,
+    PaymentSource,
     Tier,
     Waiver,
     WaiverStatus,
 )
+from registry.contributions.receipts import NoReceipt, receipt_filename, receipt_pdf
 from registry.database import utcnow
 from registry.extensions import db
 from registry.mediators.models import Certification
@@ -46,6 +51,8 @@ bp = Blueprint("contributions", __name__)
 
 # Staff who record money: support staff and administrators (product brief, "Who uses it").
 PAYMENT_STAFF = services.PAYMENT_STAFF
+# Staff who see invoices (on a mediator's page, and one by one).
+INVOICE_READERS = (Role.SUPPORT, Role.EXECUTIVE_DIRECTOR, Role.ADMINISTRATOR)
 
 
 def _invoice_or_404(invoice_id: int) -> Invoice:
@@ -96,6 +103,7 @@ def record_payment(invoice_id: int) -> ResponseReturnValue:
             today=local_today(),
             now=utcnow(),
             actor=current_user,
+            notify=True,
         )
         paid = format_money(payment.amount_minor, invoice.currency)
         return f"{paid} recorded on {invoice.number}. " + _settlement_message(invoice, change)
@@ -201,6 +209,138 @@ def request_waiver(invoice_id: int) -> Response:
         return "Your waiver request is sent. Staff will decide and you will see the answer here."
 
     return _submit(form, redirect(url_for("mediators.my_certification"), 303), action)
+
+
+def _own_invoice_or_404(invoice_id: int) -> Invoice:
+    """The invoice, if it is one of the signed-in mediator's own; else 404."""
+    invoice = _invoice_or_404(invoice_id)
+    mediator = profile_of(db.session, current_user)
+    if mediator is None or invoice.certification.mediator_id != mediator.id:
+        abort(404)
+    return invoice
+
+
+@bp.route("/my/invoices/<int:invoice_id>/pay", methods=["POST"])
+@role_required(Role.MEDIATOR)
+def pay_now(invoice_id: int) -> Response:
+    """Send the mediator to Stripe Checkout for what the invoice owes."""
+    invoice = _own_invoice_or_404(invoice_id)
+    back = redirect(url_for("mediators.my_certification"), 303)
+    if not PayNowForm().validate_on_submit():
+        flash("The form had expired. Reload the page and try again.", "error")
+        return back
+    if not stripe_payments.is_configured():
+        flash("Online payment is not configured; pay by bank transfer.", "error")
+        return back
+    page = current_app.config["PUBLIC_URL"] + url_for("mediators.my_certification")
+    try:
+        address = stripe_payments.start_checkout(
+            db.session,
+            invoice,
+            today=local_today(),
+            now=utcnow(),
+            actor=current_user,
+            success_url=f"{page}?checkout=paid&invoice={invoice.number}",
+            cancel_url=f"{page}?checkout=cancelled&invoice={invoice.number}",
+        )
+    except (services.ContributionError, stripe_payments.StripeUnavailable) as error:
+        db.session.rollback()
+        flash(f"Online payment is not possible now: {error}", "error")
+        return back
+    db.session.commit()
+    return redirect(address, 303)
+
+
+def _receipt_response(invoice: Invoice) -> FlaskResponse:
+    try:
+        body = receipt_pdf(invoice)
+    except NoReceipt:
+        abort(404)
+    response = FlaskResponse(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{receipt_filename(invoice)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/my/invoices/<int:invoice_id>/receipt.pdf")
+@role_required(Role.MEDIATOR)
+def my_receipt(invoice_id: int) -> FlaskResponse:
+    """The receipt of one of the mediator's settled invoices."""
+    return _receipt_response(_own_invoice_or_404(invoice_id))
+
+
+@bp.route("/staff/invoices/<int:invoice_id>/receipt.pdf")
+@role_required(*INVOICE_READERS)
+def staff_receipt(invoice_id: int) -> FlaskResponse:
+    return _receipt_response(_invoice_or_404(invoice_id))
+
+
+@bp.route("/staff/invoices/<int:invoice_id>")
+@role_required(*INVOICE_READERS)
+def invoice_page(invoice_id: int) -> str:
+    """One invoice: its payments with their source, Stripe ids and refunds, held payments."""
+    invoice = _invoice_or_404(invoice_id)
+    held = db.session.scalars(
+        select(HeldPayment).where(HeldPayment.invoice_id == invoice.id).order_by(HeldPayment.id)
+    ).all()
+    return render_template(
+        "contributions/invoice.html",
+        invoice=invoice,
+        mediator=invoice.certification.mediator,
+        held=held,
+        refund_form=RefundForm(),
+        can_refund=current_user.has_role(*PAYMENT_STAFF) and stripe_payments.is_configured(),
+        PaymentSource=PaymentSource,
+        dashboard_url=stripe_payments.dashboard_url,
+        stripe_configured=stripe_payments.is_configured(),
+    )
+
+
+@bp.route("/staff/payments/<int:payment_id>/refund", methods=["POST"])
+@role_required(*PAYMENT_STAFF)
+def refund_payment(payment_id: int) -> ResponseReturnValue:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        abort(404)
+    invoice, form = payment.invoice, RefundForm()
+    back_url = url_for("contributions.invoice_page", invoice_id=invoice.id)
+    page = confirmation(
+        form,
+        title=f"Refund this payment to {invoice.certification.mediator.name}?",
+        summary=lambda: [
+            f"ask Stripe to refund {format_money(form.amount.minor, payment.currency)} of the "
+            f"payment of {format_money(payment.amount_minor, payment.currency)} received on "
+            f"{payment.received_on:%-d %B %Y} ({payment.provider_reference})",
+            "once Stripe confirms it, recompute the invoice and the mediator's status without "
+            "the refunded money, which may make the mediator lapsed again",
+        ],
+        button="Yes, refund through Stripe",
+        back=back_url,
+    )
+    if page is not None:
+        return page
+
+    def action() -> str:
+        if form.currency.data != payment.currency:
+            raise services.ContributionError(f"The payment is in {payment.currency}.")
+        try:
+            stripe_payments.refund_payment(
+                db.session,
+                payment,
+                amount_minor=form.amount.minor,
+                reason=form.reason.data,
+                now=utcnow(),
+                actor=current_user,
+            )
+        except stripe_payments.StripeUnavailable as error:
+            raise services.ContributionError(f"Stripe did not refund it: {error}") from error
+        refund = format_money(form.amount.minor, payment.currency)
+        return (
+            f"Stripe was asked to refund {refund}. It counts once Stripe confirms it, usually "
+            "within seconds; this page then shows it."
+        )
+
+    return _submit(form, redirect(back_url, 303), action)
 
 
 @bp.route("/staff/waivers")

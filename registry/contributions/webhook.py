@@ -31,19 +31,17 @@ from registry.contributions.models import (
     HeldPayment,
     Invoice,
     Payment,
-    PaymentSource,
     format_invoice_number,
     parse_invoice_number,
 )
 from registry.contributions.services import (
     ContributionError,
-    hold_payment,
-    hold_reason,
-    record_payment,
+    ProviderPayment,
+    receive_provider_payment,
+    recorded_with_reference,
 )
 from registry.database import utcnow
 from registry.extensions import db
-from registry.mediators.transitions import Change
 from registry.reference import CURRENCIES
 
 bp = Blueprint("payment_webhook", __name__)
@@ -184,13 +182,6 @@ def _booked_with_reference(session: Session, reference: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.provider_reference == reference))
 
 
-def _recorded_with_reference(session: Session, reference: str) -> Payment | HeldPayment | None:
-    """Return the payment booked or held for the provider's ``reference``, if any."""
-    return _booked_with_reference(session, reference) or session.scalar(
-        select(HeldPayment).where(HeldPayment.provider_reference == reference)
-    )
-
-
 def _duplicate(recorded: Payment | HeldPayment) -> ResponseReturnValue:
     if isinstance(recorded, HeldPayment):
         return jsonify(status="duplicate", held_payment_id=recorded.id), 200
@@ -228,36 +219,23 @@ def receive_payment() -> ResponseReturnValue:
     return _record(db.session, notice, today)
 
 
-def _pay(
-    session: Session, invoice: Invoice, notice: PaymentNotice, today: date
-) -> tuple[Payment, Change]:
-    return record_payment(
-        session,
-        invoice,
-        amount_minor=notice.amount_minor,
-        currency=notice.currency,
-        received_on=notice.paid_on,
-        today=today,
-        now=utcnow(),
-        actor=None,
-        source=PaymentSource.PROVIDER,
-        provider_reference=notice.reference,
-    )
-
-
 def _record(session: Session, notice: PaymentNotice, today: date) -> ResponseReturnValue:
-    """Record ``notice`` and commit, unless its reference is recorded already."""
-    existing = _recorded_with_reference(session, notice.reference)
+    """Book or hold ``notice`` (the service staff's payments go through too) and commit."""
+    existing = recorded_with_reference(session, notice.reference)
     if existing is not None:
         return _duplicate(existing)
     invoice = session.get(Invoice, notice.invoice_id) if notice.invoice_id <= MAX_INTEGER else None
     if invoice is None:
         return _error(f"unknown invoice {format_invoice_number(notice.invoice_id)}", 422)
-    reason = hold_reason(invoice, notice.amount_minor)
-    if reason is not None:
-        return _hold(session, invoice, notice, reason)
+    given = ProviderPayment(notice.reference, notice.amount_minor, notice.currency, notice.paid_on)
     try:
-        payment, change = _pay(session, invoice, notice, today)
+        receipt = receive_provider_payment(session, invoice, given, today=today, now=utcnow())
+        # A twin delivery may have booked it since our first look (and settled the invoice,
+        # which is why this one is held): then this one is the duplicate.
+        booked = _booked_with_reference(session, notice.reference) if receipt.held else None
+        if booked is not None:
+            session.rollback()
+            return _duplicate(booked)
         session.commit()
     except ContributionError as error:
         session.rollback()
@@ -266,51 +244,22 @@ def _record(session: Session, notice: PaymentNotice, today: date) -> ResponseRet
     except IntegrityError:
         # Another delivery of the same notice committed between our lookup and our insert.
         session.rollback()
-        existing = _recorded_with_reference(session, notice.reference)
+        existing = recorded_with_reference(session, notice.reference)
         if existing is None:
             raise
         return _duplicate(existing)
+    if receipt.outcome == "duplicate":
+        return _duplicate(receipt.payment or receipt.held)
+    if receipt.held is not None:
+        held = receipt.held
+        log.warning("Payment webhook notice %s held for review: %s", notice.reference, held.reason)
+        return jsonify(
+            status="held", held_payment_id=held.id, invoice=invoice.number, reason=held.reason
+        ), 202
     return jsonify(
         status="recorded",
-        payment_id=payment.id,
+        payment_id=receipt.payment.id,
         invoice=invoice.number,
         balance_minor=invoice.balance_minor,
-        certification_status=change.after.status.value,
+        certification_status=receipt.change.after.status.value,
     ), 201
-
-
-def _hold(
-    session: Session, invoice: Invoice, notice: PaymentNotice, reason: str
-) -> ResponseReturnValue:
-    """Hold ``notice`` for staff instead of booking it; 202: received, not booked."""
-    try:
-        held = hold_payment(
-            session,
-            invoice,
-            amount_minor=notice.amount_minor,
-            currency=notice.currency,
-            paid_on=notice.paid_on,
-            provider_reference=notice.reference,
-            reason=reason,
-            now=utcnow(),
-        )
-        # A twin delivery may have booked it since our first look (and settled the invoice,
-        # which is why this one is held): then this one is the duplicate.
-        booked = _booked_with_reference(session, notice.reference)
-        if booked is not None:
-            session.rollback()
-            return _duplicate(booked)
-        session.commit()
-    except ContributionError as error:
-        session.rollback()
-        return _error(str(error), 422)
-    except IntegrityError:
-        session.rollback()
-        existing = _recorded_with_reference(session, notice.reference)
-        if existing is None:
-            raise
-        return _duplicate(existing)
-    log.warning("Payment webhook notice %s held for review: %s", notice.reference, reason)
-    return jsonify(
-        status="held", held_payment_id=held.id, invoice=invoice.number, reason=reason
-    ), 202

@@ -3,8 +3,8 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import Base
 
@@ -39,3 +39,21 @@ class OutboxMessage(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+    attachments: Mapped[list["MailAttachment"]] = relationship(
+        order_by="MailAttachment.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class MailAttachment(Base):
+    """A file sent with a queued message (a receipt), kept as it was when the mail was written."""
+
+    __tablename__ = "mail_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("mail_outbox.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)

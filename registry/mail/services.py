@@ -9,7 +9,8 @@ nothing is sent: staff read the messages on the outbox page.
 
 import logging
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -19,7 +20,7 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from registry.database import db
-from registry.mail.models import MailStatus, OutboxMessage
+from registry.mail.models import MailAttachment, MailStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,32 @@ CLAIM_TIMEOUT = timedelta(minutes=10)
 REDACTED_ADDRESS = "(removed)"
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send with a message."""
+
+    filename: str
+    content_type: str  # "application/pdf"
+    content: bytes
+
+
 def queue_mail(
-    session: Session, *, to: str, subject: str, body: str, now: datetime
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    attachments: Sequence[Attachment] = (),
 ) -> OutboxMessage:
-    """Queue a plain-text message to ``to`` in the caller's transaction."""
+    """Queue a plain-text message (with any attachments) in the caller's transaction."""
     message = OutboxMessage(
         created_at=now, to_address=to, subject=subject, body_text=body, status=MailStatus.QUEUED
     )
+    message.attachments = [
+        MailAttachment(filename=a.filename, content_type=a.content_type, content=a.content)
+        for a in attachments
+    ]
     session.add(message)
     return message
 
@@ -49,7 +69,13 @@ def split_subject(text: str) -> tuple[str, str]:
 
 
 def queue_template_mail(
-    session: Session, template: str, *, to: Iterable[str], now: datetime, **context: object
+    session: Session,
+    template: str,
+    *,
+    to: Iterable[str],
+    now: datetime,
+    attachments: Sequence[Attachment] = (),
+    **context: object,
 ) -> int:
     """Render ``mail/<template>`` once and queue it to each address; return how many.
 
@@ -58,7 +84,9 @@ def queue_template_mail(
     subject, body = split_subject(render_template(f"mail/{template}", **context))
     addresses = list(dict.fromkeys(to))
     for address in addresses:
-        queue_mail(session, to=address, subject=subject, body=body, now=now)
+        queue_mail(
+            session, to=address, subject=subject, body=body, now=now, attachments=attachments
+        )
     return len(addresses)
 
 
@@ -168,4 +196,9 @@ def _build(message: OutboxMessage) -> EmailMessage:
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
     email.set_content(message.body_text)
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        email.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return email

@@ -3,7 +3,16 @@
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -11,7 +20,8 @@ from werkzeug.wrappers import Response
 from registry.accounts.models import Role
 from registry.accounts.permissions import role_required
 from registry.clock import local_today
-from registry.contributions.forms import PaymentForm, VoidPaymentForm, WaiverForm
+from registry.contributions import stripe_payments
+from registry.contributions.forms import PaymentForm, PayNowForm, VoidPaymentForm, WaiverForm
 from registry.contributions.models import Invoice
 from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
@@ -109,13 +119,24 @@ def _overview(mediator: Mediator) -> dict[str, Any]:
 
 @bp.route("/my/certification")
 @role_required(Role.MEDIATOR)
-def my_certification() -> str:
+def my_certification() -> Response | str:
     mediator = profile_of(db.session, current_user)
     if mediator is None:
         return render_template("mediators/my_certification.html", mediator=None)
-    return render_template(
-        "mediators/my_certification.html", waiver_form=WaiverForm(), **_overview(mediator)
+    online = stripe_payments.is_configured()
+    response = make_response(
+        render_template(
+            "mediators/my_certification.html",
+            waiver_form=WaiverForm(),
+            pay_form=PayNowForm(),
+            online_payment=online,
+            checkout=request.args.get("checkout"),
+            **_overview(mediator),
+        )
     )
+    if online:
+        response.headers["Content-Security-Policy"] = stripe_payments.content_security_policy()
+    return response
 
 
 @bp.route("/my/checklist")

@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, column, exists, func, select, table, text
+from sqlalchemy import ColumnElement, Select, column, exists, func, literal, select, table, text
 from sqlalchemy.orm import Session, aliased
 
 from registry.mediators.models import (
@@ -39,8 +40,9 @@ MAX_QUERY_LENGTH = 100
 MAX_WORDS = 8
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
-# Deep pages cost a scan of everything before them; nobody reads past the first ten
-# thousand results of a registry search, they narrow it.
+# Deep pages cost a scan of everything before them, and exact counts of common filters a scan
+# of every match; nobody reads past the first ten thousand results of a registry search,
+# they narrow it. The default of the SEARCH_COUNT_CAP setting: counts stop there, and pages.
 MAX_RESULTS_REACHABLE = 10_000
 SORTS = {
     "name": "Name (A-Z)",
@@ -94,8 +96,12 @@ def parse_search(
     args: Mapping[str, str],
     specialisations: frozenset[str],
     allowed: frozenset[str] = PAGE_PARAMETERS,
+    reachable: int = MAX_RESULTS_REACHABLE,
 ) -> MediatorSearch:
-    """Read and check search parameters; raise ``SearchError`` naming the first bad one."""
+    """Read and check search parameters; raise ``SearchError`` naming the first bad one.
+
+    Pages end with the first ``reachable`` results (the count cap, ``SEARCH_COUNT_CAP``).
+    """
     unknown = sorted(set(args) - allowed)
     if unknown:
         raise SearchError(f"unknown parameter: {unknown[0]}")
@@ -114,10 +120,8 @@ def parse_search(
         page=_number(args, "page", 1, None),
         per_page=_number(args, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
     )
-    if (search.page - 1) * search.per_page >= MAX_RESULTS_REACHABLE:
-        raise SearchError(
-            f"page is past the first {MAX_RESULTS_REACHABLE:,} results; narrow the search"
-        )
+    if (search.page - 1) * search.per_page >= reachable:
+        raise SearchError(f"page is past the first {reachable:,} results; narrow the search")
     return search
 
 
@@ -156,22 +160,51 @@ def parse_page(args: Mapping[str, str]) -> int:
     return page
 
 
-def search_listings(session: Session, search: MediatorSearch, today: date) -> Page[Listing]:
-    """Return the requested page of mediators listed today that match ``search``."""
+def search_listings(
+    session: Session, search: MediatorSearch, today: date, cap: int = MAX_RESULTS_REACHABLE
+) -> Page[Listing]:
+    """Return the requested page of mediators listed today that match ``search``.
+
+    Matches are counted exactly up to ``cap``; beyond, the page's total is ``cap`` and
+    ``total_is_lower_bound`` is set (nobody pages that far, they narrow the search). The count
+    asks the word index (FTS5, GIN) for matches whatever their dates and grants; the listings
+    that ended and are not pruned yet (a day's worth at most) and those whose filtered
+    specialisation expired since they were written (a few) are counted apart and taken off,
+    so no row is tested for them. Then the page is fetched the cheaper of two ways, chosen
+    from that count.
+    """
     if search.q and not search.words:
         # Only punctuation or symbols: nothing can match (and nothing reaches the index).
         return Page(items=[], total=0, number=search.page, size=search.per_page)
-    if session.get_bind().dialect.name != "sqlite" or not search.is_filtered:
-        query = listing_query(session, search, today)
-        return paginate(session, query, search.page, search.per_page)
-    return _search_with_fts5(session, search, today)
+    ended = select(func.count()).select_from(Listing).where(Listing.listed_until < today)
+    ended = ended.where(*_matches(session, search, by_country_index=False, by_word_index=False))
+    excluded = (session.scalar(ended) or 0) + _expired_since_written(session, search, today)
+    limit = cap + 1 + excluded
+    matching = select(literal(1)).select_from(Listing).where(*_matches(session, search))
+    if session.get_bind().dialect.name == "sqlite" and search.is_filtered:
+        counted = _fts_count(session, _fts_terms(search), limit)
+    elif session.get_bind().dialect.name == "postgresql" and (
+        _estimated_rows(session, matching) >= _surely_more(search) * limit
+    ):
+        counted = limit  # surely more than the cap: counting them would only say so slowly
+    else:
+        counted = session.scalar(select(func.count()).select_from(matching.limit(limit).subquery()))
+    total, is_lower_bound = _capped((counted or 0) - excluded, cap)
+    offset = (search.page - 1) * search.per_page
+    # Past a capped count, none beyond the cap.
+    size = min(search.per_page, total - offset) if is_lower_bound else search.per_page
+    if size <= 0:
+        return Page([], total, search.page, search.per_page, is_lower_bound)
+    query = _page_query(session, search, today, total, is_lower_bound, (offset, size))
+    items = list(session.scalars(query))
+    return Page(items, total, search.page, search.per_page, is_lower_bound)
 
 
 def listing_query(session: Session, search: MediatorSearch, today: date) -> Select:
     """Select the matching listings in the requested order, tested row by row.
 
-    PostgreSQL matches names through its tsvector index; SQLite through LIKE on the folded
-    words (``_search_with_fts5`` decides when that beats asking FTS5).
+    PostgreSQL matches names and filters through its tsvector columns; SQLite through LIKE on
+    the folded words and facets (``_page_query`` decides when that beats asking FTS5).
     """
     query = select(Listing).where(
         Listing.listed_until >= today, *_matches(session, search), *_granted(search, today)
@@ -208,7 +241,7 @@ def _expired_since_written(session: Session, search: MediatorSearch, today: date
             SpecialisationGrant.valid_until < today,
             SpecialisationGrant.valid_until >= today - timedelta(days=EXPIRY_CATCH_UP_DAYS),
             Listing.listed_until >= today,
-            *_matches(session, search, by_country_index=False),
+            *_matches(session, search, by_country_index=False, by_word_index=False),
             ~_granted(search, today)[0],
         )
     )
@@ -216,26 +249,24 @@ def _expired_since_written(session: Session, search: MediatorSearch, today: date
 
 
 def _matches(
-    session: Session, search: MediatorSearch, *, by_country_index: bool = True
+    session: Session,
+    search: MediatorSearch,
+    *,
+    by_country_index: bool = True,
+    by_word_index: bool = True,
 ) -> list[ColumnElement[bool]]:
     """The search as conditions on a listing row, the date aside.
 
-    ``by_country_index=False`` writes the country test so that SQLite cannot answer it from
-    ``ix_listings_country`` and reads the few ended listings through their date instead.
+    ``by_country_index=False`` and ``by_word_index=False`` write the country test and
+    PostgreSQL's word tests so that they cannot be answered from ``ix_listings_country`` or
+    the GIN index: the few ended listings are then read through their date instead, and a page
+    of many matches along the index of its order.
     """
-    conditions = []
-    if search.words and session.get_bind().dialect.name == "postgresql":
-        # Same expression as the index (migration 0003), so the planner can use it.
-        tsquery = " & ".join(f"{word}:*" for word in search.words)
-        conditions.append(
-            text(
-                "to_tsvector('simple', listings.search_name) @@ to_tsquery('simple', :m)"
-            ).bindparams(m=tsquery)
-        )
-    else:
-        conditions += [name_has_word_prefix(Listing.search_name, word) for word in search.words]
+    country = Listing.country if by_country_index else Listing.country.concat("")
+    if session.get_bind().dialect.name == "postgresql":
+        return _word_matches(search, country, by_word_index=by_word_index)
+    conditions = [name_has_word_prefix(Listing.search_name, word) for word in search.words]
     if search.country:
-        country = Listing.country if by_country_index else Listing.country.concat("")
         conditions.append(country == search.country)
     conditions += [
         Listing.facets.contains(f" {facet_word(kind, code)} ")
@@ -245,59 +276,195 @@ def _matches(
     return conditions
 
 
-_ORDER = {
-    "name": (Listing.search_name, Listing.public_id),
-    "country": (Listing.country, Listing.search_name, Listing.public_id),
-    "recent": (Listing.certified_since.desc(), Listing.public_id),
-}
-# Up to this many matches, SQLite fetches them through FTS5 and sorts them; beyond, a scan in
-# the requested order that tests each row finds a page sooner: it reads about
-# rows-in-range x (page x per_page) / matches rows, against about `matches` the other way.
-# Within one country the range is that country's listings, counted by FTS5 in a millisecond.
-NARROW = 5_000
+def _word_matches(
+    search: MediatorSearch, country: ColumnElement[str | None], *, by_word_index: bool
+) -> list[ColumnElement[bool]]:
+    """The search as tests of PostgreSQL's tsvector columns (migration 0013).
 
-
-def _fts_count(session: Session, terms: list[str]) -> int:
-    """Count the listings FTS5 matches for all of ``terms`` (whatever their dates)."""
-    match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
-    return session.scalar(select(func.count()).select_from(_fts).where(match)) or 0
-
-
-def _narrow(search: MediatorSearch, in_country: int | None) -> float:
-    """Return up to how many matches fetching them through FTS5 beats the ordered scan."""
-    if in_country is None:
-        return NARROW
-    return min(NARROW, (in_country * search.page * search.per_page) ** 0.5)
-
-
-def _search_with_fts5(session: Session, search: MediatorSearch, today: date) -> Page[Listing]:
-    """Count through FTS5 alone, then fetch the page the cheaper of two ways.
-
-    FTS5 counts a million matches in milliseconds but knows nothing of dates, so the listings
-    that ended and are not pruned yet (a day's worth at most) are counted and taken off.
+    ``name_words`` holds the folded name's words, ``facet_words`` the filter values; one GIN
+    index covers both, for prefixes and whole words. ``ts_match_vq`` is the function behind
+    ``@@``: the planner cannot take a call of it to the index. The country is a column of its
+    own, which ``ix_listings_country`` counts without visiting the table.
     """
-    facets = [f'facets : "{facet_word(kind, code)}"' for kind, code in search.filters]
-    terms = [f'search_name : "{word}"*' for word in search.words] + facets
-    indexed = _fts_count(session, terms)
-    ended = select(func.count()).select_from(Listing).where(Listing.listed_until < today)
-    ended = ended.where(*_matches(session, search, by_country_index=False))
-    total = indexed - (session.scalar(ended) or 0) - _expired_since_written(session, search, today)
-    in_country = None
+    match = (
+        "listings.{0} @@ to_tsquery('simple', :{0})"
+        if by_word_index
+        else "ts_match_vq(listings.{0}, to_tsquery('simple', :{0}))"
+    )
+    conditions: list[ColumnElement[bool]] = []
+    if search.words:
+        words = " & ".join(f"{word}:*" for word in search.words)
+        conditions.append(text(match.format("name_words")).bindparams(name_words=words))
+    facets = [facet_word(kind, code) for kind, code in search.filters if kind != "c"]
+    if facets:
+        conditions.append(
+            text(match.format("facet_words")).bindparams(facet_words=" & ".join(facets))
+        )
     if search.country:
-        country = f'facets : "{facet_word("c", search.country)}"'
-        in_country = indexed if terms == [country] else _fts_count(session, [country])
-    if total <= _narrow(search, in_country):
+        conditions.append(country == search.country)
+    return conditions
+
+
+_ORDER_COLUMNS = {
+    "name": ("search_name", "public_id"),
+    "country": ("country", "search_name", "public_id"),
+    "recent": ("-certified_since", "public_id"),
+}
+
+
+def _order(entity: Any, sort: str) -> list[ColumnElement]:
+    """Return the ORDER BY of ``sort`` on ``entity`` (``Listing``, an alias, a subquery's c)."""
+    return [
+        getattr(entity, name[1:]).desc() if name.startswith("-") else getattr(entity, name)
+        for name in _ORDER_COLUMNS[sort]
+    ]
+
+
+_ORDER = {sort: tuple(_order(Listing, sort)) for sort in _ORDER_COLUMNS}
+# Up to this many matches, fetching them through the word index (FTS5, GIN) and sorting them
+# finds a page sooner; beyond, a scan in the requested order that tests each row: it reads
+# about rows-in-range x (page x per_page) / matches rows, against about `matches` the other
+# way. Within one country the range is that country's listings, counted by FTS5 in a
+# millisecond; on PostgreSQL it is every listing, as the planner estimates them.
+NARROW = 5_000
+# On PostgreSQL, counting the first 10,001 matches of a common prefix or filter reads 10,001
+# rows (20-50 ms at a million listings). When the planner estimates this many times the cap or
+# more, the search says "more than" the cap without counting. An estimate of one word or filter
+# is the frequency ANALYZE found in a sample of 30,000-300,000 rows, a few percent off at most;
+# one of several multiplies their frequencies as if they were independent, which they may not be.
+SURELY_MORE = 1.5
+SURELY_MORE_COMBINED = 5.0
+
+
+def _surely_more(search: MediatorSearch) -> float:
+    conditions = len(search.words) + len(search.filters)
+    return SURELY_MORE if conditions <= 1 else SURELY_MORE_COMBINED
+
+
+def _capped(matches: int, cap: int) -> tuple[int, bool]:
+    """Return the total to show for ``matches`` counted up to ``cap + 1``, and if it is a floor."""
+    return (cap, True) if matches > cap else (matches, False)
+
+
+def _fts_count(session: Session, terms: list[str], limit: int | None = None) -> int:
+    """Count the listings FTS5 matches for all of ``terms`` (whatever their dates).
+
+    With ``limit``, stop counting there.
+    """
+    match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
+    matching = select(_fts.c.rowid).where(match)
+    if limit is not None:
+        matching = matching.limit(limit)
+    return session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+
+
+def _narrow(search: MediatorSearch, in_range: int | None) -> float:
+    """Return up to how many matches fetching them through the index beats the ordered scan."""
+    if in_range is None:
+        return NARROW
+    return min(NARROW, (in_range * search.page * search.per_page) ** 0.5)
+
+
+def _fts_terms(search: MediatorSearch) -> list[str]:
+    facets = [f'facets : "{facet_word(kind, code)}"' for kind, code in search.filters]
+    return [f'search_name : "{word}"*' for word in search.words] + facets
+
+
+def _page_query(
+    session: Session,
+    search: MediatorSearch,
+    today: date,
+    total: int,
+    is_lower_bound: bool,
+    window: tuple[int, int],
+) -> Select:
+    """Return the query of the page (``window``: offset and size) the cheaper of two ways.
+
+    The choice is ours, from the count, not the planner's, whose estimate of a name prefix
+    can be far off. With few matches, SQLite fetches them through FTS5 and PostgreSQL through
+    GIN into a materialised CTE, and both sort them; with many, both walk the index of the
+    requested order testing each row.
+    """
+    offset, size = window
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and (
+        is_lower_bound or total > _narrow(search, max(total, _estimated_listings(session)))
+    ):
+        return _walk_in_order(search, today, window)
+    if is_lower_bound or (dialect == "sqlite" and not search.is_filtered):
+        return listing_query(session, search, today).offset(offset).limit(size)
+    if dialect == "sqlite":
+        terms = _fts_terms(search)
+        in_country = None
+        if search.country:
+            country = f'facets : "{facet_word("c", search.country)}"'
+            in_country = total if terms == [country] else _fts_count(session, [country])
+        if total > _narrow(search, in_country):
+            return listing_query(session, search, today).offset(offset).limit(size)
         match = text("listings_fts MATCH :match").bindparams(match=" AND ".join(terms))
-        query = (
+        return (
             select(Listing)
             .where(Listing.listed_until >= today, *_granted(search, today))
             .where(Listing.mediator_id.in_(select(_fts.c.rowid).where(match)))
             .order_by(*_ORDER[search.sort])
+            .offset(offset)
+            .limit(size)
         )
-    else:
-        query = listing_query(session, search, today)
-    window = query.offset((search.page - 1) * search.per_page).limit(search.per_page)
-    return Page(list(session.scalars(window)), total, search.page, search.per_page)
+    matched = (
+        select(Listing)
+        .where(Listing.listed_until >= today, *_matches(session, search), *_granted(search, today))
+        .cte("matched")
+        .prefix_with("MATERIALIZED")
+    )
+    found = aliased(Listing, matched)
+    return select(found).order_by(*_order(found, search.sort)).offset(offset).limit(size)
+
+
+def _walk_in_order(search: MediatorSearch, today: date, window: tuple[int, int]) -> Select:
+    """Walk the order's index for the page's ids, then read those rows (PostgreSQL).
+
+    ``ix_listings_words_order`` (migration 0013) carries the words, so the rows a walk skips
+    are tested in the index alone, without reading the table; only the page's rows are read.
+    """
+    offset, size = window
+    keys = [getattr(Listing, name.lstrip("-")) for name in _ORDER_COLUMNS[search.sort]]
+    ids = (
+        select(Listing.mediator_id, *keys)
+        .where(
+            Listing.listed_until >= today,
+            *_word_matches(search, Listing.country, by_word_index=False),
+            *_granted(search, today),
+        )
+        .order_by(*_ORDER[search.sort])
+        .offset(offset)
+        .limit(size)
+        .subquery("page_ids")
+    )
+    return (
+        select(Listing)
+        .join(ids, Listing.mediator_id == ids.c.mediator_id)
+        .order_by(*_order(ids.c, search.sort))
+    )
+
+
+def _estimated_rows(session: Session, query: Select) -> float:
+    """Return PostgreSQL's estimate of the rows ``query`` gives (it plans, never runs it).
+
+    From the statistics ANALYZE keeps: the frequencies of the 10,000 most common name words
+    and of every filter value (migration 0013), so a common prefix or filter is estimated
+    well; a rare one may be overestimated, but not to thousands of rows.
+    """
+    compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {compiled}")).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _estimated_listings(session: Session) -> int:
+    """Return PostgreSQL's estimate of how many listings there are (0 before any ANALYZE)."""
+    estimate = session.scalar(
+        text("SELECT reltuples FROM pg_class WHERE oid = 'listings'::regclass")
+    )
+    return max(0, int(estimate or 0))
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,12 @@ def find() -> ResponseReturnValue:
         "sorts": SORTS,
         "args": request.args,
     }
+    cap = current_app.config["SEARCH_COUNT_CAP"]
     try:
-        search = queries.parse_search(request.args, frozenset(specialisations))
+        search = queries.parse_search(request.args, frozenset(specialisations), reachable=cap)
     except SearchError as error:
         return render_template("search/find.html", error=str(error), result=None, **context), 400
-    result = queries.search_listings(session, search, today)
+    result = queries.search_listings(session, search, today, cap)
     details = queries.listing_details(session, result.items, today)
     return render_template(
         "search/find.html",

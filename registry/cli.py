@@ -431,7 +431,150 @@ def search_reindex(app: Flask) -> None:
 
 @main.group()
 def db() -> None:
-    """Schema migrations (for developers)."""
+    """The database as a whole: copy it, back it up, restore it; schema migrations."""
+
+
+@db.command("copy")
+@click.option(
+    "--to",
+    "to_url",
+    required=True,
+    metavar="URL",
+    help="The empty database to copy into: postgresql+psycopg://… or sqlite:///path.",
+)
+@click.option(
+    "--batch",
+    default=5_000,
+    show_default=True,
+    type=click.IntRange(100, 100_000),
+    help="Rows read and written at a time.",
+)
+@with_app
+def db_copy(app: Flask, to_url: str, batch: int) -> None:
+    """Copy every table into an empty database and compare checksums on both sides."""
+    from registry.database import make_engine
+    from registry.extensions import db as database
+    from registry.operations.copy import (
+        CopyFailed,
+        CopyMismatch,
+        CopyRefused,
+        copy_database,
+        database_url,
+    )
+
+    try:
+        target = make_engine(database_url(to_url))
+    except CopyRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    source = database.engine
+    click.echo(f"Copying {_shown(source)} to {_shown(target)}, {batch:,} rows at a time.")
+    try:
+        result = copy_database(source, target, batch=batch, on_table=_echo_copied)
+    except (CopyRefused, CopyFailed) as error:
+        raise click.ClickException(str(error)) from None
+    except CopyMismatch as mismatch:
+        _echo_checksums(mismatch.result)
+        raise click.ClickException(str(mismatch)) from None
+    finally:
+        target.dispose()
+    _echo_checksums(result)
+    click.echo(
+        f"Copied {result.rows:,} rows of {len(result.tables)} tables in {result.seconds:.1f} s "
+        f"({result.rows / max(result.seconds, 0.001):,.0f} rows/s); every row count and "
+        f"checksum matches"
+        + (
+            f"; {result.sequences} sequences moved past the copied ids."
+            if result.sequences
+            else "."
+        )
+    )
+    _echo_files(app)
+
+
+def _shown(engine: Any) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _echo_copied(copied: Any) -> None:
+    click.echo(f"  {copied.name:32} {copied.source_rows:>12,} rows  {copied.seconds:7.1f} s")
+
+
+def _echo_checksums(result: Any) -> None:
+    click.echo(
+        f"{'table':32} {'source rows':>12} {'target rows':>12}  "
+        f"{'source sha256':16}  {'target sha256':16}"
+    )
+    for each in result.tables:
+        click.echo(
+            f"{each.name:32} {each.source_rows:>12,} {each.target_rows:>12,}  "
+            f"{each.source_checksum[:16]}  {each.target_checksum[:16]}  "
+            f"{'same' if each.matches else 'DIFFERENT'}"
+        )
+
+
+def _echo_files(app: Flask) -> None:
+    from registry.extensions import db as database
+    from registry.operations.copy import files_to_copy
+    from registry.uploads import human_size
+
+    click.echo("Files outside the database: copy these folders to the new instance yourself.")
+    with database.engine.connect() as connection:
+        for folder in files_to_copy(app, connection):
+            missing = f"; {folder.missing} named but missing" if folder.missing else ""
+            files = f"{folder.files} file{'' if folder.files == 1 else 's'}"
+            click.echo(
+                f"  {folder.setting} = {folder.path}: {files} "
+                f"({human_size(folder.size_bytes)}), {folder.what}{missing}"
+            )
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_app
+def db_backup(app: Flask, file: Path) -> None:
+    """Write a consistent copy of the live SQLite database to FILE (PostgreSQL: use pg_dump)."""
+    from registry.extensions import db as database
+    from registry.operations.backup import BackupRefused, backup_database
+    from registry.uploads import human_size
+
+    try:
+        backup = backup_database(database.engine, file)
+    except BackupRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(
+        f"Backed up {_shown(database.engine)} (revision {backup.revision}) to {backup.path} "
+        f"({human_size(backup.size_bytes)}); its integrity check passed."
+    )
+    _echo_files(app)
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_app
+def db_restore(app: Flask, file: Path) -> None:
+    """Restore the SQLite backup FILE into the configured database, which must be empty."""
+    from registry.extensions import db as database
+    from registry.operations.backup import BackupRefused, restore_database
+    from registry.operations.copy import CopyFailed, CopyMismatch
+
+    try:
+        restored = restore_database(database.engine, file)
+    except (BackupRefused, CopyFailed) as error:
+        raise click.ClickException(str(error)) from None
+    except CopyMismatch as mismatch:
+        _echo_checksums(mismatch.result)
+        raise click.ClickException(str(mismatch)) from None
+    if restored.copy is not None:
+        _echo_checksums(restored.copy)
+    migrated = (
+        f", then migrated to {restored.migrated_to}"
+        if restored.migrated_to
+        else "; every table's checksum matches the backup's"
+    )
+    click.echo(
+        f"Restored {file} (revision {restored.revision}) into {_shown(database.engine)}"
+        f"{migrated}. Restore the uploaded files and signing keys from their own backup."
+    )
 
 
 @db.command("revision")

@@ -175,3 +175,10 @@ def test_postgresql_counts_when_the_estimate_is_not_far_above_the_cap(register, 
     assert (page.total, page.total_is_lower_bound) == (2, False)
     if session.get_bind().dialect.name == "postgresql":
         assert queries._estimated_rows(session, select(Listing)) > 0
+
+
+def test_a_small_estimate_above_the_cap_is_not_trusted(register, session, monkeypatch):
+    """Statistics of rows since rolled back or deleted say 20 where 6 match: count them."""
+    monkeypatch.setattr(queries, "_estimated_rows", lambda session, query: 20)
+    page = search(session, len(ALL))
+    assert (page.total, page.total_is_lower_bound) == (len(ALL), False)

@@ -11,7 +11,6 @@ shipped with their licence in ``registry/static/fonts``) cover the names the reg
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import segno
 from fpdf import FPDF
@@ -19,17 +18,10 @@ from fpdf.enums import Align, MethodReturnValue, PathPaintRule, WrapMode, XPos, 
 
 from registry.mediators.outlook import long_date
 from registry.mediators.specialisations import PublicSpecialisation
+from registry.pdfstyle import BRAND, FAMILY, FONTS, INK, MUTED, RULE
 from registry.search.verification import Verification
 
-FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
-FAMILY = "DejaVuSerif"
 REGISTRY_NAME = "Mediator Registry"
-
-# The site's colours (registry/static/registry.css): ink, muted text, brand blue, rules.
-INK = (29, 36, 51)
-MUTED = (90, 100, 120)
-BRAND = (31, 78, 140)
-RULE = (196, 204, 218)
 
 # A4 portrait, in millimetres. Text runs between LEFT and RIGHT. The body (who is certified
 # as what, and the specialisations) is centred between BODY_TOP and BODY_BOTTOM; a long name

@@ -13,10 +13,10 @@ from flask import current_app
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
-from registry.certificates.pdf import BRAND, FAMILY, FONTS, INK, MUTED, RULE
 from registry.contributions.models import Invoice, Payment, PaymentSource
 from registry.mail.services import Attachment
 from registry.mediators.outlook import long_date
+from registry.pdfstyle import BRAND, FAMILY, FONTS, INK, MUTED, RULE
 from registry.reference import format_money
 
 RECEIPT_PREFIX = "RCT-"

@@ -184,7 +184,7 @@ def search_listings(
     if session.get_bind().dialect.name == "sqlite" and search.is_filtered:
         counted = _fts_count(session, _fts_terms(search), limit)
     elif session.get_bind().dialect.name == "postgresql" and (
-        _estimated_rows(session, matching) >= _surely_more(search) * limit
+        _estimated_rows(session, matching) >= max(_surely_more(search) * limit, TRUSTED_ESTIMATE)
     ):
         counted = limit  # surely more than the cap: counting them would only say so slowly
     else:
@@ -334,6 +334,9 @@ NARROW = 5_000
 # one of several multiplies their frequencies as if they were independent, which they may not be.
 SURELY_MORE = 1.5
 SURELY_MORE_COMBINED = 5.0
+# Below this many rows an estimate is not trusted whatever the cap: a small table's statistics
+# may still describe rows since deleted (or rolled back), and counting a few rows is cheap.
+TRUSTED_ESTIMATE = 2_000
 
 
 def _surely_more(search: MediatorSearch) -> float:

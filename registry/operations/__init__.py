@@ -1,0 +1,1 @@
+"""Operating a registry as a whole: moving it between databases, backing it up, restoring it."""

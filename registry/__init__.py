@@ -101,6 +101,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     check_rate_limit_storage(app.config)
+    # flask-limiter defaults RATELIMIT_ENABLED to its own last value, so one app made without
+    # limits (a script, a test) would leave every later app in the process without them.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     jobs.init_app(app)
     uploads.init_app(app)

@@ -225,6 +225,9 @@ def session(app: Flask) -> Iterator[sa.orm.Session]:
     connection = engine.connect()
     outer = connection.begin()
     db.bind(app, connection, join_transaction_mode="create_savepoint")
+    # The limiter is one object per process, set by the last app made: a test that made one
+    # without rate limits (RATELIMIT_ENABLED=False) must not leave them off for the next.
+    limiter.enabled = app.config["RATELIMIT_ENABLED"]
     limiter.reset()
     test_session = app.extensions["db"].writer()
     try:

@@ -12,6 +12,7 @@ from registry.accounts import throttle
 from registry.accounts.models import SignInThrottle
 from registry.config import ConfigError, check_rate_limit_storage
 from registry.database import utcnow
+from registry.extensions import limiter
 from tests.conftest import TEST_SECRET, csrf_token, free_port, make_test_app, post_form
 from tests.factories import PASSWORD, make_user
 
@@ -159,3 +160,13 @@ def test_a_successful_sign_in_clears_the_count(client, session):
     assert session.scalar(select(SignInThrottle)) is not None
     assert sign_in(client).status_code == 303
     assert session.scalar(select(SignInThrottle)) is None
+
+
+def test_an_app_without_limits_leaves_the_next_app_its_limits(app):
+    """flask-limiter would default the next app's RATELIMIT_ENABLED to the last app's value."""
+    unlimited = make_test_app(app.config["DATABASE_URL"], RATELIMIT_ENABLED=False)
+    assert not limiter.enabled
+    limited = make_test_app(app.config["DATABASE_URL"])
+    assert limited.config["RATELIMIT_ENABLED"] is True and limiter.enabled
+    for made in (unlimited, limited):
+        made.extensions["db"].engine.dispose()

@@ -14,7 +14,7 @@ import re
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,17 +147,31 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _sqlite_templates["head"]
 
 
+def copy_database(source: str, url: str) -> None:
+    """Make the empty database at ``url`` a copy of the database at ``source`` (same kind)."""
+    if url.startswith("sqlite"):
+        shutil.copyfile(source.removeprefix("sqlite:///"), url.removeprefix("sqlite:///"))
+        return
+    name, template = url.rsplit("/", 1)[1], source.rsplit("/", 1)[1]
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        # A pool of the app that filled the source (``demo``) may still hold connections.
+        connection.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+            {"name": template},
+        )
+        connection.exec_driver_sql(f'DROP DATABASE "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    admin.dispose()
+
+
 def fill_from_template(url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Bring the empty database at ``url`` to the migrations' head by copying a template."""
     if url.startswith("sqlite"):
-        shutil.copyfile(_sqlite_template(tmp_path_factory), url.removeprefix("sqlite:///"))
-        return
-    name = url.rsplit("/", 1)[1]
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE "{name}"')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"')
-    admin.dispose()
+        template = f"sqlite:///{_sqlite_template(tmp_path_factory)}"
+    else:
+        template = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{_postgres_template()}"
+    copy_database(template, url)
 
 
 def drop_database(url: str) -> None:
@@ -262,6 +276,20 @@ def fresh_database_url(
 
 
 @pytest.fixture
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """Make empty databases of a kind on demand (``databases("sqlite")``); drop them after."""
+    made: list[str] = []
+
+    def make(kind: str) -> str:
+        made.append(create_database(kind, tmp_path_factory))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(url)
+
+
+@pytest.fixture
 def fresh_app(fresh_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """An app on a fresh, migrated database whose commits are real."""
     fill_from_template(fresh_database_url, tmp_path_factory)
@@ -312,21 +340,7 @@ def demo(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """
     template, output = _demo_template(database_kind, tmp_path_factory)
     url = create_database(database_kind, tmp_path_factory)
-    if database_kind == "sqlite":
-        shutil.copyfile(template.removeprefix("sqlite:///"), url.removeprefix("sqlite:///"))
-    else:
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            name, source = url.rsplit("/", 1)[1], template.rsplit("/", 1)[1]
-            connection.execute(  # the pool of the app that ran ``demo`` may still hold some
-                sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :source"
-                ),
-                {"source": source},
-            )
-            connection.exec_driver_sql(f'DROP DATABASE "{name}"')
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-        admin.dispose()
+    copy_database(template, url)
     application = make_test_app(url)
     with application.app_context():
         yield Demo(application, url, output)

@@ -16,9 +16,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.database import db, utcnow
+from registry.database import db, make_engine, utcnow
 from registry.mediators.csvio import export_mediators, import_mediators
 from registry.mediators.models import Certification, Mediator
+from registry.operations.copy import database_checksums
 from registry.search.verification import verify_certificate, verify_mediator
 
 
@@ -104,3 +105,12 @@ def view_of(app: Flask, today: date) -> dict[str, dict[str, Any]]:
     """Return ``verifier_view`` of the register of ``app``."""
     with app.app_context(), app.extensions["db"].reader() as session:
         return verifier_view(session, today)
+
+
+def checksums(url: str) -> dict[str, tuple[int, str]]:
+    """Return each table's row count and checksum in the database at ``url`` (``db copy``'s)."""
+    engine = make_engine(url)
+    try:
+        return database_checksums(engine)
+    finally:
+        engine.dispose()

@@ -14,37 +14,16 @@ from registry.database import db, make_engine
 from registry.events.models import Event
 from registry.mediators.models import Mediator
 from registry.migrate import upgrade_to_head
-from registry.operations.copy import database_checksums
 from registry.search.verification import verify_mediator
-from tests.conftest import create_database, drop_database, make_test_app
+from tests.conftest import make_test_app
 from tests.factories import grant, make_mediator, set_fees
+from tests.round_trip import checksums
 
 WRITER_EMAIL = "writer-{:05}@example.org"
 
 
 def run(url, *args):
     return CliRunner().invoke(main, list(args), env={"DATABASE_URL": url})
-
-
-@pytest.fixture
-def databases(tmp_path_factory):
-    made = []
-
-    def make(kind):
-        made.append(create_database(kind, tmp_path_factory))
-        return made[-1]
-
-    yield make
-    for url in made:
-        drop_database(url)
-
-
-def checksums(url):
-    engine = make_engine(url)
-    try:
-        return database_checksums(engine)
-    finally:
-        engine.dispose()
 
 
 class Writer(threading.Thread):

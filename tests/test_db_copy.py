@@ -22,13 +22,13 @@ from registry.models import metadata
 from registry.operations.copy import (
     SEEDED_TABLES,
     CopyRefused,
-    database_checksums,
     database_url,
     normal_value,
     occupied_tables,
 )
 from registry.search.verification import verify_certificate, verify_mediator
-from tests.conftest import _demo_template, create_database, drop_database, make_test_app
+from tests.conftest import _demo_template, make_test_app
+from tests.round_trip import checksums
 
 # The worker that loaded the demo once runs these tests (see conftest's ``demo``).
 pytestmark = pytest.mark.xdist_group("demo")
@@ -43,28 +43,6 @@ def demo_url(tmp_path_factory):
     """A SQLite database holding the full demo register (the worker's, only read here)."""
     url, _output = _demo_template("sqlite", tmp_path_factory)
     return url
-
-
-@pytest.fixture
-def databases(tmp_path_factory):
-    """Make empty databases of a kind on demand; drop them after the test."""
-    made = []
-
-    def make(kind):
-        made.append(create_database(kind, tmp_path_factory))
-        return made[-1]
-
-    yield make
-    for url in made:
-        drop_database(url)
-
-
-def checksums(url):
-    engine = make_engine(url)
-    try:
-        return database_checksums(engine)
-    finally:
-        engine.dispose()
 
 
 _VOLATILE = re.compile(r'(name="csrf_token"[^>]*value=|nonce=)"[^"]*"')

@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format browser clean
+TRANSLATIONS := registry/translations
+COMPILED := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test lint format browser clean translations messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +18,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## run: install, create or upgrade the SQLite database, load demo data, serve with the scheduler
-run: $(STAMP)
+run: $(STAMP) translations
 	$(BIN)/mediator-registry init
 	$(BIN)/mediator-registry demo
 	$(BIN)/mediator-registry serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite, on SQLite and (when one answers, always under CI) PostgreSQL
-test: $(STAMP) browser
+test: $(STAMP) translations browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
@@ -40,6 +43,20 @@ browser:
 	    echo "Not installed:$$missing; the tests that need them will be skipped (apt-get install$$missing)."; \
 	  fi; \
 	fi
+
+## translations: compile each language's catalogue (.po) into the .mo the site reads
+translations: $(COMPILED)
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --domain messages --input-file $< --output-file $@
+
+## messages: extract the marked strings into the template and merge them into each catalogue
+messages: $(STAMP)
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_ngettext:1,2 \
+	  --sort-by-file --project "Mediator Registry" --copyright-holder "Mediator Registry" \
+	  --msgid-bugs-address "" --output-file $(TRANSLATIONS)/messages.pot registry audits complaints templates
+	$(BIN)/pybabel update --input-file $(TRANSLATIONS)/messages.pot --output-dir $(TRANSLATIONS) \
+	  --no-fuzzy-matching --ignore-obsolete
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

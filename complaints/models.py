@@ -216,6 +216,8 @@ class Complaint(Base):
     # The written outcome of a resolution or of the Board's decision.
     outcome: Mapped[str | None] = mapped_column(Text)
     conduct_outcome: Mapped[str | None] = mapped_column(String(16))
+    # The language of the page the complaint was filed on; e-mails to the complainant use it.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     mediator: Mapped[Mediator | None] = relationship()
     program: Mapped[Program | None] = relationship()

@@ -115,6 +115,8 @@ def register_domains(app: Flask) -> None:
 
 
 def register_web(app: Flask) -> None:
-    from registry import web
+    from registry import i18n, web
 
     web.init_app(app)
+    # Last: its middleware is the outermost, so it sees the address as the client sent it.
+    i18n.init_app(app)

@@ -2,7 +2,6 @@
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,9 +12,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from registry import formatting
 from registry.accounts.models import STAFF_ROLES, Role
 from registry.api.errors import API_PATH, api_error, error_response
-from registry.clock import local_date, registry_zone
 from registry.extensions import db, login_manager
 from registry.retries import RetryDroppedReads, mark_for_retry
 
@@ -61,13 +60,7 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = RetryDroppedReads(app.wsgi_app)  # type: ignore[method-assign]
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals.update(Role=Role, STAFF_ROLES=STAFF_ROLES)
-    app.jinja_env.filters["localtime"] = _localtime
-    app.jinja_env.filters["localdate"] = lambda value: local_date(value).isoformat()
-
-
-def _localtime(value: datetime) -> str:
-    """Format an aware datetime in the registry's time zone, e.g. "21 Nov 2026, 18:40 CET"."""
-    return value.astimezone(registry_zone()).strftime("%-d %b %Y, %H:%M %Z")
+    formatting.init_app(app)
 
 
 def flash_form_errors(form: Any) -> None:

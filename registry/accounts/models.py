@@ -64,6 +64,8 @@ class User(UserMixin, Base):
     last_login_at: Mapped[datetime | None]
     # Set when an administrator disables the account; a disabled account cannot sign in.
     disabled_at: Mapped[datetime | None]
+    # The language of the person's pages and e-mails ("fr"); None: as their browser asks.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     role_grants: Mapped[list["UserRole"]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"

@@ -5,7 +5,6 @@ from flask import Flask
 from registry.contributions.models import PaymentSource
 from registry.contributions.receipts import receipt_number
 from registry.extensions import csrf
-from registry.reference import format_money
 
 
 def init_app(app: Flask) -> None:
@@ -16,7 +15,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(webhook_bp)
     app.register_blueprint(stripe_webhook_bp)
-    app.add_template_filter(format_money, "money")
     app.add_template_filter(receipt_number, "receipt_number")
     app.add_template_filter(lambda source: PaymentSource(source).label, "payment_source")
     app.add_template_filter(lambda source: PaymentSource(source).method, "payment_method")

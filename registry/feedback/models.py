@@ -124,6 +124,8 @@ class FeedbackInvitation(Base):
     answered_at: Mapped[datetime | None]
     # When the link stopped working (answered or expired) and the address was deleted.
     closed_at: Mapped[datetime | None]
+    # The language the invitation was written in ("fr").
+    locale: Mapped[str | None] = mapped_column(String(8))
     # The e-mail that carried the link, redacted when the invitation closes.
     message_id: Mapped[int | None] = mapped_column(
         ForeignKey("mail_outbox.id", ondelete="SET NULL")

@@ -15,11 +15,13 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
+from flask_babel import force_locale
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from registry.database import db
+from registry.i18n import DEFAULT_LOCALE, LANGUAGES, current_language
 from registry.mail.models import MailAttachment, MailStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -75,19 +77,49 @@ def queue_template_mail(
     to: Iterable[str],
     now: datetime,
     attachments: Sequence[Attachment] = (),
+    locale: str | None = None,
     **context: object,
 ) -> int:
-    """Render ``mail/<template>`` once and queue it to each address; return how many.
+    """Render ``mail/<template>`` once per language and queue it to each address.
 
-    Each recipient gets a message of their own, so no one learns who else was told.
+    Each recipient gets a message of their own, so no one learns who else was told, written
+    in ``locale`` when given (a complainant's, a party's), else in the preferred language of
+    the account with that address, else in the language of the page this request serves.
+    Returns how many were queued.
     """
-    subject, body = split_subject(render_template(f"mail/{template}", **context))
     addresses = list(dict.fromkeys(to))
+    languages = mail_languages(session, addresses, locale)
+    rendered: dict[str, tuple[str, str]] = {}
     for address in addresses:
+        language = languages[address]
+        if language not in rendered:
+            with force_locale(language):
+                rendered[language] = split_subject(render_template(f"mail/{template}", **context))
+        subject, body = rendered[language]
         queue_mail(
             session, to=address, subject=subject, body=body, now=now, attachments=attachments
         )
     return len(addresses)
+
+
+def mail_languages(
+    session: Session, addresses: Sequence[str], locale: str | None = None
+) -> dict[str, str]:
+    """Return the language to write to each address in (see ``queue_template_mail``)."""
+    if locale in LANGUAGES:
+        return dict.fromkeys(addresses, locale)
+    # Accounts sit above mail (they send mail), so their model is imported here.
+    from registry.accounts.models import User
+
+    fallback = current_language() if has_request_context() else DEFAULT_LOCALE
+    preferred: dict[str, str] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(User.email, User.locale).where(
+                User.email.in_([a.strip().lower() for a in addresses]), User.locale.is_not(None)
+            )
+        ).all()
+    )
+    return {address: preferred.get(address.strip().lower()) or fallback for address in addresses}
 
 
 def redact_message(session: Session, message_id: int, *, reason: str) -> bool:

@@ -130,6 +130,7 @@ def _redirect_home() -> Response | None:
 
 def _remember_choice(response: Response) -> Response:
     """Remember a language named by the URL; negotiated pages vary with what negotiated them."""
+    response.headers.setdefault("Content-Language", current_language())
     chosen = request.environ.get(URL_LOCALE_KEY)
     if chosen is None:
         response.vary.update(("Accept-Language", "Cookie"))

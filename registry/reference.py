@@ -5,9 +5,23 @@
 maps the ISO 4217 codes the registry may invoice in to their number of minor-unit digits.
 The lookup helpers accept a code in any case or an English name (case, accents and
 surrounding spaces ignored) and return the canonical code.
+
+People read country and language names in the language of the page (Babel's CLDR names:
+"Österreich", "allemand"); the English names above are the source language's. Lists people
+scan (the country filter, the language picker) are sorted with the Unicode Collation
+Algorithm, so "Ägypten" comes before "Albanien" and "Österreich" after "Oman".
 """
 
 import unicodedata
+from collections.abc import Iterable
+from functools import cache
+from typing import TypeVar
+
+from babel import Locale
+from flask import has_app_context
+from pyuca import Collator
+
+Key = TypeVar("Key")
 
 COUNTRIES: dict[str, str] = {
     "AD": "Andorra",
@@ -660,13 +674,55 @@ def language_code(value: str) -> str | None:
 
 
 def country_name(code: str) -> str:
-    """Return the English name of a country code, or the code itself if it is unknown."""
-    return COUNTRIES.get(code.strip().upper(), code)
+    """Return a country's name in the page's language, or the code itself if it is unknown."""
+    code = code.strip().upper()
+    local = _babel_locale()
+    name = local.territories.get(code) if local else None
+    return name or COUNTRIES.get(code, code)
 
 
 def language_name(code: str) -> str:
-    """Return the English name of a language code, or the code itself if it is unknown."""
-    return LANGUAGES.get(code.strip().lower(), code)
+    """Return a language's name in the page's language, or the code itself if it is unknown."""
+    code = code.strip().lower()
+    local = _babel_locale()
+    name = local.languages.get(code) if local else None
+    return name or LANGUAGES.get(code, code)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Return every (code, name) country pair in the page's language, in collation order."""
+    return by_name((code, country_name(code)) for code in COUNTRIES)
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Return every (code, name) language pair in the page's language, in collation order."""
+    return by_name((code, language_name(code)) for code in LANGUAGES)
+
+
+def by_name(pairs: Iterable[tuple[Key, str]]) -> list[tuple[Key, str]]:
+    """Return (key, name) pairs sorted by name as a reader expects (accents, case)."""
+    key = _collator().sort_key
+    return sorted(pairs, key=lambda pair: key(pair[1]))
+
+
+@cache
+def _collator() -> Collator:
+    return Collator()
+
+
+def _babel_locale() -> Locale | None:
+    """Return the page's locale when it is not English (whose names are the tables above)."""
+    if not has_app_context():
+        return None
+    from registry.i18n import current_language
+
+    language = current_language()
+    return None if language == "en" else _locale(language)
+
+
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
 
 
 def format_money(amount_minor: int, currency: str) -> str:

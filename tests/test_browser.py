@@ -42,6 +42,12 @@ def browser():
         launched.close()
 
 
+class LiveServer(str):
+    """The site's base URL, knowing the folder that holds its database and instance."""
+
+    directory: Path
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The site served by `mediator-registry serve` on a fresh SQLite database with demo data."""
@@ -58,7 +64,8 @@ def live_server(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = LiveServer(f"http://127.0.0.1:{port}")
+    base.directory = workdir
     wait_for(f"{base}/healthz")
     yield base
     server.send_signal(signal.SIGTERM)

@@ -54,7 +54,7 @@ $(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/message
 messages: $(STAMP)
 	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_ngettext:1,2 \
 	  --sort-by-file --project "Mediator Registry" --copyright-holder "Mediator Registry" \
-	  --msgid-bugs-address "" --output-file $(TRANSLATIONS)/messages.pot registry audits complaints templates
+	  --msgid-bugs-address "" --output-file $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update --input-file $(TRANSLATIONS)/messages.pot --output-dir $(TRANSLATIONS) \
 	  --no-fuzzy-matching --ignore-obsolete
 

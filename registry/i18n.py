@@ -16,8 +16,9 @@ from typing import Any
 
 from babel import Locale
 from flask import Flask, has_request_context, redirect, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, LazyString, get_locale, gettext
 from flask_login import current_user
+from markupsafe import escape
 from werkzeug.wrappers import Response
 
 # The site's languages, with their names in themselves (as the language switcher shows them).
@@ -37,6 +38,21 @@ OUTER_ROOT_KEY = "registry.outer_script_root"
 API_PATH = "/api/"
 
 babel = Babel()
+
+
+class EscapedLazyString(LazyString):
+    """A lazy translation Jinja escapes like a plain string (Flask-Babel's would pass raw)."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """Translate ``string`` when it is shown (form labels, label dicts defined at import)."""
+    return EscapedLazyString(gettext, string, **variables)
+
+
+_l = lazy_gettext
 
 
 class LocalePrefix:

@@ -8,6 +8,7 @@ so two requests on one audit take turns; on SQLite the write transaction is excl
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -48,7 +49,11 @@ def check_chair(session: Session, audit: Audit, actor: User, *, doing: str) -> N
     """Raise AuditError unless ``actor`` chairs the audit's subcommittee."""
     if not chairs_audit(session, actor, audit):
         raise AuditError(
-            f"Only the chair of the {audit.program.program_type} subcommittee can {doing}."
+            _(
+                "Only the chair of the %(type)s subcommittee can %(doing)s.",
+                type=audit.program.program_type,
+                doing=doing,
+            )
         )
 
 
@@ -100,14 +105,14 @@ def create_program(
 ) -> Program:
     """Record a newly recognised program and schedule its first audit."""
     if program_type not in set(ProgramType):
-        raise AuditError("Choose a known program type.")
+        raise AuditError(_("Choose a known program type."))
     if recognised_on > today:
-        raise AuditError("The recognition date cannot be in the future.")
+        raise AuditError(_("The recognition date cannot be in the future."))
     program = Program(
         organisation=organisation,
         program_type=program_type,
-        name=text(name, what="The program's name", limit=MAX_NAME_LENGTH),
-        description=text(description, what="The description", minimum=0),
+        name=text(name, what=_("The program's name"), limit=MAX_NAME_LENGTH),
+        description=text(description, what=_("The description"), minimum=0),
         recognised_on=recognised_on,
     )
     session.add(program)
@@ -130,9 +135,9 @@ def withdraw_program(
 ) -> None:
     """Withdraw the program's recognition; its unopened audit is cancelled, an open one stays."""
     if program.withdrawn_on is not None:
-        raise AuditError("This program's recognition is already withdrawn.")
+        raise AuditError(_("This program's recognition is already withdrawn."))
     program.withdrawn_on = today
-    program.withdrawal_reason = text(reason, what="The reason")
+    program.withdrawal_reason = text(reason, what=_("The reason"))
     cycle = open_cycle(session, program.id)
     if cycle is not None and cycle.status == AuditStatus.SCHEDULED:
         session.delete(cycle)

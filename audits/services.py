@@ -9,6 +9,7 @@ so two requests on one audit take turns; on SQLite the write transaction is excl
 from datetime import date, datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,16 +46,19 @@ def locked(session: Session, audit: Audit) -> Audit:
     ).one()
 
 
+# The refusals of check_chair, one sentence per action (``doing``).
+CHAIR_ONLY = {
+    "assign appraisers": _l("Only the chair of the %(type)s subcommittee can assign appraisers."),
+    "remove appraisers": _l("Only the chair of the %(type)s subcommittee can remove appraisers."),
+    "return a report": _l("Only the chair of the %(type)s subcommittee can return a report."),
+    "sign off an audit": _l("Only the chair of the %(type)s subcommittee can sign off an audit."),
+}
+
+
 def check_chair(session: Session, audit: Audit, actor: User, *, doing: str) -> None:
-    """Raise AuditError unless ``actor`` chairs the audit's subcommittee."""
+    """Raise AuditError unless ``actor`` chairs the audit's subcommittee (``doing``: CHAIR_ONLY)."""
     if not chairs_audit(session, actor, audit):
-        raise AuditError(
-            _(
-                "Only the chair of the %(type)s subcommittee can %(doing)s.",
-                type=audit.program.program_type,
-                doing=doing,
-            )
-        )
+        raise AuditError(str(CHAIR_ONLY[doing]) % {"type": audit.program.program_type})
 
 
 # -- Programs and their cycles ----------------------------------------------------------

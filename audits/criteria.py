@@ -8,8 +8,8 @@ them.
 from dataclasses import dataclass
 
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 
+from audits.i18n import lazy_gettext as _l
 from registry.organisations.models import ProgramType
 
 

@@ -4,8 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
-
+from audits.i18n import lazy_gettext as _l
 from registry.clock import add_years
 
 AUDIT_INTERVAL_YEARS = 2

@@ -9,11 +9,11 @@ so two requests on one audit take turns; on SQLite the write transaction is excl
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from audits.i18n import lazy_gettext as _l
 from audits.models import Audit, AuditStatus
 from audits.notify import log_audit
 from audits.queries import chairs_audit, completed_audits, open_cycle

@@ -1,12 +1,12 @@
 """Forms of the Appraisal Committee page, the appraisers' declarations and the chair's choices."""
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from audits.committee.services import MAX_DETAILS_LENGTH, MAX_REASON_LENGTH
+from audits.i18n import lazy_gettext as _l
 from registry.accounts.models import User
 from registry.accounts.services import find_user
 from registry.extensions import db

@@ -11,7 +11,6 @@ declaration and an assignment crossing each other take turns.
 from datetime import datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from audits import queries
 from audits.criteria import required_appraisers
+from audits.i18n import lazy_gettext as _l
 from audits.models import (
     Audit,
     AuditAssignment,

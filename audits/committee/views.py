@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ColumnElement, func, select
 from werkzeug.wrappers import Response
@@ -28,6 +27,7 @@ from audits.committee.forms import (
     RemoveForm,
 )
 from audits.criteria import required_appraisers
+from audits.i18n import lazy_gettext as _l
 from audits.models import (
     ACTIVE_STATUSES,
     Audit,

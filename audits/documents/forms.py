@@ -1,7 +1,6 @@
 """Forms of the requests page: asking for documents, uploading them, answering."""
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, TextAreaField
@@ -9,6 +8,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from audits.documents.services import MAX_DESCRIPTION_LENGTH, MAX_NOTE_LENGTH
 from audits.documents.storage import ACCEPTED
+from audits.i18n import lazy_gettext as _l
 from audits.models import RequestKind
 from audits.services import MAX_NAME_LENGTH
 from registry.fields import DateField

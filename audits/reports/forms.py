@@ -2,12 +2,12 @@
 
 from flask_babel import LazyString
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from audits.criteria import criteria_for, rules_for
+from audits.i18n import lazy_gettext as _l
 from audits.models import AuditFinding, AuditReport, Rating, Recommendation
 from audits.reports.services import (
     MAX_COMMENTS_LENGTH,

@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audits import queries
 from audits.criteria import criteria_for, rules_for
+from audits.i18n import lazy_gettext as _l
 from audits.models import (
     Audit,
     AuditDeviation,

@@ -16,7 +16,12 @@ from registry.organisations.models import ProgramType
 @dataclass(frozen=True)
 class Criterion:
     code: str  # never translated
-    title: LazyString  # shown in the page's language
+    text: LazyString
+
+    @property
+    def title(self) -> str:
+        """Return the criterion's wording in the page's language."""
+        return str(self.text)
 
 
 _TRAINING = (

@@ -7,39 +7,55 @@ them.
 
 from dataclasses import dataclass
 
+from flask_babel import LazyString
+
+from audits.i18n import lazy_gettext as _l
 from registry.organisations.models import ProgramType
 
 
 @dataclass(frozen=True)
 class Criterion:
-    code: str
-    title: str
+    code: str  # never translated
+    text: LazyString
+
+    @property
+    def title(self) -> str:
+        """Return the criterion's wording in the page's language."""
+        return str(self.text)
 
 
 _TRAINING = (
-    Criterion("CMTP-1", "Published learning outcomes cover the registry's competency criteria"),
-    Criterion("CMTP-2", "At least 40 hours of training, half of it skills practice and role play"),
-    Criterion("CMTP-3", "Trainers are experienced mediators with recorded qualifications"),
-    Criterion("CMTP-4", "Each trainee's performance is assessed and the result is recorded"),
-    Criterion("CMTP-5", "Ethics, the code of conduct and confidentiality are taught"),
-    Criterion("CMTP-6", "Intercultural awareness and diversity are part of the program"),
-    Criterion("CMTP-7", "Completion is reported to the registry accurately and on time"),
+    Criterion("CMTP-1", _l("Published learning outcomes cover the registry's competency criteria")),
+    Criterion(
+        "CMTP-2", _l("At least 40 hours of training, half of it skills practice and role play")
+    ),
+    Criterion("CMTP-3", _l("Trainers are experienced mediators with recorded qualifications")),
+    Criterion("CMTP-4", _l("Each trainee's performance is assessed and the result is recorded")),
+    Criterion("CMTP-5", _l("Ethics, the code of conduct and confidentiality are taught")),
+    Criterion("CMTP-6", _l("Intercultural awareness and diversity are part of the program")),
+    Criterion("CMTP-7", _l("Completion is reported to the registry accurately and on time")),
 )
 
 _ASSESSMENT = (
-    Criterion("QAP-1", "Assessment criteria and the process are published to candidates"),
-    Criterion("QAP-2", "Candidates show the required mediation experience, with evidence"),
-    Criterion("QAP-3", "Assessors are independent of the candidates they assess"),
-    Criterion("QAP-4", "Assessment covers written evidence and an observed performance"),
-    Criterion("QAP-5", "Candidates can appeal, and complaints about assessors are handled"),
-    Criterion("QAP-6", "Assessment files are kept for audit for at least five years"),
-    Criterion("QAP-7", "Results are reported to the registry accurately and on time"),
+    Criterion("QAP-1", _l("Assessment criteria and the process are published to candidates")),
+    Criterion("QAP-2", _l("Candidates show the required mediation experience, with evidence")),
+    Criterion("QAP-3", _l("Assessors are independent of the candidates they assess")),
+    Criterion("QAP-4", _l("Assessment covers written evidence and an observed performance")),
+    Criterion("QAP-5", _l("Candidates can appeal, and complaints about assessors are handled")),
+    Criterion("QAP-6", _l("Assessment files are kept for audit for at least five years")),
+    Criterion("QAP-7", _l("Results are reported to the registry accurately and on time")),
 )
 
 _SPECIALISED = {
-    ProgramType.MAQAP: Criterion("MAQAP-1", "Advocacy competencies are assessed in a mediation"),
-    ProgramType.ICQAP: Criterion("ICQAP-1", "Intercultural competency is assessed with evidence"),
-    ProgramType.ODRQAP: Criterion("ODRQAP-1", "Online mediation practice and tools are assessed"),
+    ProgramType.MAQAP: Criterion(
+        "MAQAP-1", _l("Advocacy competencies are assessed in a mediation")
+    ),
+    ProgramType.ICQAP: Criterion(
+        "ICQAP-1", _l("Intercultural competency is assessed with evidence")
+    ),
+    ProgramType.ODRQAP: Criterion(
+        "ODRQAP-1", _l("Online mediation practice and tools are assessed")
+    ),
 }
 
 CRITERIA: dict[ProgramType, tuple[Criterion, ...]] = {
@@ -49,9 +65,9 @@ CRITERIA: dict[ProgramType, tuple[Criterion, ...]] = {
 }
 
 GENERAL_RULES = (
-    Criterion("GEN-1", "The organisation cooperates with audits and answers requests on time"),
-    Criterion("GEN-2", "Public information about the program and its recognition is accurate"),
-    Criterion("GEN-3", "Records about mediators are kept confidential and secure"),
+    Criterion("GEN-1", _l("The organisation cooperates with audits and answers requests on time")),
+    Criterion("GEN-2", _l("Public information about the program and its recognition is accurate")),
+    Criterion("GEN-3", _l("Records about mediators are kept confidential and secure")),
 )
 
 

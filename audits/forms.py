@@ -2,16 +2,21 @@
 
 from datetime import date
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from audits.i18n import lazy_gettext as _l
 from audits.schedule import ProgramStatus
 from audits.services import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 from registry.fields import DateField
 from registry.organisations.models import Organisation, ProgramType
 
-TYPE_CHOICES = {t.value: f"{t.value}: {t.label}" for t in ProgramType}
+
+# Built when a form is made, so the labels are in the page's language.
+def type_choices() -> dict[str, str]:
+    return {t.value: f"{t.value}: {t.label}" for t in ProgramType}
 
 
 def _strip(value: str | None) -> str | None:
@@ -24,52 +29,62 @@ class ScheduleFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(
-        "Public status",
-        choices={"": "Any status", **{s.value: s.label for s in ProgramStatus}},
-        default="",
-        validate_choice=False,
-    )
-    type = SelectField(
-        "Program type", choices={"": "Any type", **TYPE_CHOICES}, default="", validate_choice=False
-    )
+    status = SelectField(_l("Public status"), default="", validate_choice=False)
+    type = SelectField(_l("Program type"), default="", validate_choice=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.status.choices = {"": _("Any status"), **{s.value: s.label for s in ProgramStatus}}
+        self.type.choices = {"": _("Any type"), **type_choices()}
 
     def validate_status(self, field: SelectField) -> None:
         if field.data and field.data not in set(ProgramStatus):
-            raise ValidationError(f"Unknown status {field.data!r}.")
+            raise ValidationError(_("Unknown status %(value)s.", value=repr(field.data)))
 
     def validate_type(self, field: SelectField) -> None:
         if field.data and field.data not in set(ProgramType):
             known = ", ".join(ProgramType)
-            raise ValidationError(f"Unknown program type {field.data!r}; use one of {known}.")
+            raise ValidationError(
+                _(
+                    "Unknown program type %(value)s; use one of %(known)s.",
+                    value=repr(field.data),
+                    known=known,
+                )
+            )
 
 
 class ProgramForm(FlaskForm):
     """A newly recognised program of an organisation."""
 
-    organisation_id = SelectField("Organisation", coerce=int, validate_choice=False)
-    program_type = SelectField(
-        "Program type", choices={"": "Choose a type", **TYPE_CHOICES}, validate_choice=False
-    )
+    organisation_id = SelectField(_l("Organisation"), coerce=int, validate_choice=False)
+    program_type = SelectField(_l("Program type"), validate_choice=False)
     name = StringField(
-        "Name of the program",
+        _l("Name of the program"),
         validators=[
-            DataRequired(message="Give the program's name."),
-            Length(max=MAX_NAME_LENGTH, message=f"At most {MAX_NAME_LENGTH} characters."),
+            DataRequired(message=_l("Give the program's name.")),
+            Length(
+                max=MAX_NAME_LENGTH,
+                message=_l("At most %(limit)s characters.", limit=MAX_NAME_LENGTH),
+            ),
         ],
         filters=[_strip],
     )
     description = TextAreaField(
-        "Description",
-        validators=[Length(max=MAX_TEXT_LENGTH, message=f"At most {MAX_TEXT_LENGTH} characters.")],
-        description="Shown on the organisation's public profile; may be left empty.",
+        _l("Description"),
+        validators=[
+            Length(
+                max=MAX_TEXT_LENGTH,
+                message=_l("At most %(limit)s characters.", limit=MAX_TEXT_LENGTH),
+            )
+        ],
+        description=_l("Shown on the organisation's public profile; may be left empty."),
         filters=[_strip],
         render_kw={"rows": 4},
     )
     recognised_on = DateField(
-        "Recognised on",
-        validators=[DataRequired(message="Give the date of recognition (YYYY-MM-DD).")],
-        description="The first audit is due two years on, at the next 30 June or 31 December.",
+        _l("Recognised on"),
+        validators=[DataRequired(message=_l("Give the date of recognition (YYYY-MM-DD)."))],
+        description=_l("The first audit is due two years on, at the next 30 June or 31 December."),
     )
 
     def __init__(
@@ -77,32 +92,36 @@ class ProgramForm(FlaskForm):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        self.program_type.choices = {"": _("Choose a type"), **type_choices()}
         self.organisation_id.choices = {
-            0: "Choose an organisation",
+            0: _("Choose an organisation"),
             **{o.id: o.name for o in organisations},
         }
 
     def validate_organisation_id(self, field: SelectField) -> None:
         if not field.data or field.data not in self.organisation_id.choices:
-            raise ValidationError("Choose an organisation from the list.")
+            raise ValidationError(_("Choose an organisation from the list."))
 
     def validate_program_type(self, field: SelectField) -> None:
         if field.data not in set(ProgramType):
-            raise ValidationError("Choose a known program type.")
+            raise ValidationError(_("Choose a known program type."))
 
     def validate_recognised_on(self, field: DateField) -> None:
         if field.data and field.data > self.today:
-            raise ValidationError("The recognition date cannot be in the future.")
+            raise ValidationError(_("The recognition date cannot be in the future."))
 
 
 class WithdrawProgramForm(FlaskForm):
     reason = TextAreaField(
-        "Reason for withdrawing the recognition",
+        _l("Reason for withdrawing the recognition"),
         validators=[
-            DataRequired(message="Say why the recognition is withdrawn."),
-            Length(max=MAX_TEXT_LENGTH, message=f"At most {MAX_TEXT_LENGTH} characters."),
+            DataRequired(message=_l("Say why the recognition is withdrawn.")),
+            Length(
+                max=MAX_TEXT_LENGTH,
+                message=_l("At most %(limit)s characters.", limit=MAX_TEXT_LENGTH),
+            ),
         ],
-        description=(
+        description=_l(
             "Kept in the event log. The public page shows only that the program is withdrawn, "
             "and since when."
         ),

@@ -15,9 +15,11 @@ before they can be assigned (``AuditAssignment``); the assigned appraisers reque
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from audits.i18n import lazy_gettext as _l
 from registry.accounts.models import User
 from registry.database import Base, sql_values
 from registry.mediators.models import Mediator
@@ -33,15 +35,15 @@ class AuditStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return AUDIT_STATUS_LABELS[self]
+        return str(AUDIT_STATUS_LABELS[self])
 
 
 AUDIT_STATUS_LABELS = {
-    AuditStatus.SCHEDULED: "Scheduled",
-    AuditStatus.OPEN: "Open: appraisers being assigned",
-    AuditStatus.IN_PROGRESS: "In progress",
-    AuditStatus.SUBMITTED: "Report submitted to the chair",
-    AuditStatus.COMPLETED: "Completed",
+    AuditStatus.SCHEDULED: _l("Scheduled"),
+    AuditStatus.OPEN: _l("Open: appraisers being assigned"),
+    AuditStatus.IN_PROGRESS: _l("In progress"),
+    AuditStatus.SUBMITTED: _l("Report submitted to the chair"),
+    AuditStatus.COMPLETED: _l("Completed"),
 }
 
 # Statuses in which an audit is under way (opened and not yet signed off).
@@ -56,9 +58,9 @@ class Recommendation(StrEnum):
     @property
     def label(self) -> str:
         return {
-            Recommendation.RENEW: "Renew",
-            Recommendation.RENEW_WITH_CONDITIONS: "Renew with conditions",
-            Recommendation.SUSPEND: "Suspend",
+            Recommendation.RENEW: _("Renew"),
+            Recommendation.RENEW_WITH_CONDITIONS: _("Renew with conditions"),
+            Recommendation.SUSPEND: _("Suspend"),
         }[self]
 
 
@@ -69,7 +71,11 @@ class Rating(StrEnum):
 
     @property
     def label(self) -> str:
-        return {Rating.MET: "Met", Rating.PARTLY: "Partly met", Rating.NOT_MET: "Not met"}[self]
+        return {
+            Rating.MET: _("Met"),
+            Rating.PARTLY: _("Partly met"),
+            Rating.NOT_MET: _("Not met"),
+        }[self]
 
 
 class RequestKind(StrEnum):
@@ -78,9 +84,10 @@ class RequestKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return {RequestKind.DOCUMENTS: "Document request", RequestKind.SPOT_CHECK: "Spot check"}[
-            self
-        ]
+        return {
+            RequestKind.DOCUMENTS: _("Document request"),
+            RequestKind.SPOT_CHECK: _("Spot check"),
+        }[self]
 
 
 class Subcommittee(Base):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from audits.i18n import lazy_gettext as _l
 from registry.clock import add_years
 
 AUDIT_INTERVAL_YEARS = 2
@@ -36,17 +37,17 @@ class ProgramStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return PROGRAM_STATUS_LABELS[self]
+        return str(PROGRAM_STATUS_LABELS[self])
 
 
 PROGRAM_STATUS_LABELS = {
-    ProgramStatus.RECOGNISED: "Recognised",
-    ProgramStatus.AUDIT_DUE: "Audit due",
-    ProgramStatus.UNDER_AUDIT: "Under audit",
-    ProgramStatus.OVERDUE: "Audit overdue",
-    ProgramStatus.WITH_CONDITIONS: "Recognised with conditions",
-    ProgramStatus.SUSPENDED: "Suspended",
-    ProgramStatus.WITHDRAWN: "Withdrawn",
+    ProgramStatus.RECOGNISED: _l("Recognised"),
+    ProgramStatus.AUDIT_DUE: _l("Audit due"),
+    ProgramStatus.UNDER_AUDIT: _l("Under audit"),
+    ProgramStatus.OVERDUE: _l("Audit overdue"),
+    ProgramStatus.WITH_CONDITIONS: _l("Recognised with conditions"),
+    ProgramStatus.SUSPENDED: _l("Suspended"),
+    ProgramStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
 

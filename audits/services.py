@@ -8,10 +8,12 @@ so two requests on one audit take turns; on SQLite the write transaction is excl
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from audits.i18n import lazy_gettext as _l
 from audits.models import Audit, AuditStatus
 from audits.notify import log_audit
 from audits.queries import chairs_audit, completed_audits, open_cycle
@@ -44,12 +46,19 @@ def locked(session: Session, audit: Audit) -> Audit:
     ).one()
 
 
+# The refusals of check_chair, one sentence per action (``doing``).
+CHAIR_ONLY = {
+    "assign appraisers": _l("Only the chair of the %(type)s subcommittee can assign appraisers."),
+    "remove appraisers": _l("Only the chair of the %(type)s subcommittee can remove appraisers."),
+    "return a report": _l("Only the chair of the %(type)s subcommittee can return a report."),
+    "sign off an audit": _l("Only the chair of the %(type)s subcommittee can sign off an audit."),
+}
+
+
 def check_chair(session: Session, audit: Audit, actor: User, *, doing: str) -> None:
-    """Raise AuditError unless ``actor`` chairs the audit's subcommittee."""
+    """Raise AuditError unless ``actor`` chairs the audit's subcommittee (``doing``: CHAIR_ONLY)."""
     if not chairs_audit(session, actor, audit):
-        raise AuditError(
-            f"Only the chair of the {audit.program.program_type} subcommittee can {doing}."
-        )
+        raise AuditError(str(CHAIR_ONLY[doing]) % {"type": audit.program.program_type})
 
 
 # -- Programs and their cycles ----------------------------------------------------------
@@ -100,14 +109,14 @@ def create_program(
 ) -> Program:
     """Record a newly recognised program and schedule its first audit."""
     if program_type not in set(ProgramType):
-        raise AuditError("Choose a known program type.")
+        raise AuditError(_("Choose a known program type."))
     if recognised_on > today:
-        raise AuditError("The recognition date cannot be in the future.")
+        raise AuditError(_("The recognition date cannot be in the future."))
     program = Program(
         organisation=organisation,
         program_type=program_type,
-        name=text(name, what="The program's name", limit=MAX_NAME_LENGTH),
-        description=text(description, what="The description", minimum=0),
+        name=text(name, what=_("The program's name"), limit=MAX_NAME_LENGTH),
+        description=text(description, what=_("The description"), minimum=0),
         recognised_on=recognised_on,
     )
     session.add(program)
@@ -130,9 +139,9 @@ def withdraw_program(
 ) -> None:
     """Withdraw the program's recognition; its unopened audit is cancelled, an open one stays."""
     if program.withdrawn_on is not None:
-        raise AuditError("This program's recognition is already withdrawn.")
+        raise AuditError(_("This program's recognition is already withdrawn."))
     program.withdrawn_on = today
-    program.withdrawal_reason = text(reason, what="The reason")
+    program.withdrawal_reason = text(reason, what=_("The reason"))
     cycle = open_cycle(session, program.id)
     if cycle is not None and cycle.status == AuditStatus.SCHEDULED:
         session.delete(cycle)

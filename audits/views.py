@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
@@ -40,6 +41,7 @@ from registry.accounts.permissions import public, role_required
 from registry.clock import local_date, local_today
 from registry.database import utcnow
 from registry.extensions import db
+from registry.formatting import format_day
 from registry.organisations.models import Organisation, Program
 from registry.organisations.views import organisation_access
 from registry.web import submit_form
@@ -89,12 +91,12 @@ def _timeline(
     """
     submitted = report.submitted_at if report is not None else None
     steps = [
-        ("Scheduled", local_date(audit.scheduled_at)),
-        ("Opened", audit.opened_on),
-        ("Reminded", audit.reminded_on),
-        ("Marked overdue", audit.overdue_marked_on),
-        ("Report submitted", local_date(submitted) if submitted else None),
-        ("Signed off", audit.completed_on),
+        (_("Scheduled"), local_date(audit.scheduled_at)),
+        (_("Opened"), audit.opened_on),
+        (_("Reminded"), audit.reminded_on),
+        (_("Marked overdue"), audit.overdue_marked_on),
+        (_("Report submitted"), local_date(submitted) if submitted else None),
+        (_("Signed off"), audit.completed_on),
     ]
     return [(label, day) for label, day in steps[: 2 if pool_only else None] if day]
 
@@ -190,8 +192,21 @@ def staff_new_program() -> ResponseReturnValue:
         else:
             db.session.commit()
             due = _row(program, local_today()).due_on
-            when = f"; its first audit is due on {due:%-d %B %Y}" if due else ""
-            flash(f"{program.name} of {organisation.name} is recognised{when}.", "success")
+            if due:
+                message = _(
+                    "%(program)s of %(organisation)s is recognised;"
+                    " its first audit is due on %(due)s.",
+                    program=program.name,
+                    organisation=organisation.name,
+                    due=format_day(due),
+                )
+            else:
+                message = _(
+                    "%(program)s of %(organisation)s is recognised.",
+                    program=program.name,
+                    organisation=organisation.name,
+                )
+            flash(message, "success")
             return redirect(url_for("audits.staff_program", program_id=program.id), 303)
     status = 422 if form.is_submitted() else 200
     return render_template("audits/program_new.html", form=form), status
@@ -227,7 +242,10 @@ def staff_withdraw_program(program_id: int) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-        return f"The recognition of {program.name} is withdrawn; no further audit is scheduled."
+        return _(
+            "The recognition of %(program)s is withdrawn; no further audit is scheduled.",
+            program=program.name,
+        )
 
     back = redirect(url_for("audits.staff_program", program_id=program.id), 303)
     return submit_form(form, back, action, AuditError)

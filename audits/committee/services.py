@@ -10,12 +10,15 @@ declaration and an assignment crossing each other take turns.
 
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from audits import queries
 from audits.criteria import required_appraisers
+from audits.i18n import lazy_gettext as _l
 from audits.models import (
     Audit,
     AuditAssignment,
@@ -33,14 +36,15 @@ from registry.organisations.models import Program
 
 MAX_DETAILS_LENGTH = 2000
 MAX_REASON_LENGTH = 2000
+# Stored as the assignment's removal reason: never translated.
 CONFLICT_REMOVAL_REASON = "Conflict of interest declared"
 
 # The kinds of conflict of the appraiser code of conduct, as the chair reads them.
 CONFLICT_KINDS = {
-    "relationship": "A relationship or activities preventing impartiality",
-    "gifts": "Gifts or offers from the organisation",
-    "prior_work": "Prior work, or expertise, time or side activities offered to it",
-    "other": "Another interest, influence or relation",
+    "relationship": _l("A relationship or activities preventing impartiality"),
+    "gifts": _l("Gifts or offers from the organisation"),
+    "prior_work": _l("Prior work, or expertise, time or side activities offered to it"),
+    "other": _l("Another interest, influence or relation"),
 }
 
 # Declarations are filed while the audit is under way; assignments only until the report is in.
@@ -54,7 +58,7 @@ ASSIGNABLE = frozenset({AuditStatus.OPEN, AuditStatus.IN_PROGRESS})
 def _subcommittee(session: Session, program_type: str) -> Subcommittee:
     found = queries.subcommittee_for(session, program_type)
     if found is None:
-        raise AuditError(f"There is no subcommittee for {program_type} programs.")
+        raise AuditError(_("There is no subcommittee for %(type)s programs.", type=program_type))
     return found
 
 
@@ -81,7 +85,7 @@ def _log_subcommittee(
 
 def _check_administrator(actor: User) -> None:
     if not actor.has_role(Role.ADMINISTRATOR):
-        raise AuditError("Only administrators change the Appraisal Committee.")
+        raise AuditError(_("Only administrators change the Appraisal Committee."))
 
 
 def appoint_chair(
@@ -91,13 +95,22 @@ def appoint_chair(
     _check_administrator(actor)
     subcommittee = _subcommittee(session, program_type)
     if not user.is_active:
-        raise AuditError(f"The account of {user.email} is disabled.")
+        raise AuditError(_("The account of %(email)s is disabled.", email=user.email))
     if not user.has_role(Role.COMMITTEE_MEMBER):
         raise AuditError(
-            f"{user.name} is not a committee member; give the account that role first."
+            _(
+                "%(name)s is not a committee member; give the account that role first.",
+                name=user.name,
+            )
         )
     if subcommittee.chair_id == user.id:
-        raise AuditError(f"{user.name} already chairs the {program_type} subcommittee.")
+        raise AuditError(
+            _(
+                "%(name)s already chairs the %(type)s subcommittee.",
+                name=user.name,
+                type=program_type,
+            )
+        )
     previous = subcommittee.chair_id
     subcommittee.chair_id = user.id
     _log_subcommittee(
@@ -127,10 +140,14 @@ def add_member(
     _check_administrator(actor)
     subcommittee = _subcommittee(session, program_type)
     if not user.is_active:
-        raise AuditError(f"The account of {user.email} is disabled.")
+        raise AuditError(_("The account of %(email)s is disabled.", email=user.email))
     if not user.has_role(Role.APPRAISER):
-        raise AuditError(f"{user.name} is not an appraiser; give the account that role first.")
-    already = f"{user.name} is already in the {program_type} subcommittee."
+        raise AuditError(
+            _("%(name)s is not an appraiser; give the account that role first.", name=user.name)
+        )
+    already = _(
+        "%(name)s is already in the %(type)s subcommittee.", name=user.name, type=program_type
+    )
     if session.get(SubcommitteeMember, (subcommittee.id, user.id)) is not None:
         raise AuditError(already)
     member = SubcommitteeMember(subcommittee_id=subcommittee.id, user_id=user.id, joined_at=now)
@@ -151,12 +168,18 @@ def remove_member(
     subcommittee = _subcommittee(session, program_type)
     member = session.get(SubcommitteeMember, (subcommittee.id, user.id))
     if member is None:
-        raise AuditError(f"{user.name} is not in the {program_type} subcommittee.")
+        raise AuditError(
+            _("%(name)s is not in the %(type)s subcommittee.", name=user.name, type=program_type)
+        )
     busy = _assigned_audit(session, program_type, user.id)
     if busy is not None:
         raise AuditError(
-            f"{user.name} is assigned to the audit of {busy.program.title}; "
-            "its chair removes that assignment first."
+            _(
+                "%(name)s is assigned to the audit of %(program)s;"
+                " its chair removes that assignment first.",
+                name=user.name,
+                program=busy.program.title,
+            )
         )
     subcommittee.members.remove(member)
     _log_subcommittee(
@@ -186,15 +209,27 @@ def _assigned_audit(session: Session, program_type: str, user_id: int) -> Audit 
 def _check_in_pool(session: Session, audit: Audit, appraiser: User, *, you: bool) -> None:
     program_type = audit.program.program_type
     if not appraiser.is_active or program_type not in queries.pool_types(session, appraiser.id):
-        who = "You are" if you else f"{appraiser.name} is"
-        raise AuditError(f"{who} not in the pool of appraisers for {program_type} programs.")
+        if you:
+            raise AuditError(
+                _(
+                    "You are not in the pool of appraisers for %(type)s programs.",
+                    type=program_type,
+                )
+            )
+        raise AuditError(
+            _(
+                "%(name)s is not in the pool of appraisers for %(type)s programs.",
+                name=appraiser.name,
+                type=program_type,
+            )
+        )
 
 
 def _check_declarable(audit: Audit) -> None:
     if audit.status == AuditStatus.SCHEDULED:
-        raise AuditError("This audit is not open yet; declarations open with the audit.")
+        raise AuditError(_("This audit is not open yet; declarations open with the audit."))
     if audit.status not in DECLARABLE:
-        raise AuditError("This audit is completed; declarations are closed.")
+        raise AuditError(_("This audit is completed; declarations are closed."))
 
 
 def _kinds_and_details(kinds: dict[str, bool], no_conflict: bool, details: str | None) -> str:
@@ -202,22 +237,28 @@ def _kinds_and_details(kinds: dict[str, bool], no_conflict: bool, details: str |
     has_kind = any(kinds.values())
     if no_conflict and has_kind:
         raise AuditError(
-            "Tick either that you have no conflict of interest or the kinds of conflict you "
-            "have, not both."
+            _(
+                "Tick either that you have no conflict of interest or the kinds of conflict you "
+                "have, not both."
+            )
         )
     if not no_conflict and not has_kind:
         raise AuditError(
-            "Declare either that you have no conflict of interest, or the kinds of conflict "
-            "you have with their details."
+            _(
+                "Declare either that you have no conflict of interest, or the kinds of conflict "
+                "you have with their details."
+            )
         )
     if no_conflict:
         if (details or "").strip():
             raise AuditError(
-                "You wrote details of a conflict but ticked that you have none; tick the "
-                "kinds of conflict instead, or clear the details."
+                _(
+                    "You wrote details of a conflict but ticked that you have none; tick the "
+                    "kinds of conflict instead, or clear the details."
+                )
             )
         return ""
-    return text(details, what="The details of the conflict", limit=MAX_DETAILS_LENGTH)
+    return text(details, what=_("The details of the conflict"), limit=MAX_DETAILS_LENGTH)
 
 
 def declare_conflicts(
@@ -250,12 +291,14 @@ def declare_conflicts(
     declaration = queries.declaration_of(session, audit.id, appraiser.id)
     if declaration is not None and declaration.has_conflict:
         raise AuditError(
-            "You have already declared a conflict of interest for this audit; "
-            "that declaration is final."
+            _(
+                "You have already declared a conflict of interest for this audit; "
+                "that declaration is final."
+            )
         )
     if declaration is not None and no_conflict:
         raise AuditError(
-            "You have already declared that you have no conflict of interest for this audit."
+            _("You have already declared that you have no conflict of interest for this audit.")
         )
     if declaration is None:
         return _first_declaration(session, audit, appraiser, kinds, details, now=now)
@@ -293,7 +336,7 @@ def _first_declaration(
         with session.begin_nested():  # a double click: the second finds the first
             session.add(declaration)
     except IntegrityError:
-        raise AuditError("You have already declared for this audit; reload the page.") from None
+        raise AuditError(_("You have already declared for this audit; reload the page.")) from None
     action = "audit.conflict_declared" if details else "audit.no_conflict_declared"
     log_audit(
         session,
@@ -396,30 +439,36 @@ def _end_assignment(
 
 def _check_assignable(audit: Audit) -> None:
     if audit.status == AuditStatus.SCHEDULED:
-        raise AuditError("This audit is not open yet; appraisers are assigned once it opens.")
+        raise AuditError(_("This audit is not open yet; appraisers are assigned once it opens."))
     if audit.status == AuditStatus.SUBMITTED:
-        raise AuditError("The report of this audit is submitted; no appraiser can be added.")
+        raise AuditError(_("The report of this audit is submitted; no appraiser can be added."))
     if audit.status not in ASSIGNABLE:
-        raise AuditError("This audit is completed; no appraiser can be added.")
+        raise AuditError(_("This audit is completed; no appraiser can be added."))
 
 
 def _check_eligible(session: Session, audit: Audit, appraiser: User, actor: User) -> None:
     """Refuse an appraiser who is not in the pool, not cleared of conflicts, or already in."""
     if appraiser.id == actor.id:
-        raise AuditError("You sign off this audit as its chair, so you cannot also appraise it.")
+        raise AuditError(_("You sign off this audit as its chair, so you cannot also appraise it."))
     _check_in_pool(session, audit, appraiser, you=False)
     if queries.is_assigned(session, appraiser.id, audit.id):
-        raise AuditError(f"{appraiser.name} is already assigned to this audit.")
+        raise AuditError(_("%(name)s is already assigned to this audit.", name=appraiser.name))
     declaration = queries.declaration_of(session, audit.id, appraiser.id)
     if declaration is None:
         raise AuditError(
-            f"{appraiser.name} has not declared that they have no conflict of interest with "
-            "this organisation; they declare first."
+            _(
+                "%(name)s has not declared that they have no conflict of interest with "
+                "this organisation; they declare first.",
+                name=appraiser.name,
+            )
         )
     if declaration.has_conflict:
         raise AuditError(
-            f"{appraiser.name} declared a conflict of interest with this organisation and "
-            "cannot be assigned."
+            _(
+                "%(name)s declared a conflict of interest with this organisation and "
+                "cannot be assigned.",
+                name=appraiser.name,
+            )
         )
 
 
@@ -438,9 +487,15 @@ def assign_appraiser(
     required = required_appraisers(program_type)
     assigned = len(queries.active_assignments(session, audit.id))
     if assigned >= required:
-        wanted = "1 appraiser" if required == 1 else f"{required} appraisers"
         raise AuditError(
-            f"A {program_type} audit has {wanted} and this one has them already; remove one first."
+            ngettext(
+                "A %(type)s audit has %(num)d appraiser and this one has them already;"
+                " remove one first.",
+                "A %(type)s audit has %(num)d appraisers and this one has them already;"
+                " remove one first.",
+                required,
+                type=program_type,
+            )
         )
     assignment = AuditAssignment(
         audit_id=audit.id, appraiser_id=appraiser.id, assigned_at=now, assigned_by_id=actor.id
@@ -449,7 +504,9 @@ def assign_appraiser(
         with session.begin_nested():  # the partial unique index settles a double click
             session.add(assignment)
     except IntegrityError:
-        raise AuditError(f"{appraiser.name} is already assigned to this audit.") from None
+        raise AuditError(
+            _("%(name)s is already assigned to this audit.", name=appraiser.name)
+        ) from None
     if assigned + 1 == required and audit.status == AuditStatus.OPEN:
         audit.status = AuditStatus.IN_PROGRESS
     log_audit(
@@ -487,16 +544,18 @@ def remove_appraiser(
 
     An audit in progress that falls short of appraisers goes back to open.
     """
-    reason = text(reason, what="The reason", limit=MAX_REASON_LENGTH)
+    reason = text(reason, what=_("The reason"), limit=MAX_REASON_LENGTH)
     audit = locked(session, audit)
     check_chair(session, audit, actor, doing="remove appraisers")
     session.refresh(assignment)
     if assignment.audit_id != audit.id:
-        raise AuditError("This assignment belongs to another audit.")
+        raise AuditError(_("This assignment belongs to another audit."))
     if assignment.removed_at is not None:
-        raise AuditError(f"{assignment.appraiser.name} was already removed from this audit.")
+        raise AuditError(
+            _("%(name)s was already removed from this audit.", name=assignment.appraiser.name)
+        )
     if audit.status == AuditStatus.COMPLETED:
-        raise AuditError("This audit is completed; its appraisers stay on record.")
+        raise AuditError(_("This audit is completed; its appraisers stay on record."))
     reopened = _end_assignment(session, audit, assignment, f"Removed by the chair: {reason}", now)
     log_audit(
         session,

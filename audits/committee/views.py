@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import ColumnElement, func, select
 from werkzeug.wrappers import Response
@@ -26,6 +27,7 @@ from audits.committee.forms import (
     RemoveForm,
 )
 from audits.criteria import required_appraisers
+from audits.i18n import lazy_gettext as _l
 from audits.models import (
     ACTIVE_STATUSES,
     Audit,
@@ -69,7 +71,7 @@ def _subcommittees() -> list[Subcommittee]:
 def _chair_form(program_type: str, **kwargs: object) -> PersonForm:
     return PersonForm(
         prefix=f"chair-{program_type}",
-        description="A committee member; the current chair, if any, is replaced.",
+        description=_("A committee member; the current chair, if any, is replaced."),
         **kwargs,
     )
 
@@ -77,7 +79,7 @@ def _chair_form(program_type: str, **kwargs: object) -> PersonForm:
 def _member_form(program_type: str, **kwargs: object) -> PersonForm:
     return PersonForm(
         prefix=f"member-{program_type}",
-        description="An appraiser; members of the pool declare and may be assigned.",
+        description=_("An appraiser; members of the pool declare and may be assigned."),
         **kwargs,
     )
 
@@ -112,7 +114,11 @@ def appoint_chair(program_type: str) -> Response:
     def action() -> str:
         user = form.user
         services.appoint_chair(db.session, program_type, user, now=utcnow(), actor=current_user)
-        return f"{user.name} now chairs the {program_type} subcommittee and is told by e-mail."
+        return _(
+            "%(name)s now chairs the %(type)s subcommittee and is told by e-mail.",
+            name=user.name,
+            type=program_type,
+        )
 
     return submit_form(form, _back_to_committee(program_type), action, AuditError)
 
@@ -126,7 +132,9 @@ def add_member(program_type: str) -> Response:
     def action() -> str:
         user = form.user
         services.add_member(db.session, program_type, user, now=utcnow(), actor=current_user)
-        return f"{user.name} is in the pool of {program_type} appraisers."
+        return _(
+            "%(name)s is in the pool of %(type)s appraisers.", name=user.name, type=program_type
+        )
 
     return submit_form(form, _back_to_committee(program_type), action, AuditError)
 
@@ -143,7 +151,11 @@ def remove_member(program_type: str, user_id: int) -> Response:
 
     def action() -> str:
         services.remove_member(db.session, program_type, user, now=utcnow(), actor=current_user)
-        return f"{user.name} is no longer in the pool of {program_type} appraisers."
+        return _(
+            "%(name)s is no longer in the pool of %(type)s appraisers.",
+            name=user.name,
+            type=program_type,
+        )
 
     return submit_form(ConfirmForm(), _back_to_committee(program_type), action, AuditError)
 
@@ -174,12 +186,12 @@ class PoolRow:
 
 # The appraiser's state on an audit of their pool: its label and its badge's class.
 POOL_STATES = {
-    "declare": ("Declaration needed", "status-audit_due"),
-    "waiting": ("No conflict declared: waiting for the chair", "status-under_audit"),
-    "declared": ("No conflict declared", "status-applicant"),
-    "assigned": ("Assigned to you", "status-certified"),
-    "conflict": ("Conflict declared", "status-struck"),
-    "undeclared": ("Not declared", "status-applicant"),
+    "declare": (_l("Declaration needed"), "status-audit_due"),
+    "waiting": (_l("No conflict declared: waiting for the chair"), "status-under_audit"),
+    "declared": (_l("No conflict declared"), "status-applicant"),
+    "assigned": (_l("Assigned to you"), "status-certified"),
+    "conflict": (_l("Conflict declared"), "status-struck"),
+    "undeclared": (_l("Not declared"), "status-applicant"),
 }
 
 
@@ -369,12 +381,14 @@ def declare(audit: Audit, viewer: AuditViewer) -> Response:
             now=utcnow(),
         )
         if not declaration.has_conflict:
-            return "Thank you: you declared no conflict of interest. The chair may now assign you."
+            return _(
+                "Thank you: you declared no conflict of interest. The chair may now assign you."
+            )
         if was_assigned:
-            return (
+            return _(
                 "Your conflict is recorded and you are removed from this audit; the chair is told."
             )
-        return "Your conflict is recorded; you will not be assigned to this audit."
+        return _("Your conflict is recorded; you will not be assigned to this audit.")
 
     return submit_form(form, _back_to_appraisers(audit), action, AuditError)
 
@@ -387,11 +401,11 @@ def assign(audit: Audit, viewer: AuditViewer) -> Response:
     def action() -> str:
         appraiser = db.session.get(User, form.appraiser_id.data)
         if appraiser is None:
-            raise AuditError("There is no such appraiser.")
+            raise AuditError(_("There is no such appraiser."))
         services.assign_appraiser(db.session, audit, appraiser, now=utcnow(), actor=current_user)
-        message = f"{appraiser.name} is assigned and told by e-mail."
+        message = _("%(name)s is assigned and told by e-mail.", name=appraiser.name)
         if audit.status == AuditStatus.IN_PROGRESS:
-            message += " The audit has its appraisers and is in progress."
+            message += " " + _("The audit has its appraisers and is in progress.")
         return message
 
     return submit_form(form, _back_to_appraisers(audit), action, AuditError)
@@ -410,9 +424,9 @@ def remove(audit: Audit, viewer: AuditViewer, assignment_id: int) -> Response:
         reopened = services.remove_appraiser(
             db.session, audit, assignment, reason=form.reason.data, now=utcnow(), actor=current_user
         )
-        message = f"{name} is removed from this audit and told by e-mail."
+        message = _("%(name)s is removed from this audit and told by e-mail.", name=name)
         if reopened:
-            message += " The audit is open again: assign another appraiser."
+            message += " " + _("The audit is open again: assign another appraiser.")
         return message
 
     return submit_form(form, _back_to_appraisers(audit), action, AuditError)

@@ -17,6 +17,7 @@ reminds the organisation once of a request left unanswered past its due date.
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
@@ -35,6 +36,7 @@ from audits.models import (
 from audits.notify import log_audit
 from audits.services import MAX_NAME_LENGTH, AuditError, locked, text
 from registry.accounts.models import Role, User
+from registry.formatting import format_day
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator, ProgramLink
 
@@ -75,11 +77,13 @@ def request_refusal(session: Session, audit: Audit, user: User) -> str | None:
     """Return why ``user`` cannot ask for documents in ``audit`` now, or None if they can."""
     standings = standings_on(session, user, audit)
     if not standings & {Standing.CHAIR, Standing.APPRAISER}:
-        return "Only the audit's assigned appraisers and the subcommittee's chair can ask."
+        return _("Only the audit's assigned appraisers and the subcommittee's chair can ask.")
     if audit.status not in ACTIVE_STATUSES:
-        return f"Documents cannot be requested: the audit is {audit.status_label.lower()}."
+        if audit.status == AuditStatus.SCHEDULED:
+            return _("Documents cannot be requested: the audit is scheduled.")
+        return _("Documents cannot be requested: the audit is completed.")
     if Standing.CHAIR not in standings and audit.status not in APPRAISER_STATUSES:
-        return "The report is with the chair: only the chair can ask for more documents now."
+        return _("The report is with the chair: only the chair can ask for more documents now.")
     return None
 
 
@@ -91,11 +95,13 @@ def upload_refusal(session: Session, request: DocumentRequest, user: User) -> st
         user.has_role(Role.ORGANISATION_ADMIN)
         and queries.is_organisation_admin(session, user.id, organisation_id)
     ):
-        return "Only an administrator of the program's organisation can answer a request."
+        return _("Only an administrator of the program's organisation can answer a request.")
     if audit.status not in ACTIVE_STATUSES:
-        return f"The audit is {audit.status_label.lower()}: requests can no longer be answered."
+        if audit.status == AuditStatus.SCHEDULED:
+            return _("The audit is scheduled: requests can no longer be answered.")
+        return _("The audit is completed: requests can no longer be answered.")
     if request.answered_at is not None:
-        return "This request is already answered."
+        return _("This request is already answered.")
     return None
 
 
@@ -114,13 +120,17 @@ def _locked_request(session: Session, request: DocumentRequest) -> DocumentReque
 
 def _check_due_date(due_on: date | None, today: date) -> date:
     if due_on is None:
-        raise AuditError("Choose a due date.")
+        raise AuditError(_("Choose a due date."))
     if due_on <= today:
-        raise AuditError("The due date must be after today.")
+        raise AuditError(_("The due date must be after today."))
     latest = today + timedelta(days=MAX_DUE_DAYS)
     if due_on > latest:
         raise AuditError(
-            f"The due date can be at most {MAX_DUE_DAYS} days ahead ({latest.isoformat()})."
+            _(
+                "The due date can be at most %(days)s days ahead (%(latest)s).",
+                days=MAX_DUE_DAYS,
+                latest=format_day(latest),
+            )
         )
     return due_on
 
@@ -131,9 +141,15 @@ def _check_mediator(
     if mediator is None:
         return
     if kind != RequestKind.SPOT_CHECK:
-        raise AuditError("Only a spot check names a mediator; choose “Spot check” or no one.")
+        raise AuditError(_("Only a spot check names a mediator; choose “Spot check” or no one."))
     if session.get(ProgramLink, (audit.program_id, mediator.id)) is None:
-        raise AuditError(f"{mediator.name} is not linked to {audit.program.name}.")
+        raise AuditError(
+            _(
+                "%(mediator)s is not linked to %(program)s.",
+                mediator=mediator.name,
+                program=audit.program.name,
+            )
+        )
 
 
 def request_documents(
@@ -155,12 +171,12 @@ def request_documents(
     if refusal:
         raise AuditError(refusal)
     if kind not in set(RequestKind):
-        raise AuditError("Choose a document request or a spot check.")
+        raise AuditError(_("Choose a document request or a spot check."))
     request = DocumentRequest(
         audit=audit,
         kind=kind,
-        title=text(title, what="The title", limit=MAX_NAME_LENGTH),
-        description=text(description, what="The description", limit=MAX_DESCRIPTION_LENGTH),
+        title=text(title, what=_("The title"), limit=MAX_NAME_LENGTH),
+        description=text(description, what=_("The description"), limit=MAX_DESCRIPTION_LENGTH),
         due_on=_check_due_date(due_on, today),
         requested_at=now,
         requested_by_id=actor.id,
@@ -217,8 +233,10 @@ def upload_document(
         raise AuditError(refusal)
     if len(request.documents) >= MAX_DOCUMENTS_PER_REQUEST:
         raise AuditError(
-            f"A request takes at most {MAX_DOCUMENTS_PER_REQUEST} files; "
-            "combine some into one file."
+            _(
+                "A request takes at most %(limit)s files; combine some into one file.",
+                limit=MAX_DOCUMENTS_PER_REQUEST,
+            )
         )
     try:
         stored = storage.store_upload(session, upload.stream, upload.filename)
@@ -273,9 +291,9 @@ def answer_request(
     refusal = upload_refusal(session, request, actor)
     if refusal:
         raise AuditError(refusal)
-    note = text(note, what="The note", limit=MAX_NOTE_LENGTH, minimum=0)
+    note = text(note, what=_("The note"), limit=MAX_NOTE_LENGTH, minimum=0)
     if not request.documents and not note:
-        raise AuditError("Upload at least one file, or say in a note why there is none.")
+        raise AuditError(_("Upload at least one file, or say in a note why there is none."))
     request.answered_at, request.answered_by_id, request.answer_note = now, actor.id, note
     session.flush()
     log_audit(

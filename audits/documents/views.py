@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -24,6 +25,7 @@ from audits.services import AuditError
 from registry.clock import local_today
 from registry.database import utcnow
 from registry.extensions import db
+from registry.formatting import format_day
 from registry.mediators.models import Mediator
 from registry.web import submit_form
 
@@ -89,7 +91,7 @@ def requests(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
 def create_request(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
     form = RequestForm(mediators=services.linked_mediators(db.session, audit.program_id))
     if not form.validate_on_submit():
-        flash("Check the request: each problem is marked below.", "error")
+        flash(_("Check the request: each problem is marked below."), "error")
         return _render(audit, viewer, form, 422)
     # The mediator's choice belongs to the spot check: it is hidden for a document request.
     spot_check = form.kind.data == RequestKind.SPOT_CHECK and form.mediator_id.data
@@ -113,8 +115,12 @@ def create_request(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
         return _render(audit, viewer, form, 422)
     db.session.commit()
     flash(
-        f"“{request.title}” is sent to {audit.program.organisation.name}'s administrators,"
-        f" due {request.due_on.strftime('%-d %B %Y')}.",
+        _(
+            "“%(title)s” is sent to %(organisation)s's administrators, due %(due)s.",
+            title=request.title,
+            organisation=audit.program.organisation.name,
+            due=format_day(request.due_on),
+        ),
         "success",
     )
     return _back(audit)
@@ -130,7 +136,11 @@ def upload(audit: Audit, viewer: AuditViewer, request_id: int) -> Response:
         document = services.upload_document(
             db.session, request, form.file.data, now=utcnow(), actor=current_user
         )
-        return f"“{document.original_name}” is uploaded for “{request.title}”."
+        return _(
+            "“%(file)s” is uploaded for “%(title)s”.",
+            file=document.original_name,
+            title=request.title,
+        )
 
     return submit_form(form, _back(audit), action, AuditError)
 
@@ -145,7 +155,7 @@ def answer(audit: Audit, viewer: AuditViewer, request_id: int) -> Response:
         services.answer_request(
             db.session, request, note=form.note.data, now=utcnow(), actor=current_user
         )
-        return f"“{request.title}” is marked as answered; the appraisers are told."
+        return _("“%(title)s” is marked as answered; the appraisers are told.", title=request.title)
 
     return submit_form(form, _back(audit), action, AuditError)
 

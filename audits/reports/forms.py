@@ -1,10 +1,13 @@
 """Forms of the report page: the report itself, the chair's return and sign-off, notes."""
 
+from flask_babel import LazyString
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from audits.criteria import criteria_for, rules_for
+from audits.i18n import lazy_gettext as _l
 from audits.models import AuditFinding, AuditReport, Rating, Recommendation
 from audits.reports.services import (
     MAX_COMMENTS_LENGTH,
@@ -24,10 +27,10 @@ def _strip(value: str | None) -> str | None:
 
 
 def _length(limit: int) -> Length:
-    return Length(max=limit, message=f"At most {limit} characters.")
+    return Length(max=limit, message=_l("At most %(limit)s characters.", limit=limit))
 
 
-def _section(label: str, description: str) -> TextAreaField:
+def _section(label: LazyString, description: LazyString) -> TextAreaField:
     return TextAreaField(
         label,
         validators=[_length(MAX_SECTION_LENGTH)],
@@ -41,33 +44,33 @@ class FindingForm(Form):
     """The finding on one criterion (the criterion's code travels in a hidden field)."""
 
     criterion = HiddenField()
-    rating = SelectField(
-        "Rating",
-        choices={"": "Not rated yet", **{rating.value: rating.label for rating in Rating}},
-        validate_choice=False,
-    )
+    rating = SelectField(_l("Rating"), validate_choice=False)
     evidence = TextAreaField(
-        "Evidence",
+        _l("Evidence"),
         validators=[_length(MAX_EVIDENCE_LENGTH)],
         filters=[_strip],
         render_kw={"rows": 3, "maxlength": MAX_EVIDENCE_LENGTH},
     )
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.rating.choices = {"": _("Not rated yet"), **{r.value: r.label for r in Rating}}
+
     def validate_rating(self, field: SelectField) -> None:
         if field.data and field.data not in set(Rating):
-            raise ValidationError("Choose met, partly met or not met.")
+            raise ValidationError(_("Choose met, partly met or not met."))
 
     def validate_evidence(self, field: TextAreaField) -> None:
         if field.data and not self.rating.data:
-            raise ValidationError("Choose a rating as well, so that the evidence can be kept.")
+            raise ValidationError(_("Choose a rating as well, so that the evidence can be kept."))
 
 
 class DeviationForm(Form):
     """One deviation: the rule it breaks (choices set by ``ReportForm``) and what happened."""
 
-    rule = SelectField("Rule broken", validate_choice=False)
+    rule = SelectField(_l("Rule broken"), validate_choice=False)
     description = TextAreaField(
-        "What deviates from the rule",
+        _l("What deviates from the rule"),
         validators=[_length(MAX_DEVIATION_LENGTH)],
         filters=[_strip],
         render_kw={"rows": 2, "maxlength": MAX_DEVIATION_LENGTH},
@@ -79,13 +82,13 @@ class DeviationForm(Form):
 
     def validate_rule(self, field: SelectField) -> None:
         if field.data and field.data not in set(field.choices).difference({""}):
-            raise ValidationError("Choose one of the rules listed.")
+            raise ValidationError(_("Choose one of the rules listed."))
         if not field.data and self.description.data:
-            raise ValidationError("Choose the rule this deviation breaks.")
+            raise ValidationError(_("Choose the rule this deviation breaks."))
 
     def validate_description(self, field: TextAreaField) -> None:
         if self.rule.data and not field.data:
-            raise ValidationError("Describe the deviation.")
+            raise ValidationError(_("Describe the deviation."))
 
 
 def _finding_row(code: str, finding: AuditFinding | None) -> dict[str, str]:
@@ -99,29 +102,32 @@ class ReportForm(FlaskForm):
 
     findings = FieldList(FormField(FindingForm), max_entries=50)
     deviations = FieldList(FormField(DeviationForm), max_entries=MAX_DEVIATIONS * 2)
-    strengths = _section("Strengths", "What the program does well, for the committee.")
-    weaknesses = _section("Weaknesses", "What the program should improve, for the committee.")
+    strengths = _section(_l("Strengths"), _l("What the program does well, for the committee."))
+    weaknesses = _section(
+        _l("Weaknesses"), _l("What the program should improve, for the committee.")
+    )
     summary = _section(
-        "Summary for the organisation",
-        "The organisation reads this with the outcome once the chair signs off; it sees nothing "
-        "else of the report.",
+        _l("Summary for the organisation"),
+        _l(
+            "The organisation reads this with the outcome once the chair signs off; it sees "
+            "nothing else of the report."
+        ),
     )
-    recommendation = RadioField(
-        "Recommendation",
-        choices={item.value: item.label for item in Recommendation},
-        validate_choice=False,
-    )
+    recommendation = RadioField(_l("Recommendation"), validate_choice=False)
     conditions = _section(
-        "Conditions",
-        "Only when recommending to renew with conditions: what the organisation must do, and "
-        "by when. The organisation reads them with the outcome.",
+        _l("Conditions"),
+        _l(
+            "Only when recommending to renew with conditions: what the organisation must do, "
+            "and by when. The organisation reads them with the outcome."
+        ),
     )
 
     def __init__(self, *args: object, program_type: str, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.recommendation.choices = {item.value: item.label for item in Recommendation}
         self.criteria = {criterion.code: criterion for criterion in criteria_for(program_type)}
         self.rule_choices = {
-            "": "Choose the rule",
+            "": _("Choose the rule"),
             **{rule.code: f"{rule.code}: {rule.title}" for rule in rules_for(program_type)},
         }
         for entry in self.deviations:
@@ -149,12 +155,12 @@ class ReportForm(FlaskForm):
     def add_blank_rows(self) -> None:
         """Offer ``BLANK_DEVIATION_ROWS`` empty deviation rows below the filled ones."""
         blank = sum(1 for entry in self.deviations if entry.form.is_blank)
-        for _ in range(BLANK_DEVIATION_ROWS - blank):
+        for _row in range(BLANK_DEVIATION_ROWS - blank):
             self.deviations.append_entry().form.rule.choices = self.rule_choices
 
     def validate_recommendation(self, field: RadioField) -> None:
         if field.data and field.data not in set(Recommendation):
-            raise ValidationError("Choose one of the recommendations listed.")
+            raise ValidationError(_("Choose one of the recommendations listed."))
 
     def findings_data(self) -> dict[str, tuple[str | None, str]]:
         """Return the findings as the services take them: code -> (rating or None, evidence)."""
@@ -187,12 +193,12 @@ class ReportForm(FlaskForm):
 
 class ReturnForm(FlaskForm):
     comments = TextAreaField(
-        "Comments for the appraisers",
+        _l("Comments for the appraisers"),
         validators=[
-            DataRequired(message="Say what the appraisers should revise."),
+            DataRequired(message=_l("Say what the appraisers should revise.")),
             _length(MAX_COMMENTS_LENGTH),
         ],
-        description="The appraisers see them above the report while they revise it.",
+        description=_l("The appraisers see them above the report while they revise it."),
         filters=[_strip],
         render_kw={"rows": 4, "maxlength": MAX_COMMENTS_LENGTH},
     )
@@ -204,10 +210,11 @@ class SignOffForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     body = TextAreaField(
-        "New note",
-        validators=[DataRequired(message="Write the note first."), _length(MAX_NOTE_LENGTH)],
-        description="Read only by this audit's appraisers and the chair; never by the "
-        "organisation.",
+        _l("New note"),
+        validators=[DataRequired(message=_l("Write the note first.")), _length(MAX_NOTE_LENGTH)],
+        description=_l(
+            "Read only by this audit's appraisers and the chair; never by the organisation."
+        ),
         filters=[_strip],
         render_kw={"rows": 3, "maxlength": MAX_NOTE_LENGTH},
     )

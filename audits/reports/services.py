@@ -11,11 +11,13 @@ The request commits.
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audits import queries
 from audits.criteria import criteria_for, rules_for
+from audits.i18n import lazy_gettext as _l
 from audits.models import (
     Audit,
     AuditDeviation,
@@ -45,24 +47,26 @@ Deviations = Sequence[tuple[str, str]]
 
 # How refusals name the report's free texts, and how the list of what is missing does.
 SECTIONS = {
-    "strengths": "The strengths section",
-    "weaknesses": "The weaknesses section",
-    "summary": "The summary for the organisation",
-    "conditions": "The conditions section",
+    "strengths": _l("The strengths section"),
+    "weaknesses": _l("The weaknesses section"),
+    "summary": _l("The summary for the organisation"),
+    "conditions": _l("The conditions section"),
 }
 REQUIRED_SECTIONS = {
-    "strengths": "the strengths",
-    "weaknesses": "the weaknesses",
-    "summary": "the summary for the organisation",
+    "strengths": _l("the strengths"),
+    "weaknesses": _l("the weaknesses"),
+    "summary": _l("the summary for the organisation"),
 }
 
 _NOT_WRITABLE = {
-    AuditStatus.SCHEDULED: "This audit has not opened yet; its report is written once its "
-    "appraisers are assigned.",
-    AuditStatus.OPEN: "The report is written once all of this audit's appraisers are assigned.",
-    AuditStatus.SUBMITTED: "The report is with the chair; it can be changed again only if the "
-    "chair returns it.",
-    AuditStatus.COMPLETED: "This audit is signed off; its report can no longer be changed.",
+    AuditStatus.SCHEDULED: _l(
+        "This audit has not opened yet; its report is written once its appraisers are assigned."
+    ),
+    AuditStatus.OPEN: _l("The report is written once all of this audit's appraisers are assigned."),
+    AuditStatus.SUBMITTED: _l(
+        "The report is with the chair; it can be changed again only if the chair returns it."
+    ),
+    AuditStatus.COMPLETED: _l("This audit is signed off; its report can no longer be changed."),
 }
 
 
@@ -86,7 +90,9 @@ def notes_of(session: Session, audit_id: int) -> list[AuditNote]:
 
 
 def _join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    if len(items) == 1:
+        return items[0]
+    return _("%(items)s and %(last)s", items=", ".join(items[:-1]), last=items[-1])
 
 
 def missing_parts(report: AuditReport | None, program_type: str) -> list[str]:
@@ -95,21 +101,21 @@ def missing_parts(report: AuditReport | None, program_type: str) -> list[str]:
     findings = {finding.criterion: finding for finding in report.findings} if report else {}
     missing = []
     if unrated := [code for code in codes if code not in findings]:
-        missing.append(f"a rating for {_join(unrated)}")
+        missing.append(_("a rating for %(codes)s", codes=_join(unrated)))
     if unproven := [code for code in codes if code in findings and not findings[code].evidence]:
-        missing.append(f"evidence for {_join(unproven)}")
+        missing.append(_("evidence for %(codes)s", codes=_join(unproven)))
     for name, label in REQUIRED_SECTIONS.items():
         if not (report and getattr(report, name)):
-            missing.append(label)
+            missing.append(str(label))
     recommendation = report.recommendation if report else None
     conditions = report.conditions if report else ""
     with_conditions = recommendation == Recommendation.RENEW_WITH_CONDITIONS
     if recommendation is None:
-        missing.append("a recommendation")
+        missing.append(_("a recommendation"))
     elif with_conditions and not conditions:
-        missing.append("the conditions of the renewal")
+        missing.append(_("the conditions of the renewal"))
     elif conditions and not with_conditions:
-        missing.append("no conditions, unless the recommendation is to renew with conditions")
+        missing.append(_("no conditions, unless the recommendation is to renew with conditions"))
     cited = {deviation.rule for deviation in report.deviations} if report else set()
     uncited = [
         f"{code} ({findings[code].rating_label.lower()})"
@@ -117,28 +123,40 @@ def missing_parts(report: AuditReport | None, program_type: str) -> list[str]:
         if code in findings and findings[code].rating != Rating.MET and code not in cited
     ]
     if uncited:
-        missing.append(f"a deviation citing each criterion not fully met: {_join(uncited)}")
+        missing.append(
+            _("a deviation citing each criterion not fully met: %(codes)s", codes=_join(uncited))
+        )
     return missing
 
 
 # -- Checks --------------------------------------------------------------------------------
 
 
+# The refusals of _check_appraiser, one sentence per action (``doing``).
+APPRAISER_ONLY = {
+    "write its report": _l("Only an appraiser assigned to this audit can write its report."),
+    "submit its report": _l("Only an appraiser assigned to this audit can submit its report."),
+}
+# The refusals of _check_submitted, one sentence per action (``done``).
+NOT_SUBMITTED = {
+    "returned": _l("Only a submitted report can be returned; this audit is %(status)s."),
+    "signed off": _l("Only a submitted report can be signed off; this audit is %(status)s."),
+}
+
+
 def _check_appraiser(session: Session, audit: Audit, actor: User, doing: str) -> None:
     if not queries.is_assigned(session, actor.id, audit.id):
-        raise AuditError(f"Only an appraiser assigned to this audit can {doing}.")
+        raise AuditError(str(APPRAISER_ONLY[doing]))
 
 
 def _check_writable(audit: Audit) -> None:
     if audit.status != AuditStatus.IN_PROGRESS:
-        raise AuditError(_NOT_WRITABLE[AuditStatus(audit.status)])
+        raise AuditError(str(_NOT_WRITABLE[AuditStatus(audit.status)]))
 
 
 def _check_submitted(audit: Audit, done: str) -> None:
     if audit.status != AuditStatus.SUBMITTED:
-        raise AuditError(
-            f"Only a submitted report can be {done}; this audit is {audit.status_label.lower()}."
-        )
+        raise AuditError(str(NOT_SUBMITTED[done]) % {"status": audit.status_label.lower()})
 
 
 def _checked_findings(program_type: str, findings: Findings) -> dict[str, tuple[str, str]]:
@@ -147,15 +165,26 @@ def _checked_findings(program_type: str, findings: Findings) -> dict[str, tuple[
     checked = {}
     for code, (rating, evidence) in findings.items():
         if code not in codes:
-            raise AuditError(f"{code} is not a criterion of a {program_type} audit.")
+            raise AuditError(
+                _(
+                    "%(code)s is not a criterion of a %(type)s audit.",
+                    code=code,
+                    type=program_type,
+                )
+            )
         if rating and rating not in set(Rating):
-            raise AuditError(f"Rate {code} as met, partly met or not met.")
+            raise AuditError(_("Rate %(code)s as met, partly met or not met.", code=code))
         evidence = text(
-            evidence, what=f"The evidence for {code}", limit=MAX_EVIDENCE_LENGTH, minimum=0
+            evidence,
+            what=_("The evidence for %(code)s", code=code),
+            limit=MAX_EVIDENCE_LENGTH,
+            minimum=0,
         )
         if evidence and not rating:
             # A finding row always has its rating (the table requires one).
-            raise AuditError(f"Rate {code} as well, so that its evidence can be kept.")
+            raise AuditError(
+                _("Rate %(code)s as well, so that its evidence can be kept.", code=code)
+            )
         if rating:
             checked[code] = (rating, evidence)
     return checked
@@ -164,21 +193,32 @@ def _checked_findings(program_type: str, findings: Findings) -> dict[str, tuple[
 def _checked_deviations(program_type: str, deviations: Deviations) -> list[tuple[str, str]]:
     """Return ``deviations`` trimmed, or refuse one without a known rule or a description."""
     if len(deviations) > MAX_DEVIATIONS:
-        raise AuditError(f"A report lists at most {MAX_DEVIATIONS} deviations.")
+        raise AuditError(_("A report lists at most %(limit)s deviations.", limit=MAX_DEVIATIONS))
     rules = {rule.code for rule in rules_for(program_type)}
     checked = []
     for number, (rule, description) in enumerate(deviations, start=1):
         rule = (rule or "").strip()
         if not rule:
             raise AuditError(
-                f"Deviation {number} cites no rule: every deviation cites the rule it breaks."
+                _(
+                    "Deviation %(number)s cites no rule: every deviation cites the rule it breaks.",
+                    number=number,
+                )
             )
         if rule not in rules:
             raise AuditError(
-                f"Deviation {number} cites {rule}, which is not a rule for {program_type} programs."
+                _(
+                    "Deviation %(number)s cites %(rule)s,"
+                    " which is not a rule for %(type)s programs.",
+                    number=number,
+                    rule=rule,
+                    type=program_type,
+                )
             )
         description = text(
-            description, what=f"The description of deviation {number}", limit=MAX_DEVIATION_LENGTH
+            description,
+            what=_("The description of deviation %(number)s", number=number),
+            limit=MAX_DEVIATION_LENGTH,
         )
         checked.append((rule, description))
     return checked
@@ -186,7 +226,7 @@ def _checked_deviations(program_type: str, deviations: Deviations) -> list[tuple
 
 def _checked_recommendation(recommendation: str | None) -> str | None:
     if recommendation and recommendation not in set(Recommendation):
-        raise AuditError("Recommend to renew, to renew with conditions, or to suspend.")
+        raise AuditError(_("Recommend to renew, to renew with conditions, or to suspend."))
     return recommendation or None
 
 
@@ -215,7 +255,7 @@ def save_draft(
     rated = _checked_findings(program_type, findings)
     cited = _checked_deviations(program_type, deviations)
     texts = {
-        name: text(value, what=SECTIONS[name], limit=MAX_SECTION_LENGTH, minimum=0)
+        name: text(value, what=str(SECTIONS[name]), limit=MAX_SECTION_LENGTH, minimum=0)
         for name, value in (
             ("strengths", strengths),
             ("weaknesses", weaknesses),
@@ -269,7 +309,12 @@ def submit_report(session: Session, audit: Audit, *, now: datetime, actor: User)
     report = report_of(session, audit.id)
     missing = missing_parts(report, audit.program.program_type)
     if report is None or missing:
-        raise AuditError(f"The report cannot be submitted yet. It needs {'; '.join(missing)}.")
+        raise AuditError(
+            _(
+                "The report cannot be submitted yet. It needs %(missing)s.",
+                missing="; ".join(missing),
+            )
+        )
     report.submitted_at, report.submitted_by_id = now, actor.id
     audit.status = AuditStatus.SUBMITTED
     log_audit(session, "audit.report_submitted", audit, now=now, actor=actor)
@@ -307,7 +352,7 @@ def return_report(
     audit = locked(session, audit)
     check_chair(session, audit, actor, doing="return a report")
     _check_submitted(audit, "returned")
-    comments = text(comments, what="Your comments", limit=MAX_COMMENTS_LENGTH)
+    comments = text(comments, what=_("Your comments"), limit=MAX_COMMENTS_LENGTH)
     report = report_of(session, audit.id)
     assert report is not None  # a submitted audit has its report
     report.returned_at, report.chair_comments = now, comments
@@ -343,8 +388,10 @@ def sign_off(
     assert report is not None and report.recommendation is not None  # checked at submission
     if queries.is_assigned(session, actor.id, audit.id) or report.submitted_by_id == actor.id:
         raise AuditError(
-            "You are one of this audit's appraisers, so you cannot sign off its report: "
-            "the sign-off must be independent of the report's authors."
+            _(
+                "You are one of this audit's appraisers, so you cannot sign off its report: "
+                "the sign-off must be independent of the report's authors."
+            )
         )
     audit.outcome = report.recommendation
     audit.completed_on = today
@@ -398,15 +445,18 @@ def add_note(session: Session, audit: Audit, *, body: str, now: datetime, actor:
         or queries.is_assigned(session, actor.id, audit.id)
     ):
         raise AuditError(
-            "Only the audit's appraisers and the chair of the "
-            f"{audit.program.program_type} subcommittee can add notes."
+            _(
+                "Only the audit's appraisers and the chair of the %(type)s subcommittee"
+                " can add notes.",
+                type=audit.program.program_type,
+            )
         )
     if audit.status == AuditStatus.COMPLETED:
-        raise AuditError("This audit is signed off; its notes are closed.")
+        raise AuditError(_("This audit is signed off; its notes are closed."))
     note = AuditNote(
         audit_id=audit.id,
         author_id=actor.id,
-        body=text(body, what="The note", limit=MAX_NOTE_LENGTH),
+        body=text(body, what=_("The note"), limit=MAX_NOTE_LENGTH),
         created_at=now,
     )
     session.add(note)

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -24,6 +25,7 @@ from audits.services import AuditError
 from registry.clock import local_today
 from registry.database import utcnow
 from registry.extensions import db
+from registry.formatting import format_day
 from registry.web import confirmation
 
 bp = Blueprint("audit_reports", __name__)
@@ -87,7 +89,7 @@ def _submit(
             flash(message, "success")
             return _back(audit)
     else:
-        flash("Check the form: each problem is marked below.", "error")
+        flash(_("Check the form: each problem is marked below."), "error")
     return _render(audit, viewer, 422, **{form_name: form})
 
 
@@ -116,7 +118,7 @@ def save_draft(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
 
     def action() -> str:
         _save_draft(audit, form)
-        return "Your draft is saved. The chair reads it only once you submit it."
+        return _("Your draft is saved. The chair reads it only once you submit it.")
 
     return _submit(audit, viewer, form, "report_form", action)
 
@@ -127,7 +129,7 @@ def submit(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
     """Save the draft, then submit it: an incomplete report stays saved, with what it lacks."""
     form = ReportForm(program_type=audit.program.program_type)
     if not form.validate_on_submit():
-        flash("Check the form: each problem is marked below.", "error")
+        flash(_("Check the form: each problem is marked below."), "error")
         return _render(audit, viewer, 422, report_form=form)
     try:
         _save_draft(audit, form)
@@ -140,10 +142,10 @@ def submit(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
         services.submit_report(db.session, audit, now=utcnow(), actor=current_user)
     except AuditError as error:
         db.session.rollback()
-        flash(f"Your draft is saved, but not submitted. {error}", "error")
+        flash(_("Your draft is saved, but not submitted. %(error)s", error=str(error)), "error")
         return _back(audit)
     db.session.commit()
-    flash("The report is submitted; the chair is told by e-mail.", "success")
+    flash(_("The report is submitted; the chair is told by e-mail."), "success")
     return _back(audit)
 
 
@@ -156,7 +158,7 @@ def return_report(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
         services.return_report(
             db.session, audit, comments=form.comments.data, now=utcnow(), actor=current_user
         )
-        return "The report is returned to the appraisers with your comments."
+        return _("The report is returned to the appraisers with your comments.")
 
     return _submit(audit, viewer, form, "return_form", action)
 
@@ -168,14 +170,16 @@ def sign_off(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
     report = services.report_of(db.session, audit.id)
     page = confirmation(
         form,
-        title=f"Sign off the audit of {audit.program.name}?",
+        title=_("Sign off the audit of %(program)s?", program=audit.program.name),
         summary=lambda: [
-            "make the recommendation, "
-            f"{report.recommendation_label if report else 'none'}, the audit's outcome "
-            "and the program's status",
-            "send the organisation the outcome and the summary, and schedule the next audit",
+            _(
+                "make the recommendation, %(recommendation)s, the audit's outcome"
+                " and the program's status",
+                recommendation=report.recommendation_label if report else _("none"),
+            ),
+            _("send the organisation the outcome and the summary, and schedule the next audit"),
         ],
-        button="Yes, sign off",
+        button=_("Yes, sign off"),
         back=url_for("audit_reports.report", audit_id=audit.id),
     )
     if page is not None:
@@ -185,10 +189,14 @@ def sign_off(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
         next_audit = services.sign_off(
             db.session, audit, today=local_today(), now=utcnow(), actor=current_user
         )
-        outcome = f"The audit is signed off: {audit.outcome_label}. The organisation is told."
+        outcome = _(
+            "The audit is signed off: %(outcome)s. The organisation is told.",
+            outcome=audit.outcome_label,
+        )
         if next_audit is None:
-            return f"{outcome} No further audit is scheduled."
-        return f"{outcome} The next audit is due on {next_audit.due_on.strftime('%-d %B %Y')}."
+            return f"{outcome} {_('No further audit is scheduled.')}"
+        following = _("The next audit is due on %(due)s.", due=format_day(next_audit.due_on))
+        return f"{outcome} {following}"
 
     return _submit(audit, viewer, form, "sign_off_form", action)
 
@@ -200,6 +208,6 @@ def add_note(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
 
     def action() -> str:
         services.add_note(db.session, audit, body=form.body.data, now=utcnow(), actor=current_user)
-        return "Your note is added."
+        return _("Your note is added.")
 
     return _submit(audit, viewer, form, "note_form", action)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask_babel import LazyString
 
-from audits.i18n import lazy_gettext as _l
+from registry.i18n import _l
 from registry.organisations.models import ProgramType
 
 

@@ -7,10 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from audits.i18n import lazy_gettext as _l
 from audits.schedule import ProgramStatus
 from audits.services import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 from registry.fields import DateField
+from registry.i18n import _l
 from registry.organisations.models import Organisation, ProgramType
 
 

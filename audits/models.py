@@ -19,9 +19,9 @@ from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from audits.i18n import lazy_gettext as _l
 from registry.accounts.models import User
 from registry.database import Base, sql_values
+from registry.i18n import _l
 from registry.mediators.models import Mediator
 from registry.organisations.models import Program
 

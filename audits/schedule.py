@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from audits.i18n import lazy_gettext as _l
 from registry.clock import add_years
+from registry.i18n import _l
 
 AUDIT_INTERVAL_YEARS = 2
 

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audits.i18n import lazy_gettext as _l
 from audits.models import Audit, AuditStatus
 from audits.notify import log_audit
 from audits.queries import chairs_audit, completed_audits, open_cycle
 from audits.schedule import due_date
 from registry.accounts.models import User
 from registry.events.services import record_event
+from registry.i18n import _l
 from registry.organisations.models import Organisation, Program, ProgramType
 from registry.validation import checked_text
 

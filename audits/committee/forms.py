@@ -6,10 +6,10 @@ from wtforms import BooleanField, EmailField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from audits.committee.services import MAX_DETAILS_LENGTH, MAX_REASON_LENGTH
-from audits.i18n import lazy_gettext as _l
 from registry.accounts.models import User
 from registry.accounts.services import find_user
 from registry.extensions import db
+from registry.i18n import _l
 
 
 def _strip(value: str | None) -> str | None:

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from audits import queries
 from audits.criteria import required_appraisers
-from audits.i18n import lazy_gettext as _l
 from audits.models import (
     Audit,
     AuditAssignment,
@@ -31,6 +30,7 @@ from audits.notify import log_audit
 from audits.services import AuditError, check_chair, locked, text
 from registry.accounts.models import Role, User
 from registry.events.services import record_event
+from registry.i18n import _l
 from registry.mail.services import queue_template_mail
 from registry.organisations.models import Program
 

@@ -27,7 +27,6 @@ from audits.committee.forms import (
     RemoveForm,
 )
 from audits.criteria import required_appraisers
-from audits.i18n import lazy_gettext as _l
 from audits.models import (
     ACTIVE_STATUSES,
     Audit,
@@ -42,6 +41,7 @@ from registry.accounts.permissions import role_required
 from registry.clock import local_today
 from registry.database import utcnow
 from registry.extensions import db
+from registry.i18n import _l
 from registry.organisations.models import Program, ProgramType
 from registry.web import submit_form
 

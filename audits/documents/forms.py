@@ -8,10 +8,10 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from audits.documents.services import MAX_DESCRIPTION_LENGTH, MAX_NOTE_LENGTH
 from audits.documents.storage import ACCEPTED
-from audits.i18n import lazy_gettext as _l
 from audits.models import RequestKind
 from audits.services import MAX_NAME_LENGTH
 from registry.fields import DateField
+from registry.i18n import _l
 from registry.mediators.models import Mediator
 
 

@@ -7,7 +7,6 @@ from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectF
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from audits.criteria import criteria_for, rules_for
-from audits.i18n import lazy_gettext as _l
 from audits.models import AuditFinding, AuditReport, Rating, Recommendation
 from audits.reports.services import (
     MAX_COMMENTS_LENGTH,
@@ -17,6 +16,7 @@ from audits.reports.services import (
     MAX_NOTE_LENGTH,
     MAX_SECTION_LENGTH,
 )
+from registry.i18n import _l
 
 # Empty deviation rows offered under the filled ones, for adding more without scripts.
 BLANK_DEVIATION_ROWS = 3

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from audits import queries
 from audits.criteria import criteria_for, rules_for
-from audits.i18n import lazy_gettext as _l
 from audits.models import (
     Audit,
     AuditDeviation,
@@ -31,6 +30,7 @@ from audits.models import (
 from audits.notify import log_audit
 from audits.services import AuditError, check_chair, locked, schedule_audit, text
 from registry.accounts.models import User
+from registry.i18n import _l
 from registry.mail.services import queue_template_mail
 
 MAX_EVIDENCE_LENGTH = 5000

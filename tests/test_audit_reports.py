@@ -478,8 +478,8 @@ def test_sign_off_tells_the_organisation_and_the_appraisers(session, qap):
         (mail,) = mails_to(session, admin.email)
         assert mail.subject == "Audit outcome for QAP program: Renew with conditions"
         body = mail.body_text
-        assert "2027-03-01" in body and "/report" in body
-        assert "The next audit is due on 2029-06-30." in body
+        assert "1 March 2027" in body and "/report" in body
+        assert "The next audit is due on 30 June 2029." in body
         # The outbox keeps every message and administrators read it: the summary and the
         # conditions stay on the page only the organisation's admins (and the report's
         # appraisers and chair) can open.

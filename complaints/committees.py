@@ -7,6 +7,7 @@ level (a complaint already there keeps the committee it was given).
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from complaints.models import Committee, CommitteeMember, Subject, SubjectRoute
 from complaints.services import ComplaintError
 from registry.accounts.models import Role, User
 from registry.events.services import record_event
+from registry.formatting import format_number
 
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 1000
@@ -21,7 +23,7 @@ MAX_DESCRIPTION_LENGTH = 1000
 
 def _check_administrator(actor: User) -> None:
     if not actor.has_role(Role.ADMINISTRATOR):
-        raise ComplaintError("Only administrators change the complaint committees.")
+        raise ComplaintError(_("Only administrators change the complaint committees."))
 
 
 def _log(
@@ -52,12 +54,17 @@ def create_committee(
     _check_administrator(actor)
     name = " ".join(name.split())
     if not name:
-        raise ComplaintError("Give the committee a name.")
+        raise ComplaintError(_("Give the committee a name."))
     if len(name) > MAX_NAME_LENGTH:
-        raise ComplaintError(f"The name may have at most {MAX_NAME_LENGTH} characters.")
+        raise ComplaintError(
+            _(
+                "The name may have at most %(limit)s characters.",
+                limit=format_number(MAX_NAME_LENGTH),
+            )
+        )
     taken = session.scalar(select(Committee.id).where(func.lower(Committee.name) == name.lower()))
     if taken is not None:
-        raise ComplaintError(f"There is already a committee named “{name}”.")
+        raise ComplaintError(_("There is already a committee named “%(name)s”.", name=name))
     committee = Committee(name=name, description=description.strip())
     session.add(committee)
     session.flush()
@@ -71,13 +78,22 @@ def add_member(
     """Seat ``user`` (an enabled committee member) on ``committee``."""
     _check_administrator(actor)
     if not user.is_active:
-        raise ComplaintError(f"The account of {user.email} is disabled.")
+        raise ComplaintError(_("The account of %(email)s is disabled.", email=user.email))
     if not user.has_role(Role.COMMITTEE_MEMBER):
         raise ComplaintError(
-            f"{user.name} is not a committee member; give the account that role first."
+            _(
+                "%(name)s is not a committee member; give the account that role first.",
+                name=user.name,
+            )
         )
     if session.get(CommitteeMember, (committee.id, user.id)) is not None:
-        raise ComplaintError(f"{user.name} already sits on the {committee.name}.")
+        raise ComplaintError(
+            _(
+                "%(name)s already sits on the %(committee)s.",
+                name=user.name,
+                committee=committee.name,
+            )
+        )
     member = CommitteeMember(committee_id=committee.id, user_id=user.id)
     session.add(member)
     session.flush()
@@ -93,7 +109,13 @@ def remove_member(
     _check_administrator(actor)
     member = session.get(CommitteeMember, (committee.id, user.id))
     if member is None:
-        raise ComplaintError(f"{user.name} does not sit on the {committee.name}.")
+        raise ComplaintError(
+            _(
+                "%(name)s does not sit on the %(committee)s.",
+                name=user.name,
+                committee=committee.name,
+            )
+        )
     session.delete(member)
     session.flush()
     session.expire(committee, ["members"])
@@ -108,7 +130,13 @@ def route_subject(
     route = session.get(SubjectRoute, subject.value)
     previous = route.committee_id if route is not None else None
     if previous == committee.id:
-        raise ComplaintError(f"{subject.label} already goes to the {committee.name}.")
+        raise ComplaintError(
+            _(
+                "%(subject)s already goes to the %(committee)s.",
+                subject=subject.label,
+                committee=committee.name,
+            )
+        )
     if route is None:
         route = SubjectRoute(subject=subject.value, committee_id=committee.id)
         session.add(route)

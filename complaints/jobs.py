@@ -24,6 +24,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import delete, event, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
@@ -62,6 +64,18 @@ HANDLER_NAMES = {
     Level.SUPPORT: "Support",
     Level.EXECUTIVE_DIRECTOR: "the Executive Director",
     Level.BOARD: "the Board",
+}
+# The same names as the complainant's e-mail reads them, in the complainant's language: at the
+# start of a sentence, and inside one.
+LEADING_HANDLER_NAMES = {
+    Level.SUPPORT: _l("Support"),
+    Level.EXECUTIVE_DIRECTOR: _l("The Executive Director"),
+    Level.BOARD: _l("The Board"),
+}
+INNER_HANDLER_NAMES = {
+    Level.SUPPORT: _l("Support"),
+    Level.EXECUTIVE_DIRECTOR: _l("the Executive Director"),
+    Level.BOARD: _l("the Board"),
 }
 PURGED_FILES = "complaint_files_purged"
 REDACTED_BECAUSE = "the complaint it was about was purged after the retention period"
@@ -144,6 +158,60 @@ def _handler_name(session: Session, complaint: Complaint, level: int) -> str:
     return HANDLER_NAMES[Level(level)]
 
 
+def _lazy_handler_name(
+    session: Session, complaint: Complaint, level: int, *, leading: bool
+) -> LazyString:
+    """Return ``_handler_name`` in the language of the e-mail it is written in."""
+    if level == Level.COMMITTEE:
+        committee = (
+            complaint.committee
+            if complaint.level == Level.COMMITTEE
+            else queries.routed_committee(session, complaint.subject)
+        )
+        if committee is None:
+            return _l("The committee") if leading else _l("the committee")
+        if leading:
+            return _l("The %(committee)s", committee=committee.name)
+        return _l("the %(committee)s", committee=committee.name)
+    names = LEADING_HANDLER_NAMES if leading else INNER_HANDLER_NAMES
+    return names[Level(level)]
+
+
+def _overdue_change(session: Session, complaint: Complaint, kind: str) -> LazyString:
+    """Return the note of ``_overdue_note`` (when mailed) as the complainant's e-mail says it."""
+    level = complaint.level
+    who = _lazy_handler_name(session, complaint, level, leading=True)
+    days = limit_days(kind)
+    if level == Level.BOARD:
+        if kind == ACKNOWLEDGE:
+            return _l(
+                "%(who)s did not acknowledge the complaint within %(days)s days; its members"
+                " have been reminded",
+                who=who,
+                days=days,
+            )
+        return _l(
+            "%(who)s did not respond within %(days)s days; its members have been reminded",
+            who=who,
+            days=days,
+        )
+    above = _lazy_handler_name(session, complaint, level + 1, leading=False)
+    if kind == ACKNOWLEDGE:
+        return _l(
+            "%(who)s did not acknowledge the complaint within %(days)s days; %(above)s has been"
+            " told",
+            who=who,
+            days=days,
+            above=above,
+        )
+    return _l(
+        "%(who)s did not respond within %(days)s days; %(above)s has been told",
+        who=who,
+        days=days,
+        above=above,
+    )
+
+
 def _overdue_note(session: Session, complaint: Complaint, kind: str, *, mail: bool) -> str:
     """Return the timeline's note: who missed what, and who was told."""
     level = complaint.level
@@ -187,7 +255,8 @@ def _tell_overdue(
         above = [user.email for user in _handlers_above(session, complaint)]
         queue_template_mail(session, "complaint_overdue.txt", to=above, now=now, **context)
     queue_template_mail(session, "complaint_overdue_reminder.txt", to=current, now=now, **context)
-    tell_complainant(session, complaint, note.removesuffix("."), now=now)
+    # The note is kept in English; the complainant reads it in their own language.
+    tell_complainant(session, complaint, _overdue_change(session, complaint, kind), now=now)
     session.flush()
 
 

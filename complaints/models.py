@@ -18,6 +18,8 @@ after the retention period, leaving a ``ComplaintStatistic`` count.
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,14 +37,14 @@ class Subject(StrEnum):
 
     @property
     def label(self) -> str:
-        return SUBJECT_LABELS[self]
+        return str(SUBJECT_LABELS[self])
 
 
 SUBJECT_LABELS = {
-    Subject.MEDIATOR: "A certified mediator or mediation advocate",
-    Subject.PROGRAM: "A training or assessment program, or an organisation",
-    Subject.REGISTRY: "The registry itself",
-    Subject.OTHER: "Something else",
+    Subject.MEDIATOR: _l("A certified mediator or mediation advocate"),
+    Subject.PROGRAM: _l("A training or assessment program, or an organisation"),
+    Subject.REGISTRY: _l("The registry itself"),
+    Subject.OTHER: _l("Something else"),
 }
 
 
@@ -55,16 +57,16 @@ class Level(IntEnum):
 
 # What each level is called on each track.
 GENERAL_LEVEL_LABELS = {
-    Level.SUPPORT: "Support",
-    Level.EXECUTIVE_DIRECTOR: "Executive Director",
-    Level.COMMITTEE: "Committee or taskforce",
-    Level.BOARD: "Board",
+    Level.SUPPORT: _l("Support"),
+    Level.EXECUTIVE_DIRECTOR: _l("Executive Director"),
+    Level.COMMITTEE: _l("Committee or taskforce"),
+    Level.BOARD: _l("Board"),
 }
 CONDUCT_LEVEL_LABELS = {
-    Level.SUPPORT: "Discussion",
-    Level.EXECUTIVE_DIRECTOR: "Mediation",
-    Level.COMMITTEE: "Assessment",
-    Level.BOARD: "Appeal",
+    Level.SUPPORT: _l("Discussion"),
+    Level.EXECUTIVE_DIRECTOR: _l("Mediation"),
+    Level.COMMITTEE: _l("Assessment"),
+    Level.BOARD: _l("Appeal"),
 }
 
 
@@ -77,10 +79,10 @@ class Status(StrEnum):
     @property
     def label(self) -> str:
         return {
-            Status.OPEN: "Received",
-            Status.ACKNOWLEDGED: "Acknowledged",
-            Status.RESPONDED: "Responded",
-            Status.CLOSED: "Closed",
+            Status.OPEN: _("Received"),
+            Status.ACKNOWLEDGED: _("Acknowledged"),
+            Status.RESPONDED: _("Responded"),
+            Status.CLOSED: _("Closed"),
         }[self]
 
 
@@ -92,9 +94,9 @@ class ClosedAs(StrEnum):
     @property
     def label(self) -> str:
         return {
-            ClosedAs.RESOLVED: "Resolved",
-            ClosedAs.DECIDED: "Decided by the Board (final)",
-            ClosedAs.WITHDRAWN: "Withdrawn",
+            ClosedAs.RESOLVED: _("Resolved"),
+            ClosedAs.DECIDED: _("Decided by the Board (final)"),
+            ClosedAs.WITHDRAWN: _("Withdrawn"),
         }[self]
 
 
@@ -239,7 +241,7 @@ class Complaint(Base):
     @property
     def level_label(self) -> str:
         labels = CONDUCT_LEVEL_LABELS if self.is_conduct else GENERAL_LEVEL_LABELS
-        return labels[Level(self.level)]
+        return str(labels[Level(self.level)])
 
     @property
     def is_closed(self) -> bool:

@@ -22,12 +22,17 @@ from datetime import date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from complaints import access, queries
 from complaints.models import (
+    CONDUCT_LEVEL_LABELS,
+    GENERAL_LEVEL_LABELS,
     ClosedAs,
     Committee,
     Complaint,
@@ -43,6 +48,7 @@ from complaints.models import (
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
 from registry.events.services import record_event
+from registry.i18n import current_language
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Certification, Mediator
 from registry.mediators.services import (
@@ -103,7 +109,15 @@ def locked(session: Session, complaint: Complaint) -> Complaint:
 
 def stage(complaint: Complaint) -> str:
     """Return where the complaint is, as people read it: "level 2 (Executive Director)"."""
-    return f"level {complaint.level} ({complaint.level_label})"
+    return _("level %(level)s (%(label)s)", level=complaint.level, label=complaint.level_label)
+
+
+def lazy_stage(complaint: Complaint) -> LazyString:
+    """Return ``stage`` in the language it is read in (an e-mail's, not the page's)."""
+    labels = CONDUCT_LEVEL_LABELS if complaint.is_conduct else GENERAL_LEVEL_LABELS
+    return _l(
+        "level %(level)s (%(label)s)", level=complaint.level, label=labels[Level(complaint.level)]
+    )
 
 
 # -- Receipt codes and secrets ------------------------------------------------------------
@@ -226,8 +240,14 @@ def _log(
     )
 
 
-def tell_complainant(session: Session, complaint: Complaint, change: str, *, now: datetime) -> int:
-    """E-mail the complainant (if an address was kept) that ``change`` happened."""
+def tell_complainant(
+    session: Session, complaint: Complaint, change: str | LazyString, *, now: datetime
+) -> int:
+    """E-mail the complainant (if an address was kept) that ``change`` happened.
+
+    The mail is written in the complainant's language: ``change`` is best a lazy string, so it
+    is translated when the mail is rendered in that language.
+    """
     if not complaint.complainant_email:
         return 0
     return queue_template_mail(
@@ -235,6 +255,7 @@ def tell_complainant(session: Session, complaint: Complaint, change: str, *, now
         "complaint_changed.txt",
         to=[complaint.complainant_email],
         now=now,
+        locale=complaint.locale,
         complaint=complaint,
         change=change,
         track_url=current_app.config["PUBLIC_URL"] + TRACK_PATH,
@@ -263,7 +284,7 @@ def _subject(value: str) -> Subject:
     try:
         return Subject(value)
     except ValueError:
-        raise ComplaintError("Choose what the complaint is about from the list.") from None
+        raise ComplaintError(_("Choose what the complaint is about from the list.")) from None
 
 
 def _complainant(is_anonymous: bool, name: str | None, email: str | None) -> tuple[str, str]:
@@ -272,21 +293,27 @@ def _complainant(is_anonymous: bool, name: str | None, email: str | None) -> tup
     if is_anonymous:
         if name or email:
             raise ComplaintError(
-                "An anonymous complaint keeps no name or e-mail address: leave both empty,"
-                " or file the complaint with your name."
+                _(
+                    "An anonymous complaint keeps no name or e-mail address: leave both empty,"
+                    " or file the complaint with your name."
+                )
             )
         return "", ""
-    name = text(name, what="Your name", limit=MAX_NAME_LENGTH)
+    name = text(name, what=_("Your name"), limit=MAX_NAME_LENGTH)
     if not email:
         raise ComplaintError(
-            "Give an e-mail address so that we can tell you of each change,"
-            " or file the complaint anonymously."
+            _(
+                "Give an e-mail address so that we can tell you of each change,"
+                " or file the complaint anonymously."
+            )
         )
     email = normalise_email(email)
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
-        raise ComplaintError(f"{email!r} is not a valid e-mail address.") from None
+        raise ComplaintError(
+            _("%(email)s is not a valid e-mail address.", email=repr(email))
+        ) from None
     return name, email
 
 
@@ -299,21 +326,30 @@ def _check_about(
     """Check what the complaint names against its subject; return the organisation to keep."""
     if subject == Subject.MEDIATOR:
         if mediator is None:
-            raise ComplaintError("Choose the certified mediator or advocate you complain about.")
+            raise ComplaintError(_("Choose the certified mediator or advocate you complain about."))
         if mediator.current_certification is None:
             raise ComplaintError(
-                f"{mediator.name} has never been certified; a complaint about a mediator is"
-                " about a certified mediator or advocate. Choose another subject."
+                _(
+                    "%(name)s has never been certified; a complaint about a mediator is"
+                    " about a certified mediator or advocate. Choose another subject.",
+                    name=mediator.name,
+                )
             )
     elif mediator is not None:
-        raise ComplaintError("Only a complaint about a mediator or advocate names a mediator.")
+        raise ComplaintError(_("Only a complaint about a mediator or advocate names a mediator."))
     if subject != Subject.PROGRAM and (program is not None or organisation is not None):
         raise ComplaintError(
-            "Only a complaint about a program or organisation names a program or organisation."
+            _("Only a complaint about a program or organisation names a program or organisation.")
         )
     if program is not None:
         if organisation is not None and organisation.id != program.organisation_id:
-            raise ComplaintError(f"{program.name} is not a program of {organisation.name}.")
+            raise ComplaintError(
+                _(
+                    "%(program)s is not a program of %(organisation)s.",
+                    program=program.name,
+                    organisation=organisation.name,
+                )
+            )
         return program.organisation
     return organisation
 
@@ -323,7 +359,13 @@ def _present(uploads: Sequence[FileStorage]) -> list[FileStorage]:
     files = [upload for upload in uploads if upload is not None and upload.filename]
     limit = current_app.config["COMPLAINT_MAX_FILES"]
     if len(files) > limit:
-        raise ComplaintError(f"You attached {len(files)} files; attach at most {limit}.")
+        raise ComplaintError(
+            _(
+                "You attached %(count)s files; attach at most %(limit)s.",
+                count=len(files),
+                limit=limit,
+            )
+        )
     return files
 
 
@@ -386,7 +428,7 @@ def file_complaint(
     about = _subject(subject)
     description = text(
         description,
-        what="The description",
+        what=_("The description"),
         limit=MAX_DESCRIPTION_LENGTH,
         minimum=MIN_DESCRIPTION_LENGTH,
     )
@@ -409,6 +451,8 @@ def file_complaint(
         status=Status.OPEN,
         filed_at=now,
         level_since=now,
+        # Later mail to the complainant, sent from staff pages, is written in this language.
+        locale=current_language(),
     )
     session.add(complaint)
     entry = _entry(session, complaint, EntryKind.FILED, now=now)
@@ -428,6 +472,7 @@ def _mail_receipt(session: Session, complaint: Complaint, *, now: datetime) -> N
             "complaint_filed.txt",
             to=[complaint.complainant_email],
             now=now,
+            locale=complaint.locale,
             complaint=complaint,
             track_url=current_app.config["PUBLIC_URL"] + TRACK_PATH,
         )
@@ -441,12 +486,19 @@ def _acting(session: Session, complaint: Complaint, actor: User, *, doing: str) 
     complaint = locked(session, complaint)
     if complaint.is_closed:
         raise ComplaintError(
-            f"This complaint is closed ({ClosedAs(complaint.closed_as).label.lower()});"
-            f" nobody can {doing} any more."
+            _(
+                "This complaint is closed (%(closed_as)s); nobody can %(doing)s any more.",
+                closed_as=ClosedAs(complaint.closed_as).label.lower(),
+                doing=doing,
+            )
         )
     if not access.handles_level(session, actor, complaint, complaint.level):
         raise ComplaintError(
-            f"The complaint is at {stage(complaint)}; only its handlers can {doing}."
+            _(
+                "The complaint is at %(stage)s; only its handlers can %(doing)s.",
+                stage=stage(complaint),
+                doing=doing,
+            )
         )
     return complaint
 
@@ -455,13 +507,14 @@ def acknowledge_complaint(
     session: Session, complaint: Complaint, *, actor: User, now: datetime
 ) -> None:
     """Acknowledge receipt of the complaint at its level."""
-    complaint = _acting(session, complaint, actor, doing="acknowledge it")
+    complaint = _acting(session, complaint, actor, doing=_("acknowledge it"))
     if complaint.status != Status.OPEN:
-        raise ComplaintError("The complaint is already acknowledged at this level.")
+        raise ComplaintError(_("The complaint is already acknowledged at this level."))
     complaint.status, complaint.acknowledged_at = Status.ACKNOWLEDGED, now
     _entry(session, complaint, EntryKind.ACKNOWLEDGED, now=now, author=actor)
     _log(session, "acknowledged", complaint, now=now, actor=actor)
-    tell_complainant(session, complaint, f"it was acknowledged at {stage(complaint)}", now=now)
+    told = _l("it was acknowledged at %(stage)s", stage=lazy_stage(complaint))
+    tell_complainant(session, complaint, told, now=now)
     session.flush()
 
 
@@ -469,11 +522,12 @@ def send_message(
     session: Session, complaint: Complaint, *, body: str, actor: User, now: datetime
 ) -> None:
     """Send the complainant a message (read on the tracking page)."""
-    complaint = _acting(session, complaint, actor, doing="write to the complainant")
-    body = text(body, what="The message")
+    complaint = _acting(session, complaint, actor, doing=_("write to the complainant"))
+    body = text(body, what=_("The message"))
     _entry(session, complaint, EntryKind.MESSAGE, now=now, author=actor, body=body)
     _log(session, "message_sent", complaint, now=now, actor=actor)
-    tell_complainant(session, complaint, f"you have a new message from {stage(complaint)}", now=now)
+    told = _l("you have a new message from %(stage)s", stage=lazy_stage(complaint))
+    tell_complainant(session, complaint, told, now=now)
     session.flush()
 
 
@@ -481,17 +535,21 @@ def respond_to_complaint(
     session: Session, complaint: Complaint, *, body: str, actor: User, now: datetime
 ) -> None:
     """Answer the complaint at its level; the complainant may then ask to escalate it."""
-    complaint = _acting(session, complaint, actor, doing="respond to it")
+    complaint = _acting(session, complaint, actor, doing=_("respond to it"))
     if complaint.status == Status.RESPONDED:
         raise ComplaintError(
-            "This level has responded already: send a message, resolve or escalate the complaint."
+            _(
+                "This level has responded already: send a message, resolve or escalate the"
+                " complaint."
+            )
         )
-    body = text(body, what="The response")
+    body = text(body, what=_("The response"))
     complaint.status, complaint.responded_at = Status.RESPONDED, now
     complaint.acknowledged_at = complaint.acknowledged_at or now
     _entry(session, complaint, EntryKind.RESPONDED, now=now, author=actor, body=body)
     _log(session, "responded", complaint, now=now, actor=actor)
-    tell_complainant(session, complaint, f"it was answered at {stage(complaint)}", now=now)
+    told = _l("it was answered at %(stage)s", stage=lazy_stage(complaint))
+    tell_complainant(session, complaint, told, now=now)
     session.flush()
 
 
@@ -499,17 +557,21 @@ def _next_committee(session: Session, complaint: Complaint) -> Committee | None:
     """Check the complaint can move up a level; return the committee it reaches at level 3."""
     if complaint.level >= Level.BOARD:
         raise ComplaintError(
-            "The complaint is at the Board, the last level: the Board's decision is final"
-            " and cannot be escalated."
+            _(
+                "The complaint is at the Board, the last level: the Board's decision is final"
+                " and cannot be escalated."
+            )
         )
     if complaint.level + 1 != Level.COMMITTEE:
         return complaint.committee
     committee = queries.routed_committee(session, complaint.subject)
     if committee is None:
         raise ComplaintError(
-            "No committee or taskforce is chosen for complaints about"
-            f" {Subject(complaint.subject).label.lower()}; staff must route the subject"
-            " before the complaint can reach the third level."
+            _(
+                "No committee or taskforce is chosen for complaints about %(subject)s; staff"
+                " must route the subject before the complaint can reach the third level.",
+                subject=Subject(complaint.subject).label.lower(),
+            )
         )
     return committee
 
@@ -528,7 +590,8 @@ def _after_move(
     """Log, tell the complainant and the handlers of the new level, and flush."""
     session.flush()
     _log(session, action, complaint, now=now, actor=actor, from_level=complaint.level - 1)
-    tell_complainant(session, complaint, f"it moved up to {stage(complaint)}", now=now)
+    told = _l("it moved up to %(stage)s", stage=lazy_stage(complaint))
+    tell_complainant(session, complaint, told, now=now)
     tell_handlers(session, complaint, "complaint_arrived.txt", now=now, escalated=True)
     session.flush()
 
@@ -537,8 +600,8 @@ def escalate_complaint(
     session: Session, complaint: Complaint, *, reason: str, actor: User, now: datetime
 ) -> None:
     """Pass the complaint up one level, with a reason the complainant reads."""
-    complaint = _acting(session, complaint, actor, doing="escalate it")
-    reason = text(reason, what="The reason for escalating")
+    complaint = _acting(session, complaint, actor, doing=_("escalate it"))
+    reason = text(reason, what=_("The reason for escalating"))
     committee = _next_committee(session, complaint)
     _entry(session, complaint, EntryKind.ESCALATED, now=now, author=actor, body=reason)
     _move_up(complaint, committee, now=now)
@@ -561,14 +624,14 @@ def _conduct(
         return None
     if not complaint.is_conduct:
         raise ComplaintError(
-            "Only a complaint about a certified mediator or advocate has a conduct outcome."
+            _("Only a complaint about a certified mediator or advocate has a conduct outcome.")
         )
     if complaint.level not in (Level.COMMITTEE, Level.BOARD):
-        raise ComplaintError("A conduct outcome is decided at assessment or on appeal.")
+        raise ComplaintError(_("A conduct outcome is decided at assessment or on appeal."))
     try:
         outcome = ConductOutcome(value)
     except ValueError:
-        raise ComplaintError("Choose a conduct outcome from the list.") from None
+        raise ComplaintError(_("Choose a conduct outcome from the list.")) from None
     try:
         for certification in _conduct_targets(session, complaint.mediator, certificate, today):
             _apply_conduct(
@@ -582,7 +645,9 @@ def _conduct(
                 today=today,
             )
     except MediatorError as error:
-        raise ComplaintError(f"The certification cannot be changed: {error}") from None
+        raise ComplaintError(
+            _("The certification cannot be changed: %(error)s", error=error)
+        ) from None
     return outcome
 
 
@@ -609,20 +674,31 @@ def _conduct_targets(
     the outcome names one of them, or all.
     """
     if mediator is None or not mediator.certifications:
-        raise ComplaintError("The mediator or their certification is no longer in the register.")
+        raise ComplaintError(_("The mediator or their certification is no longer in the register."))
     live = live_certifications(session, mediator, today) or [mediator.certifications[-1]]
     if certificate == ALL_CERTIFICATIONS:
         return live
     if certificate:
         chosen = [c for c in live if c.certificate_number == certificate]
         if not chosen:
-            raise ComplaintError(f"{mediator.name} holds no live certificate {certificate}.")
+            raise ComplaintError(
+                _(
+                    "%(name)s holds no live certificate %(certificate)s.",
+                    name=mediator.name,
+                    certificate=certificate,
+                )
+            )
         return chosen
     if len(live) > 1:
         numbers = ", ".join(c.certificate_number for c in live)
         raise ComplaintError(
-            f"{mediator.name} holds {len(live)} certifications ({numbers}): say which one the "
-            "outcome applies to, or all of them."
+            _(
+                "%(name)s holds %(count)s certifications (%(numbers)s): say which one the"
+                " outcome applies to, or all of them.",
+                name=mediator.name,
+                count=len(live),
+                numbers=numbers,
+            )
         )
     return live
 
@@ -642,7 +718,7 @@ def _apply_conduct(
     if outcome in (ConductOutcome.SUSPEND, ConductOutcome.REVOKE):
         suspends = outcome == ConductOutcome.SUSPEND
         change = suspend_certification if suspends else revoke_certification
-        reason = text(public_reason, what="The public reason", limit=MAX_REASON_LENGTH)
+        reason = text(public_reason, what=_("The public reason"), limit=MAX_REASON_LENGTH)
         change(session, certification, on=today, reason=reason, today=today, now=now, actor=actor)
     elif complaint.level == Level.BOARD and _suspended(certification):
         reason = (public_reason or "").strip() or LIFTED_ON_APPEAL
@@ -687,18 +763,18 @@ def resolve_complaint(
     certificate: str | None = None,
 ) -> None:
     """Close the complaint at levels 1-3 with a written outcome (at assessment, a conduct one)."""
-    complaint = _acting(session, complaint, actor, doing="resolve it")
+    complaint = _acting(session, complaint, actor, doing=_("resolve it"))
     if complaint.level == Level.BOARD:
-        raise ComplaintError("The Board does not resolve a complaint: it decides it, finally.")
+        raise ComplaintError(_("The Board does not resolve a complaint: it decides it, finally."))
     _finish(
         session,
         complaint,
         ClosedAs.RESOLVED,
-        text(outcome, what="The outcome"),
+        text(outcome, what=_("The outcome")),
         conduct_outcome=conduct_outcome,
         public_reason=public_reason,
         certificate=certificate,
-        told=f"it was resolved at {stage(complaint)}",
+        told=_l("it was resolved at %(stage)s", stage=lazy_stage(complaint)),
         actor=actor,
         now=now,
         today=today,
@@ -721,21 +797,23 @@ def decide_complaint(
 
     On appeal, "no action" lifts a suspension of the mediator's certification in force.
     """
-    complaint = _acting(session, complaint, actor, doing="decide it")
+    complaint = _acting(session, complaint, actor, doing=_("decide it"))
     if complaint.level != Level.BOARD:
         raise ComplaintError(
-            f"Only the Board decides a complaint; at {stage(complaint)} it is resolved or"
-            " escalated."
+            _(
+                "Only the Board decides a complaint; at %(stage)s it is resolved or escalated.",
+                stage=stage(complaint),
+            )
         )
     _finish(
         session,
         complaint,
         ClosedAs.DECIDED,
-        text(decision, what="The decision"),
+        text(decision, what=_("The decision")),
         conduct_outcome=conduct_outcome,
         public_reason=public_reason,
         certificate=certificate,
-        told="the Board decided it; its decision is final",
+        told=_l("the Board decided it; its decision is final"),
         actor=actor,
         now=now,
         today=today,
@@ -751,7 +829,7 @@ def _finish(
     conduct_outcome: str | None,
     public_reason: str | None,
     certificate: str | None,
-    told: str,
+    told: LazyString,
     actor: User,
     now: datetime,
     today: date,
@@ -782,8 +860,11 @@ def _open_to_complainant(session: Session, complaint: Complaint, *, doing: str) 
     complaint = locked(session, complaint)
     if complaint.is_closed:
         raise ComplaintError(
-            f"This complaint is closed ({ClosedAs(complaint.closed_as).label.lower()});"
-            f" you can no longer {doing}."
+            _(
+                "This complaint is closed (%(closed_as)s); you can no longer %(doing)s.",
+                closed_as=ClosedAs(complaint.closed_as).label.lower(),
+                doing=doing,
+            )
         )
     return complaint
 
@@ -797,8 +878,8 @@ def reply_to_complaint(
     now: datetime,
 ) -> None:
     """Add the complainant's reply (and files) to the timeline; its handlers are told."""
-    complaint = _open_to_complainant(session, complaint, doing="reply")
-    body = text(body, what="Your reply")
+    complaint = _open_to_complainant(session, complaint, doing=_("reply"))
+    body = text(body, what=_("Your reply"))
     stored = _store(session, _present(uploads))
     entry = _entry(session, complaint, EntryKind.REPLY, now=now, body=body)
     session.flush()
@@ -812,17 +893,22 @@ def request_escalation(
     session: Session, complaint: Complaint, *, reason: str, now: datetime
 ) -> None:
     """Move the complaint up one level at once, at the complainant's request after a response."""
-    complaint = _open_to_complainant(session, complaint, doing="ask for escalation")
+    complaint = _open_to_complainant(session, complaint, doing=_("ask for escalation"))
     if complaint.level >= Level.BOARD:
         raise ComplaintError(
-            "Your complaint is at the Board, the last level: its decision is final and cannot"
-            " be escalated."
+            _(
+                "Your complaint is at the Board, the last level: its decision is final and"
+                " cannot be escalated."
+            )
         )
     if complaint.status != Status.RESPONDED:
         raise ComplaintError(
-            f"You can ask for escalation once your complaint is answered at {stage(complaint)}."
+            _(
+                "You can ask for escalation once your complaint is answered at %(stage)s.",
+                stage=stage(complaint),
+            )
         )
-    reason = text(reason, what="Your reason")
+    reason = text(reason, what=_("Your reason"))
     committee = _next_committee(session, complaint)
     _entry(session, complaint, EntryKind.ESCALATION_REQUESTED, now=now, body=reason)
     _move_up(complaint, committee, now=now)
@@ -831,10 +917,10 @@ def request_escalation(
 
 def withdraw_complaint(session: Session, complaint: Complaint, *, now: datetime) -> None:
     """Close the complaint at the complainant's wish."""
-    complaint = _open_to_complainant(session, complaint, doing="withdraw it")
+    complaint = _open_to_complainant(session, complaint, doing=_("withdraw it"))
     _close(session, complaint, ClosedAs.WITHDRAWN, now=now)
     _entry(session, complaint, EntryKind.WITHDRAWN, now=now)
     _log(session, "withdrawn", complaint, now=now, actor=None)
-    tell_complainant(session, complaint, "you withdrew it", now=now)
+    tell_complainant(session, complaint, _l("you withdrew it"), now=now)
     tell_handlers(session, complaint, "complaint_complainant.txt", now=now, change="withdrew")
     session.flush()

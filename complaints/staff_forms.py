@@ -2,11 +2,15 @@
 
 from collections.abc import Sequence
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from complaints.committees import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
+from complaints.forms import at_most
 from complaints.models import Committee, ConductOutcome
 from complaints.services import ALL_CERTIFICATIONS, MAX_REASON_LENGTH, MAX_TEXT_LENGTH
 from registry.accounts.models import User
@@ -15,9 +19,9 @@ from registry.extensions import db
 from registry.mediators.models import Certification
 
 CONDUCT_OUTCOME_LABELS = {
-    ConductOutcome.NO_ACTION: "No action on the certification",
-    ConductOutcome.SUSPEND: "Suspend the certification",
-    ConductOutcome.REVOKE: "Revoke the certification",
+    ConductOutcome.NO_ACTION: _l("No action on the certification"),
+    ConductOutcome.SUSPEND: _l("Suspend the certification"),
+    ConductOutcome.REVOKE: _l("Revoke the certification"),
 }
 
 
@@ -25,12 +29,14 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if value else value
 
 
-def _text(label: str, missing: str, description: str, rows: int = 4) -> TextAreaField:
+def _text(
+    label: LazyString, missing: LazyString, description: LazyString, rows: int = 4
+) -> TextAreaField:
     return TextAreaField(
         label,
         validators=[
             DataRequired(message=missing),
-            Length(max=MAX_TEXT_LENGTH, message=f"At most {MAX_TEXT_LENGTH:,} characters."),
+            Length(max=MAX_TEXT_LENGTH, message=at_most(MAX_TEXT_LENGTH)),
         ],
         description=description,
         filters=[_strip],
@@ -44,28 +50,32 @@ class ConfirmForm(FlaskForm):
 
 class MessageForm(FlaskForm):
     body = _text(
-        "Message to the complainant",
-        "Write the message.",
-        "The complainant reads it on the tracking page and is told by e-mail if they gave an"
-        " address.",
+        _l("Message to the complainant"),
+        _l("Write the message."),
+        _l(
+            "The complainant reads it on the tracking page and is told by e-mail if they gave an"
+            " address."
+        ),
     )
 
 
 class RespondForm(FlaskForm):
     body = _text(
-        "Response",
-        "Write the response.",
-        "This level's answer. The complainant may then ask for the complaint to go to the next"
-        " level.",
+        _l("Response"),
+        _l("Write the response."),
+        _l(
+            "This level's answer. The complainant may then ask for the complaint to go to the"
+            " next level."
+        ),
         rows=6,
     )
 
 
 class EscalateForm(FlaskForm):
     reason = _text(
-        "Reason for escalating",
-        "Say why the complaint goes to the next level.",
-        "The complainant and the next level's handlers read it.",
+        _l("Reason for escalating"),
+        _l("Say why the complaint goes to the next level."),
+        _l("The complainant and the next level's handlers read it."),
         rows=3,
     )
 
@@ -74,26 +84,28 @@ class _ClosingForm(FlaskForm):
     """A written outcome and, on the conduct process, what happens to the certification."""
 
     conduct_outcome = SelectField(
-        "Outcome for the certification",
-        choices={
-            "": "Choose an outcome",
-            **{outcome.value: label for outcome, label in CONDUCT_OUTCOME_LABELS.items()},
-        },
-        description="A suspension or a revocation takes effect today and is shown publicly.",
+        _l("Outcome for the certification"),
+        # Choices as SelectChoice: a dict of lazy labels would be read as option groups.
+        choices=[
+            SelectChoice("", _l("Choose an outcome")),
+            *(
+                SelectChoice(outcome.value, label)
+                for outcome, label in CONDUCT_OUTCOME_LABELS.items()
+            ),
+        ],
+        description=_l("A suspension or a revocation takes effect today and is shown publicly."),
     )
     # Shown only when the person holds several live certifications (see ``__init__``).
     conduct_certificate = SelectField(
-        "Certification it applies to",
+        _l("Certification it applies to"),
         choices={},
         validate_choice=False,  # the service checks it against the register
-        description="A person certified as mediator and as advocate answers for each.",
+        description=_l("A person certified as mediator and as advocate answers for each."),
     )
     public_reason = TextAreaField(
-        "Public reason",
-        validators=[
-            Length(max=MAX_REASON_LENGTH, message=f"At most {MAX_REASON_LENGTH:,} characters.")
-        ],
-        description="Shown on the register beside the mediator's status.",
+        _l("Public reason"),
+        validators=[Length(max=MAX_REASON_LENGTH, message=at_most(MAX_REASON_LENGTH))],
+        description=_l("Shown on the register beside the mediator's status."),
         filters=[_strip],
         render_kw={"rows": 2, "maxlength": MAX_REASON_LENGTH},
     )
@@ -113,21 +125,21 @@ class _ClosingForm(FlaskForm):
             return
         held = certificates
         self.conduct_certificate.choices = {
-            "": "Choose the certification",
+            "": _("Choose the certification"),
             **{c.certificate_number: f"{c.type_label} {c.certificate_number}" for c in held},
-            ALL_CERTIFICATIONS: "All the certifications they hold",
+            ALL_CERTIFICATIONS: _("All the certifications they hold"),
         }
         self.is_choosing_certificate = len(certificates) > 1
 
     def validate_conduct_outcome(self, field: SelectField) -> None:
         if not field.data:
-            raise ValidationError("Choose what happens to the certification.")
+            raise ValidationError(_("Choose what happens to the certification."))
 
     def validate_public_reason(self, field: TextAreaField) -> None:
         changes = {ConductOutcome.SUSPEND.value, ConductOutcome.REVOKE.value}
         if self.conduct_outcome.data in changes and not field.data:
             raise ValidationError(
-                "Give the reason shown publicly with the suspension or revocation."
+                _("Give the reason shown publicly with the suspension or revocation.")
             )
 
     @property
@@ -149,18 +161,18 @@ class _ClosingForm(FlaskForm):
 
 class ResolveForm(_ClosingForm):
     outcome = _text(
-        "Written outcome",
-        "Write the outcome.",
-        "Closes the complaint. The complainant reads it on the tracking page.",
+        _l("Written outcome"),
+        _l("Write the outcome."),
+        _l("Closes the complaint. The complainant reads it on the tracking page."),
         rows=6,
     )
 
 
 class DecideForm(_ClosingForm):
     decision = _text(
-        "The Board's decision",
-        "Write the decision.",
-        "Final: the complaint is closed and cannot be escalated again.",
+        _l("The Board's decision"),
+        _l("Write the decision."),
+        _l("Final: the complaint is closed and cannot be escalated again."),
         rows=6,
     )
 
@@ -169,13 +181,13 @@ class PersonForm(FlaskForm):
     """An account named by its e-mail address: a member to seat on a committee."""
 
     email = EmailField(
-        "E-mail address of their account",
+        _l("E-mail address of their account"),
         validators=[
-            DataRequired(message="Give the e-mail address of their account."),
-            Email(message="This is not an e-mail address."),
+            DataRequired(message=_l("Give the e-mail address of their account.")),
+            Email(message=_l("This is not an e-mail address.")),
             Length(max=254),
         ],
-        description="The account must hold the committee member role.",
+        description=_l("The account must hold the committee member role."),
         filters=[_strip],
     )
 
@@ -188,32 +200,30 @@ class PersonForm(FlaskForm):
             return
         self.user = find_user(db.session, field.data)
         if self.user is None:
-            raise ValidationError(f"There is no account with the e-mail address {field.data}.")
+            raise ValidationError(
+                _("There is no account with the e-mail address %(email)s.", email=field.data)
+            )
 
 
 class CommitteeForm(FlaskForm):
     name = StringField(
-        "Name",
+        _l("Name"),
         validators=[
-            DataRequired(message="Give the committee a name."),
-            Length(max=MAX_NAME_LENGTH, message=f"At most {MAX_NAME_LENGTH} characters."),
+            DataRequired(message=_l("Give the committee a name.")),
+            Length(max=MAX_NAME_LENGTH, message=at_most(MAX_NAME_LENGTH)),
         ],
         filters=[_strip],
     )
     description = TextAreaField(
-        "What it handles",
-        validators=[
-            Length(
-                max=MAX_DESCRIPTION_LENGTH, message=f"At most {MAX_DESCRIPTION_LENGTH} characters."
-            )
-        ],
+        _l("What it handles"),
+        validators=[Length(max=MAX_DESCRIPTION_LENGTH, message=at_most(MAX_DESCRIPTION_LENGTH))],
         filters=[_strip],
         render_kw={"rows": 2},
     )
 
 
 class RouteForm(FlaskForm):
-    committee_id = SelectField("Committee or taskforce", coerce=int, validate_choice=False)
+    committee_id = SelectField(_l("Committee or taskforce"), coerce=int, validate_choice=False)
 
     def __init__(self, *args: object, committees: list[Committee], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -222,4 +232,4 @@ class RouteForm(FlaskForm):
     def validate_committee_id(self, field: SelectField) -> None:
         self.committee = db.session.get(Committee, field.data) if field.data else None
         if self.committee is None:
-            raise ValidationError("Choose a committee or taskforce.")
+            raise ValidationError(_("Choose a committee or taskforce."))

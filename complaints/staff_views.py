@@ -20,6 +20,8 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, lazyload
@@ -78,17 +80,17 @@ COMMITTEE_READERS = (Role.ADMINISTRATOR, Role.SUPPORT, Role.EXECUTIVE_DIRECTOR)
 RECENT_CLOSED_DAYS = 90
 
 ENTRY_LABELS = {
-    EntryKind.FILED: "Filed",
-    EntryKind.ACKNOWLEDGED: "Acknowledged",
-    EntryKind.MESSAGE: "Message to the complainant",
-    EntryKind.REPLY: "Reply from the complainant",
-    EntryKind.RESPONDED: "Response",
-    EntryKind.ESCALATION_REQUESTED: "Escalation asked for by the complainant",
-    EntryKind.ESCALATED: "Escalated",
-    EntryKind.RESOLVED: "Resolved",
-    EntryKind.DECIDED: "Decided by the Board (final)",
-    EntryKind.WITHDRAWN: "Withdrawn by the complainant",
-    EntryKind.OVERDUE: "Time limit missed",
+    EntryKind.FILED: _l("Filed"),
+    EntryKind.ACKNOWLEDGED: _l("Acknowledged"),
+    EntryKind.MESSAGE: _l("Message to the complainant"),
+    EntryKind.REPLY: _l("Reply from the complainant"),
+    EntryKind.RESPONDED: _l("Response"),
+    EntryKind.ESCALATION_REQUESTED: _l("Escalation asked for by the complainant"),
+    EntryKind.ESCALATED: _l("Escalated"),
+    EntryKind.RESOLVED: _l("Resolved"),
+    EntryKind.DECIDED: _l("Decided by the Board (final)"),
+    EntryKind.WITHDRAWN: _l("Withdrawn by the complainant"),
+    EntryKind.OVERDUE: _l("Time limit missed"),
 }
 # Entries the complainant made (they have no author account).
 BY_COMPLAINANT = {
@@ -97,7 +99,10 @@ BY_COMPLAINANT = {
     EntryKind.ESCALATION_REQUESTED,
     EntryKind.WITHDRAWN,
 }
-MISSED_LABELS = {ACKNOWLEDGE: "Not acknowledged in time", RESPOND: "Not answered in time"}
+MISSED_LABELS = {
+    ACKNOWLEDGE: _l("Not acknowledged in time"),
+    RESPOND: _l("Not answered in time"),
+}
 
 
 @bp.after_request
@@ -117,7 +122,7 @@ def status_label(complaint: Complaint) -> str:
 def level_name(level: int) -> str:
     """Return a level's name on both tracks: "Support (discussion)"."""
     general, conduct = GENERAL_LEVEL_LABELS[Level(level)], CONDUCT_LEVEL_LABELS[Level(level)]
-    return f"{general} ({conduct.lower()})"
+    return _("%(general)s (%(conduct)s)", general=general, conduct=str(conduct).lower())
 
 
 # -- The queue -----------------------------------------------------------------------------
@@ -240,8 +245,8 @@ def _author(entry: ComplaintEntry) -> str:
     if entry.author is not None:
         return entry.author.name
     if entry.kind in BY_COMPLAINANT:
-        return "The complainant"
-    return "The registry"
+        return _("The complainant")
+    return _("The registry")
 
 
 def _forms(complaint: Complaint) -> dict[str, Any]:
@@ -323,10 +328,9 @@ def _act(complaint_id: int, form: Any, action: Callable[[Complaint], str]) -> Re
     return submit_form(form, back, lambda: action(found), ComplaintError)
 
 
-def _told(complaint: Complaint) -> str:
-    if complaint.complainant_email:
-        return "the complainant is told by e-mail"
-    return "the complainant sees it on the tracking page"
+def _told(complaint: Complaint, by_mail: str, on_tracking_page: str) -> str:
+    """Return the message that says how the complainant learns of the change."""
+    return by_mail if complaint.complainant_email else on_tracking_page
 
 
 @bp.route("/staff/complaints/<int:complaint_id>/acknowledge", methods=["POST"])
@@ -334,7 +338,15 @@ def _told(complaint: Complaint) -> str:
 def acknowledge(complaint_id: int) -> Response:
     def action(found: Complaint) -> str:
         services.acknowledge_complaint(db.session, found, actor=current_user, now=utcnow())
-        return f"Complaint {found.receipt_code} is acknowledged; {_told(found)}."
+        code = found.receipt_code
+        return _told(
+            found,
+            _("Complaint %(code)s is acknowledged; the complainant is told by e-mail.", code=code),
+            _(
+                "Complaint %(code)s is acknowledged; the complainant sees it on the tracking page.",
+                code=code,
+            ),
+        )
 
     return _act(complaint_id, ConfirmForm(), action)
 
@@ -348,7 +360,14 @@ def message(complaint_id: int) -> Response:
         services.send_message(
             db.session, found, body=form.body.data, actor=current_user, now=utcnow()
         )
-        return f"Your message is on the complaint's timeline; {_told(found)}."
+        return _told(
+            found,
+            _("Your message is on the complaint's timeline; the complainant is told by e-mail."),
+            _(
+                "Your message is on the complaint's timeline; the complainant sees it on the"
+                " tracking page."
+            ),
+        )
 
     return _act(complaint_id, form, action)
 
@@ -362,9 +381,16 @@ def respond(complaint_id: int) -> Response:
         services.respond_to_complaint(
             db.session, found, body=form.body.data, actor=current_user, now=utcnow()
         )
-        return (
-            f"The response is sent; {_told(found)}. The complainant may now ask for the"
-            " complaint to go to the next level."
+        return _told(
+            found,
+            _(
+                "The response is sent; the complainant is told by e-mail. The complainant may"
+                " now ask for the complaint to go to the next level."
+            ),
+            _(
+                "The response is sent; the complainant sees it on the tracking page. The"
+                " complainant may now ask for the complaint to go to the next level."
+            ),
         )
 
     return _act(complaint_id, form, action)
@@ -374,7 +400,8 @@ def _conduct_done(found: Complaint) -> str:
     outcome = found.conduct_outcome
     if outcome is None:
         return ""
-    return f" Conduct outcome: {CONDUCT_OUTCOME_LABELS[outcome].lower()}."
+    label = str(CONDUCT_OUTCOME_LABELS[outcome]).lower()
+    return " " + _("Conduct outcome: %(outcome)s.", outcome=label)
 
 
 @bp.route("/staff/complaints/<int:complaint_id>/resolve", methods=["POST"])
@@ -392,7 +419,8 @@ def resolve(complaint_id: int) -> Response:
             now=utcnow(),
             today=local_today(),
         )
-        return f"Complaint {found.receipt_code} is resolved and closed.{_conduct_done(found)}"
+        done = _("Complaint %(code)s is resolved and closed.", code=found.receipt_code)
+        return done + _conduct_done(found)
 
     form = ResolveForm(conduct=_conduct_at(complaint_id, Level.COMMITTEE))
     return _act(complaint_id, form, action)
@@ -407,9 +435,12 @@ def escalate(complaint_id: int) -> Response:
         services.escalate_complaint(
             db.session, found, reason=form.reason.data, actor=current_user, now=utcnow()
         )
-        return (
-            f"Complaint {found.receipt_code} is now at level {found.level}"
-            f" ({found.level_label}); its handlers and the complainant are told."
+        return _(
+            "Complaint %(code)s is now at level %(level)s (%(label)s); its handlers and the"
+            " complainant are told.",
+            code=found.receipt_code,
+            level=found.level,
+            label=found.level_label,
         )
 
     return _act(complaint_id, form, action)
@@ -430,21 +461,24 @@ def decide(complaint_id: int) -> ResponseReturnValue:
             now=utcnow(),
             today=local_today(),
         )
-        return (
-            f"The Board's decision is recorded: complaint {found.receipt_code} is closed for"
-            f" good.{_conduct_done(found)}"
+        done = _(
+            "The Board's decision is recorded: complaint %(code)s is closed for good.",
+            code=found.receipt_code,
         )
+        return done + _conduct_done(found)
 
     form = DecideForm(conduct=_conduct_at(complaint_id, Level.BOARD))
     page = confirmation(
         form,
-        title="Record the Board's decision?",
+        title=_("Record the Board's decision?"),
         summary=lambda: [
-            "record the Board's decision and close the complaint for good (it cannot be "
-            "escalated again)",
-            "tell the complainant and the handlers",
+            _(
+                "record the Board's decision and close the complaint for good (it cannot be "
+                "escalated again)"
+            ),
+            _("tell the complainant and the handlers"),
         ],
-        button="Yes, record the decision",
+        button=_("Yes, record the decision"),
         back=url_for("complaint_staff.complaint", complaint_id=complaint_id),
     )
     if page is not None:
@@ -527,7 +561,10 @@ def create_committee() -> Response:
             now=utcnow(),
             actor=current_user,
         )
-        return f"The {created.name} is created: add its members, then route subjects to it."
+        return _(
+            "The %(committee)s is created: add its members, then route subjects to it.",
+            committee=created.name,
+        )
 
     return submit_form(form, _back_to_committees(), action, ComplaintError)
 
@@ -541,7 +578,7 @@ def add_member(committee_id: int) -> Response:
     def action() -> str:
         user = form.user
         committee_services.add_member(db.session, committee, user, now=utcnow(), actor=current_user)
-        return f"{user.name} sits on the {committee.name}."
+        return _("%(name)s sits on the %(committee)s.", name=user.name, committee=committee.name)
 
     return submit_form(
         form, _back_to_committees(f"committee-{committee.id}"), action, ComplaintError
@@ -563,7 +600,11 @@ def remove_member(committee_id: int, user_id: int) -> Response:
         committee_services.remove_member(
             db.session, committee, user, now=utcnow(), actor=current_user
         )
-        return f"{user.name} no longer sits on the {committee.name}."
+        return _(
+            "%(name)s no longer sits on the %(committee)s.",
+            name=user.name,
+            committee=committee.name,
+        )
 
     return submit_form(
         ConfirmForm(), _back_to_committees(f"committee-{committee.id}"), action, ComplaintError
@@ -583,9 +624,11 @@ def route_subject(subject: str) -> Response:
         committee_services.route_subject(
             db.session, about, form.committee, now=utcnow(), actor=current_user
         )
-        return (
-            f"{about.label}: complaints that reach the third level from now on go to the"
-            f" {form.committee.name}."
+        return _(
+            "%(subject)s: complaints that reach the third level from now on go to the"
+            " %(committee)s.",
+            subject=about.label,
+            committee=form.committee.name,
         )
 
     return submit_form(form, _back_to_committees("routes"), action, ComplaintError)

@@ -29,6 +29,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -58,6 +60,7 @@ from registry.accounts.permissions import public
 from registry.clock import local_date, local_today
 from registry.database import utcnow
 from registry.extensions import db, limiter
+from registry.formatting import format_day, format_number
 from registry.uploads import KIND_NAMES, human_size
 from registry.web import flash_form_errors, render_error
 
@@ -66,6 +69,7 @@ bp = Blueprint("complaints", __name__)
 # The tracking token in this browser's session (services.open_tracking).
 TRACKED = "tracked_complaint"
 TRACKING_LIFETIME = timedelta(hours=1)
+# The English text of the answer to a wrong code or secret (the page shows it translated).
 NO_MATCH = "No complaint matches this receipt code and secret."
 # Every page but the empty intake form: nothing about a complaint may be kept by a cache,
 # leak through a Referer header or reach a search engine.
@@ -90,9 +94,9 @@ def _protect_private_pages(response: Response) -> Response:
 @bp.errorhandler(TooManyRequests)
 def _too_many(_error: TooManyRequests) -> ResponseReturnValue:
     if request.endpoint == "complaints.track":
-        message = "Too many attempts to open a complaint from your network. Wait a minute."
+        message = _("Too many attempts to open a complaint from your network. Wait a minute.")
     else:
-        message = "Too many complaints or replies were sent from your network. Try again later."
+        message = _("Too many complaints or replies were sent from your network. Try again later.")
     return render_error(429, message)
 
 
@@ -119,19 +123,21 @@ def _limits() -> dict[str, Any]:
         "ack_days": config["COMPLAINT_ACK_DAYS"],
         "response_days": config["COMPLAINT_RESPONSE_DAYS"],
         "retention_days": config["COMPLAINT_RETENTION_DAYS"],
-        "attachments_hint": (
-            f"Up to {config['COMPLAINT_MAX_FILES']} files of at most"
-            f" {human_size(config['COMPLAINT_UPLOAD_MAX_BYTES'])} each: {KIND_NAMES}."
+        "attachments_hint": _(
+            "Up to %(count)s files of at most %(size)s each: %(kinds)s.",
+            count=format_number(config["COMPLAINT_MAX_FILES"]),
+            size=human_size(config["COMPLAINT_UPLOAD_MAX_BYTES"]),
+            kinds=KIND_NAMES,
         ),
     }
 
 
 # How the committees' subjects read in "what happens next".
 SUBJECT_SHORT = {
-    Subject.MEDIATOR: "mediators and advocates",
-    Subject.PROGRAM: "programs and organisations",
-    Subject.REGISTRY: "the registry",
-    Subject.OTHER: "anything else",
+    Subject.MEDIATOR: _l("mediators and advocates"),
+    Subject.PROGRAM: _l("programs and organisations"),
+    Subject.REGISTRY: _l("the registry"),
+    Subject.OTHER: _l("anything else"),
 }
 
 
@@ -148,12 +154,15 @@ def levels() -> list[LevelInfo]:
     for subject in Subject:
         committee = queries.routed_committee(db.session, subject)
         if committee is not None:
-            subjects_of.setdefault(committee.name, []).append(SUBJECT_SHORT[subject])
-    committees = "; ".join(f"the {name} for {' and '.join(s)}" for name, s in subjects_of.items())
+            subjects_of.setdefault(committee.name, []).append(str(SUBJECT_SHORT[subject]))
+    committees = "; ".join(
+        _("the %(committee)s for %(subjects)s", committee=name, subjects=_(" and ").join(s))
+        for name, s in subjects_of.items()
+    )
     return [
         LevelInfo(
-            GENERAL_LEVEL_LABELS[level],
-            CONDUCT_LEVEL_LABELS[level],
+            str(GENERAL_LEVEL_LABELS[level]),
+            str(CONDUCT_LEVEL_LABELS[level]),
             committees if level == Level.COMMITTEE else "",
         )
         for level in Level
@@ -176,7 +185,7 @@ def new() -> ResponseReturnValue:
     if not form.is_submitted():
         return _render_intake(form)
     if not form.validate():
-        flash("The complaint is not filed yet: see the marked fields.", "error")
+        flash(_("The complaint is not filed yet: see the marked fields."), "error")
         return _render_intake(form, 422)
     try:
         filed = services.file_complaint(
@@ -194,7 +203,7 @@ def new() -> ResponseReturnValue:
         )
     except ComplaintError as error:
         db.session.rollback()
-        flash(f"The complaint is not filed yet: {error}", "error")
+        flash(_("The complaint is not filed yet: %(error)s", error=error), "error")
         return _render_intake(form, 422)
     db.session.commit()
     return render_template("complaints/public/receipt.html", filed=filed, **_limits())
@@ -215,7 +224,8 @@ def track() -> ResponseReturnValue:
         return render_template("complaints/public/track.html", form=form), 422
     complaint = services.find_tracked(db.session, form.receipt_code.data, form.secret.data)
     if complaint is None:
-        return render_template("complaints/public/track.html", form=form, error=NO_MATCH), 404
+        error = _("No complaint matches this receipt code and secret.")
+        return render_template("complaints/public/track.html", form=form, error=error), 404
     services.forget_tracking(db.session, session.get(TRACKED))
     session[TRACKED] = services.open_tracking(
         db.session, complaint, now=utcnow(), lifetime=TRACKING_LIFETIME
@@ -234,8 +244,10 @@ def _tracked_complaint() -> Complaint | None:
 
 def _to_track_form() -> Response:
     flash(
-        "Enter your receipt code and secret to see your complaint. For your privacy, this"
-        " browser shows it for an hour at a time.",
+        _(
+            "Enter your receipt code and secret to see your complaint. For your privacy, this"
+            " browser shows it for an hour at a time."
+        ),
         "info",
     )
     return redirect(url_for("complaints.track"), 303)
@@ -253,7 +265,8 @@ class Step:
 
 
 def _level_names(complaint: Complaint) -> dict[Level, str]:
-    return CONDUCT_LEVEL_LABELS if complaint.is_conduct else GENERAL_LEVEL_LABELS
+    labels = CONDUCT_LEVEL_LABELS if complaint.is_conduct else GENERAL_LEVEL_LABELS
+    return {level: str(label) for level, label in labels.items()}
 
 
 def _title(complaint: Complaint, entry: ComplaintEntry) -> str:
@@ -261,19 +274,28 @@ def _title(complaint: Complaint, entry: ComplaintEntry) -> str:
     names = _level_names(complaint)
     level = names[Level(entry.level)]
     above = names.get(Level(entry.level + 1)) if entry.level < Level.BOARD else None
-    return {
-        EntryKind.FILED: f"You filed the complaint; the {level} level received it",
-        EntryKind.ACKNOWLEDGED: f"The {level} level acknowledged it",
-        EntryKind.MESSAGE: f"Message from the {level} level",
-        EntryKind.REPLY: "Your reply",
-        EntryKind.RESPONDED: f"Response from the {level} level",
-        EntryKind.ESCALATION_REQUESTED: f"You asked for escalation; it moved up to {above}",
-        EntryKind.ESCALATED: f"The {level} level escalated it to {above}",
-        EntryKind.RESOLVED: f"The {level} level resolved it",
-        EntryKind.DECIDED: f"Final decision ({level})",
-        EntryKind.WITHDRAWN: "You withdrew the complaint",
-        EntryKind.OVERDUE: f"The {level} level missed a time limit; the level above was told",
-    }.get(EntryKind(entry.kind), "Updated")
+    titles = {
+        EntryKind.FILED: _l(
+            "You filed the complaint; the %(level)s level received it", level=level
+        ),
+        EntryKind.ACKNOWLEDGED: _l("The %(level)s level acknowledged it", level=level),
+        EntryKind.MESSAGE: _l("Message from the %(level)s level", level=level),
+        EntryKind.REPLY: _l("Your reply"),
+        EntryKind.RESPONDED: _l("Response from the %(level)s level", level=level),
+        EntryKind.ESCALATION_REQUESTED: _l(
+            "You asked for escalation; it moved up to %(above)s", above=above
+        ),
+        EntryKind.ESCALATED: _l(
+            "The %(level)s level escalated it to %(above)s", level=level, above=above
+        ),
+        EntryKind.RESOLVED: _l("The %(level)s level resolved it", level=level),
+        EntryKind.DECIDED: _l("Final decision (%(level)s)", level=level),
+        EntryKind.WITHDRAWN: _l("You withdrew the complaint"),
+        EntryKind.OVERDUE: _l(
+            "The %(level)s level missed a time limit; the level above was told", level=level
+        ),
+    }
+    return str(titles.get(EntryKind(entry.kind), _l("Updated")))
 
 
 def timeline(complaint: Complaint) -> list[Step]:
@@ -301,7 +323,7 @@ def timeline(complaint: Complaint) -> list[Step]:
 
 def _day(moment: datetime) -> str:
     """Return the registry's calendar day of ``moment`` as people read it: "29 November 2026"."""
-    return local_date(moment).strftime("%-d %B %Y")
+    return format_day(local_date(moment))
 
 
 def _render_tracked(complaint: Complaint, status: int = 200, **forms: Any) -> ResponseReturnValue:
@@ -382,7 +404,7 @@ def reply() -> ResponseReturnValue:
             now=utcnow(),
         )
 
-    return _act("reply_form", ReplyForm(), action, "Your reply is added to the complaint.")
+    return _act("reply_form", ReplyForm(), action, _("Your reply is added to the complaint."))
 
 
 @bp.route("/complaints/tracked/escalate", methods=["POST"])
@@ -392,7 +414,7 @@ def escalate() -> ResponseReturnValue:
         services.request_escalation(db.session, complaint, reason=form.reason.data, now=utcnow())
 
     return _act(
-        "escalation_form", EscalationForm(), action, "Your complaint moved up to the next level."
+        "escalation_form", EscalationForm(), action, _("Your complaint moved up to the next level.")
     )
 
 
@@ -402,7 +424,9 @@ def withdraw() -> ResponseReturnValue:
     def action(complaint: Complaint, _form: WithdrawForm) -> None:
         services.withdraw_complaint(db.session, complaint, now=utcnow())
 
-    return _act("withdraw_form", WithdrawForm(), action, "Your complaint is withdrawn and closed.")
+    return _act(
+        "withdraw_form", WithdrawForm(), action, _("Your complaint is withdrawn and closed.")
+    )
 
 
 @bp.route("/complaints/tracked/forget", methods=["POST"])
@@ -414,8 +438,10 @@ def forget() -> ResponseReturnValue:
         services.forget_tracking(db.session, session.pop(TRACKED, None))
         db.session.commit()
         flash(
-            "This browser no longer shows your complaint. Your receipt code and secret still"
-            " open it.",
+            _(
+                "This browser no longer shows your complaint. Your receipt code and secret still"
+                " open it."
+            ),
             "success",
         )
     return redirect(url_for("complaints.track"), 303)

@@ -3,7 +3,7 @@
 import base64
 import re
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -160,7 +160,10 @@ def test_the_first_daily_run_on_the_demo_mails_nobody_about_the_past(demo):
             .where(OutboxMessage.subject == "Your certification has lapsed")
             .where(OutboxMessage.id > before)
         ).all()
-        ended = [D(re.search(r"ended on\s+(\S+) ", body)[1]) for body in lapses]
+        ended = [
+            datetime.strptime(re.search(r"ended on\s+(\d+ \w+ \d{4}) ", body)[1], "%d %B %Y").date()
+            for body in lapses
+        ]
         assert all(day >= oldest for day in ended), ended
         (not_sent,) = session.scalars(select(Event).where(Event.action == "reminders.not_sent"))
         assert not_sent.data["counts"]["lapsed"] >= 20

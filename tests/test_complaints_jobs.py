@@ -258,6 +258,9 @@ def test_each_level_is_flagged_to_the_level_above(handlers, session, level, subj
     current = handlers.of_level(level, subject)
     [reminder] = mails_to(session, current.email)
     assert reminder.subject.startswith("Reminder")
+    # The complainant's e-mail, written in their language, says what the timeline says.
+    [to_complainant] = mails_to(session, complaint.complainant_email)
+    assert note.removesuffix(".") in to_complainant.subject
     # Nobody else: not the other committees, not the outsider.
     assert count(session, OutboxMessage) == 3  # above, current, the complainant
 
@@ -271,6 +274,10 @@ def test_the_board_is_reminded_itself(handlers, session):
     )
     [reminder] = mails_to(session, handlers.board.email)
     assert reminder.subject == f"Reminder: complaint {complaint.receipt_code} is overdue"
+    [to_complainant] = mails_to(session, complaint.complainant_email)
+    assert to_complainant.subject.endswith(
+        "The Board did not acknowledge the complaint within 7 days; its members have been reminded"
+    )
     assert count(session, OutboxMessage) == 2  # the Board member and the complainant
 
 

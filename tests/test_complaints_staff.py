@@ -20,14 +20,18 @@ from complaints.models import (
     Status,
     SubjectRoute,
 )
+from registry import i18n
 from registry.accounts.models import Role
 from registry.clock import local_today
 from registry.database import utcnow
 from registry.events.models import Event
+from registry.mail import services as mail_services
+from registry.mail.models import OutboxMessage
 from registry.mediators.models import Certification, CertificationType
 from registry.mediators.services import grant_certification
 from tests.complaint_factories import (
     APPRAISAL_COMMITTEE,
+    DESCRIPTION,
     GOVERNANCE_TASKFORCE,
     Handlers,
     at_level,
@@ -35,7 +39,7 @@ from tests.complaint_factories import (
     make_handlers,
     make_member,
 )
-from tests.conftest import confirmation_page, post_form
+from tests.conftest import confirmation_page, csrf_token, post_form
 from tests.factories import PASSWORD, grant, make_mediator, make_user, set_fees
 
 PDF = b"%PDF-1.4 the contract"
@@ -397,6 +401,49 @@ def test_support_carries_a_complaint_through_its_level(client, session, world):
         .order_by(ComplaintEntry.id)
     ).all()
     assert kinds == ["filed", "acknowledged", "message", "responded", "escalated"]
+
+
+def test_mail_to_a_complainant_keeps_the_language_the_complaint_was_filed_in(
+    client, session, world, monkeypatch
+):
+    rendered = []  # (template, language it is written in, language of the request)
+    render = mail_services.render_template
+
+    def spy(template, **context):
+        rendered.append((template, i18n.current_language(), i18n.select_locale()))
+        return render(template, **context)
+
+    monkeypatch.setattr(mail_services, "render_template", spy)
+    address = "camille@example.org"
+    form = {
+        "csrf_token": csrf_token(client, "/fr/complaints/new"),
+        "subject": "registry",
+        "description": DESCRIPTION,
+        "identity": "named",
+        "name": "Camille Durand",
+        "email": address,
+    }
+    assert client.post("/fr/complaints/new", data=form).status_code == 200
+    complaint = session.scalars(
+        select(Complaint).where(Complaint.complainant_email == address)
+    ).one()
+    assert complaint.locale == "fr"
+    assert ("mail/complaint_filed.txt", "fr", "fr") in rendered
+    assert mail_services.mail_languages(session, [address], complaint.locale) == {address: "fr"}
+
+    # A handler acts on an English page: the complainant is still written to in French.
+    rendered.clear()
+    client.delete_cookie(i18n.LOCALE_COOKIE)
+    sign_in(client, world.handlers.support.email)
+    act(client, complaint, "acknowledge")
+    assert rendered == [("mail/complaint_changed.txt", "fr", "en")]
+    message = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_address == address).order_by(OutboxMessage.id)
+    ).all()[-1]
+    assert (
+        message.subject
+        == f"Your complaint {complaint.receipt_code}: it was acknowledged at level 1 (Support)"
+    )
 
 
 def test_a_level_resolves_and_the_board_decides(client, session, world):

@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,6 +17,17 @@ class MailStatus(StrEnum):
     FAILED = "failed"  # gave up after the last attempt
     # Withdrawn before it was sent: the one-time link it carried was used or expired first.
     WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        """Return the status as the outbox page shows it ("Queued")."""
+        return {
+            MailStatus.QUEUED: _("Queued"),
+            MailStatus.SENDING: _("Sending"),
+            MailStatus.SENT: _("Sent"),
+            MailStatus.FAILED: _("Failed"),
+            MailStatus.WITHDRAWN: _("Withdrawn"),
+        }[self]
 
 
 class OutboxMessage(Base):

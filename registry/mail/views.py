@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from registry.accounts.models import Role
@@ -22,7 +23,7 @@ def index() -> ResponseReturnValue:
     status = request.args.get("status", "")
     page = request.args.get("page", "1")
     if status not in {"", *MailStatus} or not page.isdigit() or int(page) < 1:
-        return render_error(400, "Unknown status or page number.")
+        return render_error(400, _("Unknown status or page number."))
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status:
         query = query.where(OutboxMessage.status == status)
@@ -31,6 +32,7 @@ def index() -> ResponseReturnValue:
         result=paginate(db.session, query, int(page), PAGE_SIZE),
         status=status,
         statuses=list(MailStatus),
+        status_labels={s.value: s.label for s in MailStatus},
         # Bodies hold one-time links; show them only where the outbox replaces sending.
         show_bodies=current_app.config["MAIL_BACKEND"] == "outbox",
     )

@@ -4,7 +4,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -30,6 +29,7 @@ from complaints.services import (
     MIN_DESCRIPTION_LENGTH,
 )
 from registry.formatting import format_number
+from registry.i18n import _l
 from registry.mediators.models import Mediator
 from registry.organisations.models import Organisation, Program
 from registry.search.verification import verify_certificate, verify_mediator

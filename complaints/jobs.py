@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import delete, event, exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +45,7 @@ from complaints.services import FILE_SETTINGS, locked, tell_complainant
 from registry.accounts.models import Role, User, UserRole
 from registry.clock import local_date, registry_zone
 from registry.events.services import record_event
+from registry.i18n import _l
 from registry.mail.models import OutboxMessage
 from registry.mail.services import queue_template_mail, redact_message
 from registry.uploads import files_dir

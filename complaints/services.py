@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -48,7 +47,7 @@ from complaints.models import (
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
 from registry.events.services import record_event
-from registry.i18n import current_language
+from registry.i18n import _l, current_language
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Certification, Mediator
 from registry.mediators.services import (

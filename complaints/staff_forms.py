@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField
@@ -16,6 +15,7 @@ from complaints.services import ALL_CERTIFICATIONS, MAX_REASON_LENGTH, MAX_TEXT_
 from registry.accounts.models import User
 from registry.accounts.services import find_user
 from registry.extensions import db
+from registry.i18n import _l
 from registry.mediators.models import Certification
 
 CONDUCT_OUTCOME_LABELS = {

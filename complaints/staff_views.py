@@ -21,7 +21,6 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, lazyload
@@ -64,6 +63,7 @@ from registry.clock import local_date, local_today
 from registry.database import utcnow
 from registry.events.services import record_event
 from registry.extensions import db
+from registry.i18n import _l
 from registry.mediators.models import Certification
 from registry.uploads import human_size, stored_file_response
 from registry.web import confirmation, submit_form

@@ -30,7 +30,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
@@ -61,6 +60,7 @@ from registry.clock import local_date, local_today
 from registry.database import utcnow
 from registry.extensions import db, limiter
 from registry.formatting import format_day, format_number
+from registry.i18n import _l
 from registry.uploads import KIND_NAMES, human_size
 from registry.web import flash_form_errors, render_error
 

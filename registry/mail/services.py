@@ -105,21 +105,41 @@ def queue_template_mail(
 def mail_languages(
     session: Session, addresses: Sequence[str], locale: str | None = None
 ) -> dict[str, str]:
-    """Return the language to write to each address in (see ``queue_template_mail``)."""
+    """Return the language to write to each address in.
+
+    ``locale`` when given (a complainant's, a party's); else the preferred language of the
+    account with that address; else, for the person making this request or someone without
+    an account, the language of the page; else (staff told of another person's action)
+    English, the registry's working language.
+    """
     if locale in LANGUAGES:
         return dict.fromkeys(addresses, locale)
     # Accounts sit above mail (they send mail), so their model is imported here.
     from registry.accounts.models import User
 
-    fallback = current_language() if has_request_context() else DEFAULT_LOCALE
-    preferred: dict[str, str] = dict(
+    page = current_language() if has_request_context() else DEFAULT_LOCALE
+    folded = {address: address.strip().lower() for address in addresses}
+    accounts: dict[str, str | None] = dict(
         session.execute(  # type: ignore[arg-type]
-            select(User.email, User.locale).where(
-                User.email.in_([a.strip().lower() for a in addresses]), User.locale.is_not(None)
-            )
+            select(User.email, User.locale).where(User.email.in_(folded.values()))
         ).all()
     )
-    return {address: preferred.get(address.strip().lower()) or fallback for address in addresses}
+    acting = _acting_address()
+    languages = {}
+    for address, email in folded.items():
+        if email not in accounts or email == acting:
+            languages[address] = accounts.get(email) or page
+        else:
+            languages[address] = accounts[email] or DEFAULT_LOCALE
+    return languages
+
+
+def _acting_address() -> str | None:
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    return current_user.email if current_user and current_user.is_authenticated else None
 
 
 def redact_message(session: Session, message_id: int, *, reason: str) -> bool:

@@ -714,7 +714,7 @@ def test_reminds_once_within_the_window(session, mediator, published):
     assert run(session, "2025-10-30") == {"reminded": 0, "expired": 0}  # 61 days before
     assert run(session, "2025-10-31") == {"reminded": 1, "expired": 0}  # 60 days before
     (mail,) = mails_to(session, mediator.email)
-    assert mail.subject == "Your Feedback Digest expires on 2025-12-30"
+    assert mail.subject == "Your Feedback Digest expires on 30 December 2025"
     assert "http://registry.test/my/feedback" in mail.body_text
     assert published.reminded_on == D("2025-10-31")
     assert run(session, "2025-10-31") == {"reminded": 0, "expired": 0}
@@ -738,7 +738,7 @@ def test_expires_once_and_tells_the_mediator(session, mediator, published):
     assert run(session, "2026-01-05") == {"reminded": 0, "expired": 1}  # a missed day
     assert published.expired_on == D("2025-12-31")
     (mail,) = mails_to(session, mediator.email)
-    assert mail.subject == "Your Feedback Digest expired on 2025-12-30"
+    assert mail.subject == "Your Feedback Digest expired on 30 December 2025"
     (event,) = actions(session, "digest.expired")
     assert event.subject_id == mediator.public_id and event.data["digest_id"] == published.id
     assert run(session, "2026-01-05") == {"reminded": 0, "expired": 0}

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,11 +35,14 @@ class Tier(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "full": _("Full fee"),
-            "reduced_25": _("25% reduction"),
-            "reduced_50": _("50% reduction"),
-        }[self.value]
+        return str(TIER_LABELS[self.value])
+
+
+TIER_LABELS = {
+    Tier.FULL.value: _l("Full fee"),
+    Tier.REDUCED_25.value: _l("25% reduction"),
+    Tier.REDUCED_50.value: _l("50% reduction"),
+}
 
 
 class WaiverStatus(StrEnum):

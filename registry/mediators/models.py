@@ -10,7 +10,6 @@ import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
@@ -78,11 +77,13 @@ class CertificationType(StrEnum):
 
     @property
     def label(self) -> str:
-        return (
-            _("Certified Mediator")
-            if self is CertificationType.MEDIATOR
-            else _("Certified Mediation Advocate")
-        )
+        return str(CERTIFICATION_TYPE_LABELS[self.value])
+
+
+CERTIFICATION_TYPE_LABELS = {
+    CertificationType.MEDIATOR.value: _l("Certified Mediator"),
+    CertificationType.ADVOCATE.value: _l("Certified Mediation Advocate"),
+}
 
 
 def new_public_id() -> str:

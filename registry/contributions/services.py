@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +27,7 @@ from registry.contributions.models import (
 from registry.events.services import record_event
 from registry.formatting import format_day
 from registry.formatting import format_money as format_user_money
-from registry.mail.services import queue_template_mail
+from registry.mail.services import mail_languages, queue_template_mail
 from registry.mediators.models import Certification, Status
 from registry.mediators.status import certification_standing
 from registry.mediators.transitions import Change, covered_certifications, remember_coverage
@@ -875,7 +876,10 @@ def tell_payment_received(session: Session, payment: Payment, *, now: datetime) 
 
     invoice = payment.invoice
     mediator = invoice.certification.mediator
-    attachment = receipt_attachment(invoice) if invoice.settled_on is not None else None
+    # The receipt is written in the language the mail is (the mediator's, see the mail service).
+    language = mail_languages(session, [mediator.email])[mediator.email]
+    with force_locale(language):
+        attachment = receipt_attachment(invoice) if invoice.settled_on is not None else None
     queue_template_mail(
         session,
         "payment_received.txt",

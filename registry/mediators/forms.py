@@ -202,6 +202,8 @@ class SpecialisationBasesForm(FlaskForm):
 
     program_types = SelectMultipleField(
         _l("Program types"),
-        choices={t.value: LazyString(lambda t=t: f"{t.value}: {t.label}") for t in ProgramType},
+        choices=choices(
+            {t.value: LazyString(lambda t=t: f"{t.value}: {t.label}") for t in ProgramType}
+        ),
         render_kw={"size": len(ProgramType)},
     )

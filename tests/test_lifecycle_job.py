@@ -54,7 +54,7 @@ def test_reminds_before_the_period_ends_and_issues_the_next_invoice(session, cer
     invoice = session.scalars(select(Invoice).order_by(Invoice.id.desc())).first()
     assert (invoice.period_start, invoice.period_end) == (D("2025-01-01"), D("2025-12-31"))
     assert invoice.amount_minor == 15000 and invoice.settled_on is None
-    (mail,) = mails(session, "listing period ends on 2024-12-31")
+    (mail,) = mails(session, "listing period ends on 31 December 2024")
     assert mail.to_address == certified.mediator.email
     assert certified.certificate_number in mail.body_text
     # The next day nothing is due again.
@@ -64,9 +64,9 @@ def test_reminds_before_the_period_ends_and_issues_the_next_invoice(session, cer
 @pytest.mark.parametrize(
     ("on", "subject"),
     [
-        ("2024-12-01", "listing period ends on 2024-12-31"),
+        ("2024-12-01", "listing period ends on 31 December 2024"),
         ("2025-01-01", "has lapsed"),
-        ("2025-12-01", "will be struck after 2025-12-31"),
+        ("2025-12-01", "will be struck after 31 December 2025"),
     ],
 )
 def test_reminders_give_the_amount_the_invoice_and_how_to_pay(app, session, certified, on, subject):
@@ -130,7 +130,7 @@ def test_lapse_and_strike_are_each_logged_once_with_their_reminders(session, cer
 
     assert sweep(session, "2025-11-30")["reminders"] == 0
     assert sweep(session, "2025-12-01")["reminders"] == 1  # 30 days before grace ends
-    (warning,) = mails(session, "will be struck after 2025-12-31")
+    (warning,) = mails(session, "will be struck after 31 December 2025")
     assert "2025-01-01" in warning.body_text
 
     summary = sweep(session, "2026-01-01")

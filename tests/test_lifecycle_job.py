@@ -131,7 +131,7 @@ def test_lapse_and_strike_are_each_logged_once_with_their_reminders(session, cer
     assert sweep(session, "2025-11-30")["reminders"] == 0
     assert sweep(session, "2025-12-01")["reminders"] == 1  # 30 days before grace ends
     (warning,) = mails(session, "will be struck after 31 December 2025")
-    assert "2025-01-01" in warning.body_text
+    assert "1 January 2025" in warning.body_text
 
     summary = sweep(session, "2026-01-01")
     assert summary["transitions"] == 1

@@ -18,7 +18,6 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
@@ -44,12 +43,17 @@ from registry.validation import checked_text
 
 MAX_PARTIES = 10
 MAX_TEXT_LENGTH = 2000
-INVALID_LINK = _l("This feedback link is not valid. It may have been used already or have expired.")
+INVALID_LINK = "This feedback link is not valid. It may have been used already or have expired."
 # Completes "kept without its address and content because ..." in the redacted e-mail.
 REDACTION_REASON = "the feedback link it carried was used or expired"
 # What secrets.token_urlsafe(32) produces: 43 characters of the URL-safe base64 alphabet.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def invalid_link_message() -> str:
+    """Return ``INVALID_LINK`` in the reader's language."""
+    return _("This feedback link is not valid. It may have been used already or have expired.")
 
 
 class FeedbackError(ValueError):
@@ -67,7 +71,7 @@ class InvalidLinkError(FeedbackError):
     """The link is unknown, used or expired (the person is not told which)."""
 
     def __init__(self) -> None:
-        super().__init__(str(INVALID_LINK))
+        super().__init__(invalid_link_message())
 
 
 def token_hash(token: str) -> str:

@@ -124,7 +124,9 @@ def _show_error(form: RequestFeedbackForm, error: services.FeedbackError) -> Non
 
 
 def _invalid_link() -> ResponseReturnValue:
-    return render_template("feedback/invalid_link.html", message=str(services.INVALID_LINK)), 404
+    return render_template(
+        "feedback/invalid_link.html", message=services.invalid_link_message()
+    ), 404
 
 
 @bp.route("/feedback/thanks")

@@ -132,7 +132,7 @@ def test_a_payment_is_voided_once_and_only_with_a_reason(session, certification)
 
 def test_payment_one_day_after_striking_is_refused(session, certification):
     invoice = open_invoice(session, certification)
-    with pytest.raises(ContributionError, match="struck on 2026-01-01"):
+    with pytest.raises(ContributionError, match="struck on 1 January 2026"):
         record_payment(
             session,
             invoice,

@@ -1,12 +1,16 @@
 """Payment, waiver and fee schedule forms. Amounts are typed in major units ("150.00", "150,00")."""
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from registry.contributions.models import Tier
+from registry.contributions.models import TIER_LABELS
 from registry.contributions.services import MAX_AMOUNT_MINOR
 from registry.fields import DateField
 from registry.reference import COUNTRIES, CURRENCIES
@@ -29,30 +33,48 @@ def to_minor_units(text: str, currency: str) -> int:
     digits = CURRENCIES.get(currency, 2)
     text = text.strip()
     if text.startswith("-") and _PLAIN_AMOUNT.fullmatch(text[1:]):
-        raise ValueError("The amount cannot be negative.")
+        raise ValueError(_("The amount cannot be negative."))
     match = _PLAIN_AMOUNT.fullmatch(text)
     example = "150" if digits == 0 else "150." + "0" * digits
     if match is None:
         raise ValueError(
-            f"Enter the amount in digits with one decimal point or comma, such as {example}."
+            _(
+                "Enter the amount in digits with one decimal point or comma, such as %(example)s.",
+                example=example,
+            )
         )
     whole, separator, fraction = match.group(1), match.group(2), match.group(3) or ""
     if separator and len(fraction) == 3 and digits != 3:
         plain = "1000" if digits == 0 else "1000." + "0" * digits
         raise ValueError(
-            f"{text} is ambiguous: it could be a thousand or one. Write it without grouping, "
-            f"such as 1000 or {plain}."
+            _(
+                "%(text)s is ambiguous: it could be a thousand or one. Write it without "
+                "grouping, such as 1000 or %(plain)s.",
+                text=text,
+                plain=plain,
+            )
         )
     if len(fraction) > digits:
         if digits == 0:
-            raise ValueError(f"{currency} amounts are whole numbers.")
-        raise ValueError(f"{currency} amounts have at most {digits} decimals.")
+            raise ValueError(_("%(currency)s amounts are whole numbers.", currency=currency))
+        raise ValueError(
+            _(
+                "%(currency)s amounts have at most %(digits)s decimals.",
+                currency=currency,
+                digits=digits,
+            )
+        )
     if len(whole) > _MAX_WHOLE_DIGITS:
-        raise ValueError("The amount is too large; check the number.")
+        raise ValueError(_("The amount is too large; check the number."))
     minor = int(whole) * 10**digits + int(fraction.ljust(digits, "0") or "0")
     if minor > MAX_AMOUNT_MINOR:
-        raise ValueError("The amount is too large; check the number.")
+        raise ValueError(_("The amount is too large; check the number."))
     return minor
+
+
+def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
+    """Return ``{value: label}`` as choices whose labels may be lazy (translated when shown)."""
+    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
 
 
 class AmountField(StringField):
@@ -69,68 +91,72 @@ def _check_amount(form: FlaskForm, field: AmountField, currency: str) -> None:
 
 
 class PaymentForm(FlaskForm):
-    amount = AmountField("Amount received", validators=[DataRequired()])
-    currency = StringField("Currency", validators=[DataRequired(), Length(min=3, max=3)])
-    received_on = DateField("Received on", validators=[DataRequired()])
-    note = StringField("Note", validators=[Length(max=500)], description="Bank reference, etc.")
+    amount = AmountField(_l("Amount received"), validators=[DataRequired()])
+    currency = StringField(_l("Currency"), validators=[DataRequired(), Length(min=3, max=3)])
+    received_on = DateField(_l("Received on"), validators=[DataRequired()])
+    note = StringField(
+        _l("Note"), validators=[Length(max=500)], description=_l("Bank reference, etc.")
+    )
 
     def validate_currency(self, field: StringField) -> None:
         field.data = (field.data or "").strip().upper()
         if field.data not in CURRENCIES:
-            raise ValidationError("Unknown currency; use an ISO 4217 code like EUR.")
+            raise ValidationError(_("Unknown currency; use an ISO 4217 code like EUR."))
 
     def validate_amount(self, field: AmountField) -> None:
         currency = (self.currency.data or "").strip().upper()
         _check_amount(self, field, currency if currency in CURRENCIES else "EUR")
         if field.minor == 0:
-            raise ValidationError("The amount must be more than zero.")
+            raise ValidationError(_("The amount must be more than zero."))
 
 
 class VoidPaymentForm(FlaskForm):
     reason = TextAreaField(
-        "Reason",
-        validators=[DataRequired(message="Say why the payment is voided."), Length(max=2000)],
-        description="Say what was wrong, e.g. booked on the wrong invoice or the wrong amount.",
+        _l("Reason"),
+        validators=[DataRequired(message=_l("Say why the payment is voided.")), Length(max=2000)],
+        description=_l("Say what was wrong, e.g. booked on the wrong invoice or the wrong amount."),
         render_kw={"rows": 2},
     )
 
 
 class WaiverForm(FlaskForm):
     percent = IntegerField(
-        "Waive (percent)",
+        _l("Waive (percent)"),
         validators=[
-            InputRequired(message="Give a whole percentage."),
-            NumberRange(min=1, max=100, message="A waiver is between 1%% and 100%%."),
+            InputRequired(message=_l("Give a whole percentage.")),
+            NumberRange(min=1, max=100, message=_l("A waiver is between 1%% and 100%%.")),
         ],
-        description="100 waives the whole contribution; less waives part of it.",
+        description=_l("100 waives the whole contribution; less waives part of it."),
     )
     reason = TextAreaField(
-        "Reason",
-        validators=[DataRequired(message="A waiver needs a reason."), Length(max=2000)],
+        _l("Reason"),
+        validators=[DataRequired(message=_l("A waiver needs a reason.")), Length(max=2000)],
         render_kw={"rows": 2},
     )
 
 
 class WaiverDecisionForm(FlaskForm):
-    decision = SelectField("Decision", choices={"grant": "Grant", "refuse": "Refuse"})
+    decision = SelectField(
+        _l("Decision"), choices=choices({"grant": _l("Grant"), "refuse": _l("Refuse")})
+    )
     note = TextAreaField(
-        "Note to the mediator",
+        _l("Note to the mediator"),
         validators=[Length(max=2000)],
-        description="Required when refusing.",
+        description=_l("Required when refusing."),
         render_kw={"rows": 2},
     )
 
 
 class FeeRateForm(FlaskForm):
     year = IntegerField(
-        "Year",
+        _l("Year"),
         validators=[
-            InputRequired(message="Give a year."),
-            NumberRange(min=2000, max=2200, message="Between 2000 and 2200."),
+            InputRequired(message=_l("Give a year.")),
+            NumberRange(min=2000, max=2200, message=_l("Between 2000 and 2200.")),
         ],
     )
-    amount = AmountField("Full yearly contribution", validators=[DataRequired()])
-    currency = StringField("Currency", default="EUR", validators=[DataRequired()])
+    amount = AmountField(_l("Full yearly contribution"), validators=[DataRequired()])
+    currency = StringField(_l("Currency"), default="EUR", validators=[DataRequired()])
 
     validate_currency = PaymentForm.validate_currency
 
@@ -141,20 +167,22 @@ class FeeRateForm(FlaskForm):
 
 class CountryTierForm(FlaskForm):
     country = SelectField(
-        "Country", choices=dict(sorted(COUNTRIES.items(), key=lambda item: item[1]))
+        _l("Country"), choices=dict(sorted(COUNTRIES.items(), key=lambda item: item[1]))
     )
-    tier = SelectField("Tier", choices={tier.value: tier.label for tier in Tier})
+    tier = SelectField(_l("Tier"), choices=choices(TIER_LABELS))
 
 
 class HeldPaymentForm(FlaskForm):
     decision = SelectField(
-        "Decision",
-        choices={"book": "Book it on the invoice", "return": "Return it to the payer"},
+        _l("Decision"),
+        choices=choices(
+            {"book": _l("Book it on the invoice"), "return": _l("Return it to the payer")}
+        ),
     )
     note = TextAreaField(
-        "Note",
+        _l("Note"),
         validators=[Length(max=2000)],
-        description="Required when returning: say how the money goes back.",
+        description=_l("Required when returning: say how the money goes back."),
         render_kw={"rows": 2},
     )
 
@@ -162,12 +190,12 @@ class HeldPaymentForm(FlaskForm):
 class RefundForm(FlaskForm):
     """A refund of a Stripe payment; the amount is in the payment's currency."""
 
-    amount = AmountField("Amount to refund", validators=[DataRequired()])
-    currency = StringField("Currency", validators=[DataRequired(), Length(min=3, max=3)])
+    amount = AmountField(_l("Amount to refund"), validators=[DataRequired()])
+    currency = StringField(_l("Currency"), validators=[DataRequired(), Length(min=3, max=3)])
     reason = TextAreaField(
-        "Reason",
-        validators=[DataRequired(message="Say why the money is refunded."), Length(max=2000)],
-        description="Kept in the event log; the mediator is not shown it.",
+        _l("Reason"),
+        validators=[DataRequired(message=_l("Say why the money is refunded.")), Length(max=2000)],
+        description=_l("Kept in the event log; the mediator is not shown it."),
         render_kw={"rows": 2},
     )
 

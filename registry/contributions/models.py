@@ -12,6 +12,8 @@ confirmed it: the payment then counts for its amount less what was refunded.
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,9 +35,14 @@ class Tier(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"full": "Full fee", "reduced_25": "25% reduction", "reduced_50": "50% reduction"}[
-            self.value
-        ]
+        return str(TIER_LABELS[self.value])
+
+
+TIER_LABELS = {
+    Tier.FULL.value: _l("Full fee"),
+    Tier.REDUCED_25.value: _l("25% reduction"),
+    Tier.REDUCED_50.value: _l("50% reduction"),
+}
 
 
 class WaiverStatus(StrEnum):
@@ -43,11 +50,25 @@ class WaiverStatus(StrEnum):
     GRANTED = "granted"
     REFUSED = "refused"
 
+    @property
+    def label(self) -> str:
+        """The status as a word in a sentence ("requested")."""
+        return {
+            "requested": _("requested"),
+            "granted": _("granted"),
+            "refused": _("refused"),
+        }[self.value]
+
 
 class HoldStatus(StrEnum):
     HELD = "held"
     BOOKED = "booked"
     RETURNED = "returned"
+
+    @property
+    def label(self) -> str:
+        """The status as a word in a sentence ("held")."""
+        return {"held": _("held"), "booked": _("booked"), "returned": _("returned")}[self.value]
 
 
 class PaymentSource(StrEnum):
@@ -57,17 +78,19 @@ class PaymentSource(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"staff": "recorded by staff", "provider": "payment provider", "stripe": "Stripe"}[
-            self.value
-        ]
+        return {
+            "staff": _("recorded by staff"),
+            "provider": _("payment provider"),
+            "stripe": _("Stripe"),
+        }[self.value]
 
     @property
     def method(self) -> str:
         """How the money came, as a receipt says it."""
         return {
-            "staff": "Bank transfer or other payment recorded by the registry",
-            "provider": "Online payment (payment provider)",
-            "stripe": "Card or other online payment (Stripe)",
+            "staff": _("Bank transfer or other payment recorded by the registry"),
+            "provider": _("Online payment (payment provider)"),
+            "stripe": _("Card or other online payment (Stripe)"),
         }[self.value]
 
 

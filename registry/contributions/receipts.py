@@ -10,14 +10,15 @@ the certificate's (DejaVu Serif covers every name the register holds).
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
 from registry.contributions.models import Invoice, Payment, PaymentSource
+from registry.formatting import format_day, format_money
+from registry.i18n import current_language
 from registry.mail.services import Attachment
-from registry.mediators.outlook import long_date
 from registry.pdfstyle import BRAND, FAMILY, FONTS, INK, MUTED, RULE
-from registry.reference import format_money
 
 RECEIPT_PREFIX = "RCT-"
 LEFT, RIGHT = 20, 190
@@ -55,7 +56,7 @@ def _lines(invoice: Invoice) -> list[Line]:
             continue
         lines.append(
             Line(
-                on=long_date(payment.received_on),
+                on=format_day(payment.received_on),
                 method=PaymentSource(payment.source).method,
                 reference=_reference(payment),
                 amount=_amount(payment),
@@ -67,7 +68,7 @@ def _lines(invoice: Invoice) -> list[Line]:
 def _reference(payment: Payment) -> str:
     if payment.provider_reference:
         return payment.provider_reference
-    return payment.note[:40] or f"payment {payment.id}"
+    return payment.note[:40] or _("payment %(id)s", id=payment.id)
 
 
 def _amount(payment: Payment) -> str:
@@ -75,40 +76,51 @@ def _amount(payment: Payment) -> str:
     if payment.refunded_minor:
         paid = format_money(payment.amount_minor, payment.currency)
         refunded = format_money(payment.refunded_minor, payment.currency)
-        return f"{amount} (paid {paid}, {refunded} refunded)"
+        return _(
+            "%(amount)s (paid %(paid)s, %(refunded)s refunded)",
+            amount=amount,
+            paid=paid,
+            refunded=refunded,
+        )
     return amount
 
 
 def receipt_pdf(invoice: Invoice) -> bytes:
     """Return the receipt of settled ``invoice`` as PDF bytes; NoReceipt if it is not settled."""
     if invoice.settled_on is None:
-        raise NoReceipt(f"Invoice {invoice.number} is not settled; it has no receipt yet.")
+        raise NoReceipt(
+            _("Invoice %(number)s is not settled; it has no receipt yet.", number=invoice.number)
+        )
     config = current_app.config
     number = receipt_number(invoice)
-    pdf = _document(f"Receipt {number}", config["REGISTRY_NAME"])
+    pdf = _document(_("Receipt %(number)s", number=number), config["REGISTRY_NAME"])
     _header(pdf, config["REGISTRY_NAME"], config["REGISTRY_ADDRESS"])
     mediator = invoice.certification.mediator
     _facts(
         pdf,
         [
-            ("Receipt number", number),
-            ("Date", long_date(invoice.settled_on)),
-            ("Received from", f"{mediator.name} <{mediator.email}>"),
+            (_("Receipt number"), number),
+            (_("Date"), format_day(invoice.settled_on)),
+            (_("Received from"), f"{mediator.name} <{mediator.email}>"),
             (
-                "Certificate",
+                _("Certificate"),
                 f"{invoice.certification.type_label} {invoice.certification.certificate_number}",
             ),
-            ("For", f"Listing contribution, invoice {invoice.number}"),
+            (_("For"), _("Listing contribution, invoice %(number)s", number=invoice.number)),
             (
-                "Period covered",
-                f"{long_date(invoice.period_start)} to {long_date(invoice.period_end)}",
+                _("Period covered"),
+                _(
+                    "%(start)s to %(end)s",
+                    start=format_day(invoice.period_start),
+                    end=format_day(invoice.period_end),
+                ),
             ),
-            ("Contribution", format_money(invoice.amount_minor, invoice.currency)),
+            (_("Contribution"), format_money(invoice.amount_minor, invoice.currency)),
             (
-                "Waiver",
+                _("Waiver"),
                 _waiver(invoice),
             ),
-            ("Currency", invoice.currency),
+            (_("Currency"), invoice.currency),
         ],
     )
     _payments(pdf, _lines(invoice))
@@ -119,9 +131,14 @@ def receipt_pdf(invoice: Invoice) -> bytes:
 def _waiver(invoice: Invoice) -> str:
     waiver = invoice.granted_waiver
     if waiver is None:
-        return "none"
+        return _("none")
     waived = format_money(invoice.waived_minor, invoice.currency)
-    return f"{waiver.percent}% waived ({waived}): {waiver.reason}"
+    return _(
+        "%(percent)s%% waived (%(amount)s): %(reason)s",
+        percent=waiver.percent,
+        amount=waived,
+        reason=waiver.reason,
+    )
 
 
 def receipt_attachment(invoice: Invoice) -> Attachment:
@@ -139,7 +156,7 @@ def _document(title: str, registry_name: str) -> FPDF:
     pdf.set_title(title)
     pdf.set_author(registry_name)
     pdf.set_creator(registry_name)
-    pdf.set_lang("en")
+    pdf.set_lang(current_language())
     pdf.add_page()
     return pdf
 
@@ -156,7 +173,7 @@ def _header(pdf: FPDF, name: str, address: str) -> None:
         if line.strip():
             _text(pdf, line.strip(), size=10, color=MUTED, height=5)
     pdf.ln(6)
-    _text(pdf, "Receipt", size=24, height=11)
+    _text(pdf, _("Receipt"), size=24, height=11)
     _rule(pdf)
 
 
@@ -182,9 +199,9 @@ def _facts(pdf: FPDF, facts: list[tuple[str, str]]) -> None:
 
 
 def _payments(pdf: FPDF, lines: list[Line]) -> None:
-    _text(pdf, "Payments", size=12, style="B", height=8)
+    _text(pdf, _("Payments"), size=12, style="B", height=8)
     if not lines:
-        _text(pdf, "None: the waiver covers the contribution.", size=10, color=MUTED)
+        _text(pdf, _("None: the waiver covers the contribution."), size=10, color=MUTED)
     else:
         pdf.set_font(FAMILY, "", 9.5)
         pdf.set_text_color(*INK)
@@ -194,7 +211,7 @@ def _payments(pdf: FPDF, lines: list[Line]) -> None:
             line_height=6,
             borders_layout="HORIZONTAL_LINES",
         ) as table:
-            table.row(("Date", "Method", "Reference", "Amount"))
+            table.row((_("Date"), _("Method"), _("Reference"), _("Amount")))
             for line in lines:
                 table.row((line.on, line.method, line.reference, line.amount))
     _rule(pdf)
@@ -204,15 +221,29 @@ def _total(pdf: FPDF, paid: str, invoice: Invoice) -> None:
     y = pdf.get_y()
     pdf.set_font(FAMILY, "B", 12)
     pdf.set_text_color(*INK)
-    pdf.cell(WIDTH / 2, 8, "Total received")
+    pdf.cell(WIDTH / 2, 8, _("Total received"))
     pdf.set_xy(LEFT + WIDTH / 2, y)
     pdf.cell(WIDTH / 2, 8, paid, align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
+    values = {
+        "number": invoice.number,
+        "settled": format_day(invoice.settled_on),
+        "start": format_day(invoice.period_start),
+        "end": format_day(invoice.period_end),
+    }
     _text(
         pdf,
-        f"Invoice {invoice.number} was settled on {long_date(invoice.settled_on)}: the listing "
-        f"contribution for {long_date(invoice.period_start)} to {long_date(invoice.period_end)} "
-        "is paid" + (" after the waiver." if invoice.granted_waiver else "."),
+        _(
+            "Invoice %(number)s was settled on %(settled)s: the listing contribution for "
+            "%(start)s to %(end)s is paid after the waiver.",
+            **values,
+        )
+        if invoice.granted_waiver
+        else _(
+            "Invoice %(number)s was settled on %(settled)s: the listing contribution for "
+            "%(start)s to %(end)s is paid.",
+            **values,
+        ),
         size=10,
         color=MUTED,
         height=5,

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,9 @@ from registry.contributions.models import (
     WaiverStatus,
 )
 from registry.events.services import record_event
-from registry.mail.services import queue_template_mail
+from registry.formatting import format_day
+from registry.formatting import format_money as format_user_money
+from registry.mail.services import mail_languages, queue_template_mail
 from registry.mediators.models import Certification, Status
 from registry.mediators.status import certification_standing
 from registry.mediators.transitions import Change, covered_certifications, remember_coverage
@@ -41,20 +45,24 @@ class ContributionError(ValueError):
 
 def _check_amount(amount: object, *, positive: bool) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise ContributionError("Amounts are whole numbers of minor units (cents).")
+        raise ContributionError(_("Amounts are whole numbers of minor units (cents)."))
     if amount < 0 or (positive and amount == 0):
         raise ContributionError(
-            "The amount must be more than zero." if positive else "The amount cannot be negative."
+            _("The amount must be more than zero.")
+            if positive
+            else _("The amount cannot be negative.")
         )
     if amount > MAX_AMOUNT_MINOR:
-        raise ContributionError("The amount is too large; check the number.")
+        raise ContributionError(_("The amount is too large; check the number."))
     return amount
 
 
 def _check_currency(currency: str) -> str:
     code = (currency or "").strip().upper()
     if code not in CURRENCIES:
-        raise ContributionError(f"Unknown currency {currency!r}; use an ISO 4217 code like EUR.")
+        raise ContributionError(
+            _("Unknown currency %(code)s; use an ISO 4217 code like EUR.", code=repr(currency))
+        )
     return code
 
 
@@ -69,7 +77,7 @@ def set_fee_rate(
 ) -> FeeRate:
     """Set the full yearly contribution for listing periods starting in ``year``."""
     if not 2000 <= year <= 2200:
-        raise ContributionError("The year must be between 2000 and 2200.")
+        raise ContributionError(_("The year must be between 2000 and 2200."))
     amount_minor = _check_amount(amount_minor, positive=False)
     currency = _check_currency(currency)
     rate = session.get(FeeRate, year)
@@ -97,7 +105,7 @@ def set_country_tier(
     """Put ``country`` in a fee tier (the full tier removes any reduction)."""
     code = (country or "").strip().upper()
     if code not in COUNTRIES:
-        raise ContributionError(f"Unknown country code {country!r}.")
+        raise ContributionError(_("Unknown country code %(code)s.", code=repr(country)))
     row = session.get(CountryTier, code)
     before = row.tier if row else Tier.FULL.value
     if tier is Tier.FULL:
@@ -137,7 +145,10 @@ def issue_invoice(
     rate = session.get(FeeRate, period_start.year)
     if rate is None:
         raise ContributionError(
-            f"There is no fee schedule for {period_start.year}; an administrator sets it first."
+            _(
+                "There is no fee schedule for %(year)s; an administrator sets it first.",
+                year=period_start.year,
+            )
         )
     tier = tier_of(session, certification.mediator.country)
     invoice = Invoice(
@@ -196,7 +207,11 @@ def check_open(session: Session, invoice: Invoice, on: date) -> None:
     certification = invoice.certification
     if on < certification.granted_on:
         raise ContributionError(
-            f"The date {on.isoformat()} is before the grant ({certification.granted_on})."
+            _(
+                "The date %(day)s is before the grant (%(granted)s).",
+                day=format_day(on),
+                granted=format_day(certification.granted_on),
+            )
         )
     standings = [
         certification_standing(session, covered, on)
@@ -207,8 +222,13 @@ def check_open(session: Session, invoice: Invoice, on: date) -> None:
     if all(standing.status in CLOSED_STATUSES for standing in standings):
         standing = standings[0]
         raise ContributionError(
-            f"Certificate {certification.certificate_number} was {standing.status.value} on "
-            f"{standing.since.isoformat()}; only a new grant can certify this person again."
+            _(
+                "Certificate %(number)s was %(status)s on %(day)s; "
+                "only a new grant can certify this person again.",
+                number=certification.certificate_number,
+                status=standing.status.word,
+                day=format_day(standing.since),
+            )
         )
     earlier = session.scalar(
         select(Invoice)
@@ -222,7 +242,10 @@ def check_open(session: Session, invoice: Invoice, on: date) -> None:
     )
     if earlier is not None:
         raise ContributionError(
-            f"Invoice {earlier.number} for an earlier period is still open; settle it first."
+            _(
+                "Invoice %(number)s for an earlier period is still open; settle it first.",
+                number=earlier.number,
+            )
         )
 
 
@@ -251,10 +274,15 @@ def record_payment(
     currency = _check_currency(currency)
     if currency != invoice.currency:
         raise ContributionError(
-            f"Invoice {invoice.number} is in {invoice.currency}, not {currency}."
+            _(
+                "Invoice %(number)s is in %(currency)s, not %(other)s.",
+                number=invoice.number,
+                currency=invoice.currency,
+                other=currency,
+            )
         )
     if received_on > today:
-        raise ContributionError("A payment cannot be received in the future.")
+        raise ContributionError(_("A payment cannot be received in the future."))
     check_open(session, invoice, received_on)
     payment = Payment(
         invoice=invoice,
@@ -305,9 +333,9 @@ def void_payment(
 ) -> Change:
     """Void a payment booked by mistake; the invoice and status are recomputed without it."""
     if payment.voided_at is not None:
-        raise ContributionError("This payment has been voided already.")
+        raise ContributionError(_("This payment has been voided already."))
     if not reason.strip():
-        raise ContributionError("Say why the payment is voided.")
+        raise ContributionError(_("Say why the payment is voided."))
     invoice = payment.invoice
     payment.voided_at, payment.voided_by, payment.void_reason = now, actor, reason.strip()
     session.flush()
@@ -334,15 +362,19 @@ def void_payment(
 
 def _check_waiver_terms(invoice: Invoice, percent: object, reason: str) -> int:
     if isinstance(percent, bool) or not isinstance(percent, int):
-        raise ContributionError("The waiver is a whole percentage.")
+        raise ContributionError(_("The waiver is a whole percentage."))
     if not 1 <= percent <= 100:
-        raise ContributionError("A waiver is between 1% and 100% of the contribution.")
+        raise ContributionError(_("A waiver is between 1% and 100% of the contribution."))
     if not reason.strip():
-        raise ContributionError("A waiver needs a reason.")
+        raise ContributionError(_("A waiver needs a reason."))
     if invoice.granted_waiver is not None:
-        raise ContributionError(f"Invoice {invoice.number} already has a waiver.")
+        raise ContributionError(
+            _("Invoice %(number)s already has a waiver.", number=invoice.number)
+        )
     if invoice.settled_on is not None:
-        raise ContributionError(f"Invoice {invoice.number} is settled; nothing is left to waive.")
+        raise ContributionError(
+            _("Invoice %(number)s is settled; nothing is left to waive.", number=invoice.number)
+        )
     return percent
 
 
@@ -360,7 +392,9 @@ def request_waiver(
     percent = _check_waiver_terms(invoice, percent, reason)
     check_open(session, invoice, max(invoice.certification.granted_on, today))
     if any(waiver.status == WaiverStatus.REQUESTED for waiver in invoice.waivers):
-        raise ContributionError(f"A waiver of invoice {invoice.number} is already asked for.")
+        raise ContributionError(
+            _("A waiver of invoice %(number)s is already asked for.", number=invoice.number)
+        )
     waiver = Waiver(
         invoice=invoice,
         percent=percent,
@@ -396,13 +430,13 @@ def decide_waiver(
 ) -> Change | None:
     """Grant or refuse a requested waiver; a granted one counts from ``today``."""
     if waiver.status != WaiverStatus.REQUESTED:
-        raise ContributionError("This waiver request has been decided already.")
+        raise ContributionError(_("This waiver request has been decided already."))
     invoice = waiver.invoice
     if grant:
         _check_waiver_terms(invoice, waiver.percent, waiver.reason)
         check_open(session, invoice, today)
     elif not note.strip():
-        raise ContributionError("Say why the waiver is refused; the mediator will see it.")
+        raise ContributionError(_("Say why the waiver is refused; the mediator will see it."))
     waiver.status = (WaiverStatus.GRANTED if grant else WaiverStatus.REFUSED).value
     waiver.decided_by, waiver.decided_on, waiver.decision_note = actor, today, note.strip()
     session.flush()
@@ -530,7 +564,7 @@ def _payment_staff_addresses(session: Session) -> list[str]:
 
 def _check_held(held: HeldPayment) -> None:
     if held.status != HoldStatus.HELD:
-        raise ContributionError("This held payment has been decided already.")
+        raise ContributionError(_("This held payment has been decided already."))
 
 
 def book_held_payment(
@@ -563,7 +597,7 @@ def return_held_payment(
     """Leave a held payment out of the books: the money goes back to the payer (say how)."""
     _check_held(held)
     if not note.strip():
-        raise ContributionError("Say how the money goes back to the payer.")
+        raise ContributionError(_("Say how the money goes back to the payer."))
     _decide_held(session, held, HoldStatus.RETURNED, note=note, actor=actor, now=now)
 
 
@@ -728,22 +762,24 @@ def ask_refund(
 def check_refund(payment: Payment, amount_minor: int, reason: str) -> None:
     """Refuse a refund the payment cannot give (not a Stripe payment, or too much)."""
     if payment.source != PaymentSource.STRIPE:
-        raise ContributionError("Only a payment made through Stripe can be refunded here.")
+        raise ContributionError(_("Only a payment made through Stripe can be refunded here."))
     if payment.voided_at is not None:
-        raise ContributionError("This payment is voided; it cannot be refunded.")
+        raise ContributionError(_("This payment is voided; it cannot be refunded."))
     amount_minor = _check_amount(amount_minor, positive=True)
     left = payment.refundable_minor
     if amount_minor > left:
+        most = format_user_money(left, payment.currency)
         raise ContributionError(
-            f"At most {format_money(left, payment.currency)} of this payment can be refunded"
-            + (
-                " (other refunds await Stripe's confirmation)."
-                if payment.refund_pending_minor
-                else "."
+            _(
+                "At most %(amount)s of this payment can be refunded "
+                "(other refunds await Stripe's confirmation).",
+                amount=most,
             )
+            if payment.refund_pending_minor
+            else _("At most %(amount)s of this payment can be refunded.", amount=most)
         )
     if not reason.strip():
-        raise ContributionError("Say why the money is refunded.")
+        raise ContributionError(_("Say why the money is refunded."))
 
 
 def confirm_refund(
@@ -840,7 +876,10 @@ def tell_payment_received(session: Session, payment: Payment, *, now: datetime) 
 
     invoice = payment.invoice
     mediator = invoice.certification.mediator
-    attachment = receipt_attachment(invoice) if invoice.settled_on is not None else None
+    # The receipt is written in the language the mail is (the mediator's, see the mail service).
+    language = mail_languages(session, [mediator.email])[mediator.email]
+    with force_locale(language):
+        attachment = receipt_attachment(invoice) if invoice.settled_on is not None else None
     queue_template_mail(
         session,
         "payment_received.txt",

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import stripe
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,7 @@ from registry.contributions.services import (
     receive_provider_payment,
 )
 from registry.events.services import record_event
+from registry.formatting import format_day
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator
 from registry.reference import format_money
@@ -70,7 +72,7 @@ def is_configured() -> bool:
 def client() -> stripe.StripeClient:
     """Return an SDK client for the configured key and API address."""
     if not is_configured():
-        raise StripeUnavailable("Online payment is not configured.")
+        raise StripeUnavailable(_("Online payment is not configured."))
     config = current_app.config
     return stripe.StripeClient(
         config["STRIPE_SECRET_KEY"],
@@ -116,7 +118,12 @@ def checkout_params(
     invoice: Invoice, mediator: Mediator, *, success_url: str, cancel_url: str
 ) -> dict[str, Any]:
     """Return the Checkout Session for paying what is owed on ``invoice``."""
-    period = f"{invoice.period_start.isoformat()} to {invoice.period_end.isoformat()}"
+    # What the payer reads on Checkout is in the page's language; the rest is for staff.
+    period = _(
+        "%(start)s to %(end)s",
+        start=format_day(invoice.period_start),
+        end=format_day(invoice.period_end),
+    )
     certificate = invoice.certification.certificate_number
     metadata = {"invoice": invoice.number, "certificate_number": certificate}
     return {
@@ -128,8 +135,12 @@ def checkout_params(
                     "currency": invoice.currency.lower(),
                     "unit_amount": invoice.balance_minor,
                     "product_data": {
-                        "name": f"Listing contribution {period}",
-                        "description": f"Invoice {invoice.number}, certificate {certificate}",
+                        "name": _("Listing contribution %(period)s", period=period),
+                        "description": _(
+                            "Invoice %(number)s, certificate %(certificate)s",
+                            number=invoice.number,
+                            certificate=certificate,
+                        ),
                     },
                 },
             }
@@ -168,7 +179,7 @@ def start_checkout(
 ) -> str:
     """Ask Stripe for a Checkout Session paying what ``invoice`` owes; return its address."""
     if invoice.balance_minor <= 0:
-        raise ContributionError(f"Nothing is owed on invoice {invoice.number}.")
+        raise ContributionError(_("Nothing is owed on invoice %(number)s.", number=invoice.number))
     check_open(session, invoice, today)
     mediator = invoice.certification.mediator
     params = checkout_params(invoice, mediator, success_url=success_url, cancel_url=cancel_url)
@@ -177,7 +188,7 @@ def start_checkout(
         checkout = client().v1.checkout.sessions.create(params, {"idempotency_key": key})
     except stripe.StripeError as error:
         log.warning("Stripe refused a Checkout Session for %s: %s", invoice.number, error)
-        raise StripeUnavailable(error.user_message or "Stripe did not answer.") from error
+        raise StripeUnavailable(error.user_message or _("Stripe did not answer.")) from error
     record_event(
         session,
         action="payment.checkout_started",

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask import Response as FlaskResponse
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -41,10 +42,11 @@ from registry.contributions.models import (
 from registry.contributions.receipts import NoReceipt, receipt_filename, receipt_pdf
 from registry.database import utcnow
 from registry.extensions import db
+from registry.formatting import format_day, format_money
 from registry.mediators.models import Certification
 from registry.mediators.queries import profile_of
 from registry.mediators.transitions import Change
-from registry.reference import country_name, format_money
+from registry.reference import country_name
 from registry.web import confirmation, flash_form_errors, submit_form
 
 bp = Blueprint("contributions", __name__)
@@ -79,14 +81,18 @@ def record_payment(invoice_id: int) -> ResponseReturnValue:
     mediator = invoice.certification.mediator
     page = confirmation(
         form,
-        title=f"Record this payment for {mediator.name}?",
+        title=_("Record this payment for %(name)s?", name=mediator.name),
         summary=lambda: [
-            f"record {format_money(form.amount.minor, form.currency.data)} received on "
-            f"{form.received_on.data:%-d %B %Y} against invoice {invoice.number} "
-            f"(owed: {format_money(invoice.balance_minor, invoice.currency)})",
-            "settle the invoice if it is paid in full, which may certify the mediator again",
+            _(
+                "record %(amount)s received on %(day)s against invoice %(number)s (owed: %(owed)s)",
+                amount=format_money(form.amount.minor, form.currency.data),
+                day=format_day(form.received_on.data),
+                number=invoice.number,
+                owed=format_money(invoice.balance_minor, invoice.currency),
+            ),
+            _("settle the invoice if it is paid in full, which may certify the mediator again"),
         ],
-        button="Yes, record the payment",
+        button=_("Yes, record the payment"),
         back=url_for("mediators.staff_detail", public_id=mediator.public_id),
     )
     if page is not None:
@@ -106,7 +112,8 @@ def record_payment(invoice_id: int) -> ResponseReturnValue:
             notify=True,
         )
         paid = format_money(payment.amount_minor, invoice.currency)
-        return f"{paid} recorded on {invoice.number}. " + _settlement_message(invoice, change)
+        recorded = _("%(amount)s recorded on %(number)s.", amount=paid, number=invoice.number)
+        return f"{recorded} {_settlement_message(invoice, change)}"
 
     return _submit(form, _back_to(invoice), action)
 
@@ -121,15 +128,21 @@ def void_payment(payment_id: int) -> ResponseReturnValue:
     mediator = invoice.certification.mediator
     page = confirmation(
         form,
-        title=f"Void this payment for {mediator.name}?",
+        title=_("Void this payment for %(name)s?", name=mediator.name),
         summary=lambda: [
-            f"void the payment of {format_money(payment.amount_minor, payment.currency)} "
-            f"received on {payment.received_on:%-d %B %Y} against invoice {invoice.number}: "
-            "it stays on record, struck through, and counts towards nothing",
-            "recompute the invoice's settlement and the mediator's status without it, "
-            "which may make the mediator lapsed again",
+            _(
+                "void the payment of %(amount)s received on %(day)s against invoice "
+                "%(number)s: it stays on record, struck through, and counts towards nothing",
+                amount=format_money(payment.amount_minor, payment.currency),
+                day=format_day(payment.received_on),
+                number=invoice.number,
+            ),
+            _(
+                "recompute the invoice's settlement and the mediator's status without it, "
+                "which may make the mediator lapsed again"
+            ),
         ],
-        button="Yes, void the payment",
+        button=_("Yes, void the payment"),
         back=url_for("mediators.staff_detail", public_id=mediator.public_id),
     )
     if page is not None:
@@ -145,22 +158,26 @@ def void_payment(payment_id: int) -> ResponseReturnValue:
             actor=current_user,
         )
         voided = format_money(payment.amount_minor, payment.currency)
-        return f"{voided} on {invoice.number} voided. " + _settlement_message(invoice, change)
+        done = _("%(amount)s on %(number)s voided.", amount=voided, number=invoice.number)
+        return f"{done} {_settlement_message(invoice, change)}"
 
     return _submit(form, _back_to(invoice), action)
 
 
 def _settlement_message(invoice: Invoice, change: Change | None) -> str:
-    message = ""
     if invoice.balance_minor > 0:
-        message += f"Still owed: {format_money(invoice.balance_minor, invoice.currency)}."
+        owed = format_money(invoice.balance_minor, invoice.currency)
+        message = _("Still owed: %(amount)s.", amount=owed)
     elif invoice.balance_minor < 0:
         credit = format_money(-invoice.balance_minor, invoice.currency)
-        message += f"Overpaid by {credit}: refund it or note it for the next period."
+        message = _(
+            "Overpaid by %(amount)s: refund it or note it for the next period.", amount=credit
+        )
     else:
-        message += "Settled."
+        message = _("Settled.")
     if change is not None and change.changed:
-        message += f" Status now: {change.after.status.label.lower()}."
+        status = change.after.status.label.lower()
+        message += " " + _("Status now: %(status)s.", status=status)
     return message
 
 
@@ -180,8 +197,10 @@ def grant_waiver(invoice_id: int) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-        waived = f"{form.percent.data}% of {invoice.number} waived. "
-        return waived + _settlement_message(invoice, change)
+        waived = _(
+            "%(percent)s%% of %(number)s waived.", percent=form.percent.data, number=invoice.number
+        )
+        return f"{waived} {_settlement_message(invoice, change)}"
 
     return _submit(form, _back_to(invoice), action)
 
@@ -206,7 +225,7 @@ def request_waiver(invoice_id: int) -> Response:
             actor=current_user,
             now=utcnow(),
         )
-        return "Your waiver request is sent. Staff will decide and you will see the answer here."
+        return _("Your waiver request is sent. Staff will decide and you will see the answer here.")
 
     return _submit(form, redirect(url_for("mediators.my_certification"), 303), action)
 
@@ -227,10 +246,10 @@ def pay_now(invoice_id: int) -> Response:
     invoice = _own_invoice_or_404(invoice_id)
     back = redirect(url_for("mediators.my_certification"), 303)
     if not PayNowForm().validate_on_submit():
-        flash("The form had expired. Reload the page and try again.", "error")
+        flash(_("The form had expired. Reload the page and try again."), "error")
         return back
     if not stripe_payments.is_configured():
-        flash("Online payment is not configured; pay by bank transfer.", "error")
+        flash(_("Online payment is not configured; pay by bank transfer."), "error")
         return back
     page = current_app.config["PUBLIC_URL"] + url_for("mediators.my_certification")
     try:
@@ -245,7 +264,7 @@ def pay_now(invoice_id: int) -> Response:
         )
     except (services.ContributionError, stripe_payments.StripeUnavailable) as error:
         db.session.rollback()
-        flash(f"Online payment is not possible now: {error}", "error")
+        flash(_("Online payment is not possible now: %(error)s", error=error), "error")
         return back
     db.session.commit()
     return redirect(address, 303)
@@ -306,15 +325,22 @@ def refund_payment(payment_id: int) -> ResponseReturnValue:
     back_url = url_for("contributions.invoice_page", invoice_id=invoice.id)
     page = confirmation(
         form,
-        title=f"Refund this payment to {invoice.certification.mediator.name}?",
+        title=_("Refund this payment to %(name)s?", name=invoice.certification.mediator.name),
         summary=lambda: [
-            f"ask Stripe to refund {format_money(form.amount.minor, payment.currency)} of the "
-            f"payment of {format_money(payment.amount_minor, payment.currency)} received on "
-            f"{payment.received_on:%-d %B %Y} ({payment.provider_reference})",
-            "once Stripe confirms it, recompute the invoice and the mediator's status without "
-            "the refunded money, which may make the mediator lapsed again",
+            _(
+                "ask Stripe to refund %(amount)s of the payment of %(paid)s received on "
+                "%(day)s (%(reference)s)",
+                amount=format_money(form.amount.minor, payment.currency),
+                paid=format_money(payment.amount_minor, payment.currency),
+                day=format_day(payment.received_on),
+                reference=payment.provider_reference,
+            ),
+            _(
+                "once Stripe confirms it, recompute the invoice and the mediator's status "
+                "without the refunded money, which may make the mediator lapsed again"
+            ),
         ],
-        button="Yes, refund through Stripe",
+        button=_("Yes, refund through Stripe"),
         back=back_url,
     )
     if page is not None:
@@ -322,7 +348,9 @@ def refund_payment(payment_id: int) -> ResponseReturnValue:
 
     def action() -> str:
         if form.currency.data != payment.currency:
-            raise services.ContributionError(f"The payment is in {payment.currency}.")
+            raise services.ContributionError(
+                _("The payment is in %(currency)s.", currency=payment.currency)
+            )
         try:
             stripe_payments.refund_payment(
                 db.session,
@@ -333,11 +361,14 @@ def refund_payment(payment_id: int) -> ResponseReturnValue:
                 actor=current_user,
             )
         except stripe_payments.StripeUnavailable as error:
-            raise services.ContributionError(f"Stripe did not refund it: {error}") from error
+            raise services.ContributionError(
+                _("Stripe did not refund it: %(error)s", error=error)
+            ) from error
         refund = format_money(form.amount.minor, payment.currency)
-        return (
-            f"Stripe was asked to refund {refund}. It counts once Stripe confirms it, usually "
-            "within seconds; this page then shows it."
+        return _(
+            "Stripe was asked to refund %(amount)s. It counts once Stripe confirms it, usually "
+            "within seconds; this page then shows it.",
+            amount=refund,
         )
 
     return _submit(form, redirect(back_url, 303), action)
@@ -379,7 +410,9 @@ def decide_waiver(waiver_id: int) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-        return f"Waiver of {waiver.invoice.number} {'granted' if grant else 'refused'}."
+        if grant:
+            return _("Waiver of %(number)s granted.", number=waiver.invoice.number)
+        return _("Waiver of %(number)s refused.", number=waiver.invoice.number)
 
     return _submit(form, redirect(url_for("contributions.waivers"), 303), action)
 
@@ -410,11 +443,13 @@ def decide_held_payment(held_id: int) -> Response:
                 db.session, held, note=note, today=local_today(), now=utcnow(), actor=current_user
             )
             booked = format_money(held.amount_minor, held.currency)
-            return f"{booked} booked on {held.invoice.number}. " + _settlement_message(
-                held.invoice, change
-            )
+            done = _("%(amount)s booked on %(number)s.", amount=booked, number=held.invoice.number)
+            return f"{done} {_settlement_message(held.invoice, change)}"
         services.return_held_payment(db.session, held, note=note, now=utcnow(), actor=current_user)
-        return f"The payment {held.provider_reference} is marked as returned to the payer."
+        return _(
+            "The payment %(reference)s is marked as returned to the payer.",
+            reference=held.provider_reference,
+        )
 
     return _submit(form, redirect(url_for("contributions.held_payments"), 303), action)
 
@@ -459,8 +494,12 @@ def set_fee_rate() -> Response | tuple[str, int]:
         else:
             db.session.commit()
             flash(
-                f"Fee for {rate.year}: {format_money(rate.amount_minor, rate.currency)} "
-                "(full tier). Invoices already issued keep their amount.",
+                _(
+                    "Fee for %(year)s: %(amount)s (full tier). "
+                    "Invoices already issued keep their amount.",
+                    year=rate.year,
+                    amount=format_money(rate.amount_minor, rate.currency),
+                ),
                 "success",
             )
             return redirect(url_for("contributions.fees"), 303)
@@ -487,7 +526,14 @@ def set_country_tier() -> Response | tuple[str, int]:
         else:
             db.session.commit()
             country = country_name(form.country.data)
-            flash(f"{country} now pays: {Tier(form.tier.data).label}.", "success")
+            flash(
+                _(
+                    "%(country)s now pays: %(tier)s.",
+                    country=country,
+                    tier=Tier(form.tier.data).label,
+                ),
+                "success",
+            )
             return redirect(url_for("contributions.fees"), 303)
     flash_form_errors(form)
     return _fees_page(FeeRateForm(prefix="rate"), form, 422)

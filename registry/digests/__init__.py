@@ -1,6 +1,16 @@
 """Peer reviewers, their conflict declarations, and the Feedback Digests they publish."""
 
+from decimal import Decimal
+
+from babel.numbers import format_decimal
 from flask import Flask
+
+from registry.formatting import formatting_locale
+
+
+def format_score(mean_centi: int) -> str:
+    """Return a mean score kept in hundredths with two decimals ("4.25", "4,25" in French)."""
+    return format_decimal(Decimal(mean_centi).scaleb(-2), "0.00", locale=formatting_locale())
 
 
 def init_app(app: Flask) -> None:
@@ -10,6 +20,7 @@ def init_app(app: Flask) -> None:
     from registry.feedback.models import DIMENSIONS
 
     app.register_blueprint(bp)
+    app.add_template_filter(format_score, "score")
     # (code, short label, question) of each rated dimension, for the digest's score rows.
     app.jinja_env.globals["DIGEST_DIMENSIONS"] = [
         (code, DIMENSION_LABELS[code], question) for code, question in DIMENSIONS

@@ -11,6 +11,7 @@ for a set number of days; the certification prerequisite uses that validity.
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -29,10 +30,10 @@ class AssignmentStatus(StrEnum):
     @property
     def label(self) -> str:
         return {
-            AssignmentStatus.AWAITING_DECLARATION: "Awaiting conflict declaration",
-            AssignmentStatus.ACTIVE: "Active",
-            AssignmentStatus.CONFLICTED: "Conflict declared",
-            AssignmentStatus.ENDED: "Ended",
+            AssignmentStatus.AWAITING_DECLARATION: _("Awaiting conflict declaration"),
+            AssignmentStatus.ACTIVE: _("Active"),
+            AssignmentStatus.CONFLICTED: _("Conflict declared"),
+            AssignmentStatus.ENDED: _("Ended"),
         }[self]
 
 

@@ -4,6 +4,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -59,12 +60,12 @@ def current_digests(session: Session, mediator_ids: Collection[int], on: date) -
 
 # Short public names of the questionnaire's dimensions (the questions are in DIMENSIONS).
 DIMENSION_LABELS = {
-    "preparation": "Preparation",
-    "impartiality": "Impartiality",
-    "listening": "Listening",
-    "process": "Managing the process",
-    "options": "Helping find options",
-    "overall": "Would recommend",
+    "preparation": _l("Preparation"),
+    "impartiality": _l("Impartiality"),
+    "listening": _l("Listening"),
+    "process": _l("Managing the process"),
+    "options": _l("Helping find options"),
+    "overall": _l("Would recommend"),
 }
 
 

@@ -9,6 +9,8 @@ there the write transaction itself is exclusive (``BEGIN IMMEDIATE``).
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -84,17 +86,19 @@ def _locked(session: Session, assignment: ReviewerAssignment) -> ReviewerAssignm
 
 
 def _closed(assignment: ReviewerAssignment) -> DigestError:
-    return DigestError(f"This assignment is closed ({assignment.status_label.lower()}).")
+    return DigestError(
+        _("This assignment is closed (%(status)s).", status=assignment.status_label.lower())
+    )
 
 
 def _check_reviewer(assignment: ReviewerAssignment, actor: User) -> None:
     if actor.id != assignment.reviewer_id:
-        raise DigestError("Only the assigned peer reviewer can do this.")
+        raise DigestError(_("Only the assigned peer reviewer can do this."))
 
 
 def _check_active(assignment: ReviewerAssignment) -> None:
     if assignment.status == AssignmentStatus.AWAITING_DECLARATION:
-        raise DigestError("Declare whether you have a conflict of interest first.")
+        raise DigestError(_("Declare whether you have a conflict of interest first."))
     if assignment.status != AssignmentStatus.ACTIVE:
         raise _closed(assignment)
 
@@ -113,19 +117,25 @@ def assign_reviewer(
 ) -> ReviewerAssignment:
     """Assign ``reviewer`` to compile the mediator's digest; they must declare conflicts first."""
     if not reviewer.has_role(Role.PEER_REVIEWER):
-        raise DigestError(f"{reviewer.name} is not a peer reviewer.")
+        raise DigestError(_("%(name)s is not a peer reviewer.", name=reviewer.name))
     if not reviewer.is_active:
-        raise DigestError(f"The account of {reviewer.name} is disabled.")
+        raise DigestError(_("The account of %(name)s is disabled.", name=reviewer.name))
     if reviewer.id == mediator.user_id:
-        raise DigestError(f"{reviewer.name} is this mediator's own account.")
+        raise DigestError(_("%(name)s is this mediator's own account.", name=reviewer.name))
     current = open_assignment(session, mediator.id)
     if current is not None:
         raise DigestError(
-            f"{current.reviewer.name} is already assigned; withdraw that assignment first."
+            _(
+                "%(name)s is already assigned; withdraw that assignment first.",
+                name=current.reviewer.name,
+            )
         )
     if has_declared_conflict(session, mediator.id, reviewer.id):
         raise DigestError(
-            f"{reviewer.name} declared a conflict with this mediator; choose another reviewer."
+            _(
+                "%(name)s declared a conflict with this mediator; choose another reviewer.",
+                name=reviewer.name,
+            )
         )
     assignment = ReviewerAssignment(
         mediator=mediator,
@@ -140,7 +150,7 @@ def assign_reviewer(
             session.add(assignment)
     except IntegrityError:
         raise DigestError(
-            f"{mediator.name} already has a reviewer; reload the page to see who."
+            _("%(name)s already has a reviewer; reload the page to see who.", name=mediator.name)
         ) from None
     _event(session, "digest.reviewer_assigned", assignment, now=now, actor=actor)
     _mail(session, "digest_assignment.txt", to=reviewer.email, now=now, assignment=assignment)
@@ -164,7 +174,7 @@ def declare_conflict(
         _declare_a_conflict(session, assignment, details=details, now=now, actor=actor)
     else:
         if assignment.status == AssignmentStatus.ACTIVE:
-            raise DigestError("You have already declared no conflict with this mediator.")
+            raise DigestError(_("You have already declared no conflict with this mediator."))
         if assignment.status != AssignmentStatus.AWAITING_DECLARATION:
             raise _closed(assignment)
         assignment.status = AssignmentStatus.ACTIVE.value
@@ -250,7 +260,11 @@ def save_draft(
     summary = (summary or "").strip()
     if len(summary) > MAX_SUMMARY_LENGTH:
         raise DigestError(
-            f"The summary is {len(summary)} characters long; the limit is {MAX_SUMMARY_LENGTH}."
+            _(
+                "The summary is %(length)s characters long; the limit is %(limit)s.",
+                length=len(summary),
+                limit=MAX_SUMMARY_LENGTH,
+            )
         )
     draft = _draft_for(session, assignment, now)
     draft.summary, draft.updated_at = summary, now
@@ -270,9 +284,17 @@ def _draft_for(session: Session, assignment: ReviewerAssignment, now: datetime) 
 
 
 def _too_few(count: int, minimum: int) -> DigestError:
-    there = "there is 1" if count == 1 else f"there are {count or 'none'}"
-    needed = "1 answer is" if minimum == 1 else f"{minimum} answers are"
-    return DigestError(f"{needed} needed before a digest can be published; {there}.")
+    there = (
+        ngettext("there is %(num)d", "there are %(num)d", count) if count else _("there are none")
+    )
+    return DigestError(
+        ngettext(
+            "%(num)d answer is needed before a digest can be published; %(there)s.",
+            "%(num)d answers are needed before a digest can be published; %(there)s.",
+            minimum,
+            there=there,
+        )
+    )
 
 
 def publish_digest(
@@ -364,4 +386,4 @@ def _take_answers(session: Session, digest: Digest, answers: list[FeedbackAnswer
         )
         taken += result.rowcount
     if taken != len(ids):
-        raise DigestError("Some answers were used by another digest meanwhile; reload the page.")
+        raise DigestError(_("Some answers were used by another digest meanwhile; reload the page."))

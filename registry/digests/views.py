@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -34,6 +35,7 @@ from registry.digests.queries import (
     waiting_answers,
 )
 from registry.extensions import db
+from registry.formatting import format_day
 from registry.mediators.models import Mediator
 from registry.mediators.views import REGISTRY_STAFF, mediator_or_404
 from registry.web import confirmation, submit_form
@@ -94,9 +96,11 @@ def assign_reviewer(public_id: str) -> Response:
     def action() -> str:
         reviewer = db.session.get(User, form.reviewer_id.data)
         if reviewer is None:
-            raise services.DigestError("There is no such peer reviewer.")
+            raise services.DigestError(_("There is no such peer reviewer."))
         services.assign_reviewer(db.session, mediator, reviewer, now=utcnow(), actor=current_user)
-        return f"{reviewer.name} is assigned and asked by e-mail to declare any conflict."
+        return _(
+            "%(name)s is assigned and asked by e-mail to declare any conflict.", name=reviewer.name
+        )
 
     back = redirect(url_for("digests.staff_mediator", public_id=public_id), 303)
     return submit_form(form, back, action, services.DigestError)
@@ -115,7 +119,7 @@ def withdraw_assignment(assignment_id: int) -> Response:
         services.withdraw_assignment(
             db.session, assignment, reason=form.reason.data, now=utcnow(), actor=current_user
         )
-        return f"The assignment of {name} is withdrawn; they are told by e-mail."
+        return _("The assignment of %(name)s is withdrawn; they are told by e-mail.", name=name)
 
     back = redirect(url_for("digests.staff_mediator", public_id=assignment.mediator.public_id), 303)
     return submit_form(form, back, action, services.DigestError)
@@ -198,7 +202,7 @@ def _submit(
             flash(message, "success")
             return redirect(url_for("digests.assignment", assignment_id=assignment.id), 303)
     else:
-        flash("Check the form: each problem is marked below.", "error")
+        flash(_("Check the form: each problem is marked below."), "error")
     fresh = db.session.get(ReviewerAssignment, assignment.id)
     if fresh is None:
         abort(404)
@@ -221,8 +225,8 @@ def declare(assignment_id: int) -> ResponseReturnValue:
             actor=current_user,
         )
         if form.has_conflict:
-            return "Your conflict is recorded and the assignment has ended. Registry staff know."
-        return "Thank you. You can now read the feedback and prepare the digest."
+            return _("Your conflict is recorded and the assignment has ended. Registry staff know.")
+        return _("Thank you. You can now read the feedback and prepare the digest.")
 
     return _submit(assignment, form, "declaration_form", action)
 
@@ -237,7 +241,7 @@ def save_draft(assignment_id: int) -> ResponseReturnValue:
         services.save_draft(
             db.session, assignment, summary=form.summary.data, now=utcnow(), actor=current_user
         )
-        return "Your draft is saved. Nothing is published yet."
+        return _("Your draft is saved. Nothing is published yet.")
 
     return _submit(assignment, form, "summary_form", action)
 
@@ -249,12 +253,15 @@ def publish(assignment_id: int) -> ResponseReturnValue:
     form = SummaryForm()
     page = confirmation(
         form,
-        title="Publish this Feedback Digest?",
+        title=_("Publish this Feedback Digest?"),
         summary=lambda: [
-            f"publish your summary on {assignment.mediator.name}'s public profile",
-            "tell the mediator; a published digest cannot be edited",
+            _(
+                "publish your summary on %(name)s's public profile",
+                name=assignment.mediator.name,
+            ),
+            _("tell the mediator; a published digest cannot be edited"),
         ],
-        button="Yes, publish the digest",
+        button=_("Yes, publish the digest"),
         back=url_for("digests.assignment", assignment_id=assignment.id),
     )
     if page is not None:
@@ -269,7 +276,9 @@ def publish(assignment_id: int) -> ResponseReturnValue:
             now=utcnow(),
             actor=current_user,
         )
-        valid = digest.valid_until.strftime("%-d %B %Y")  # type: ignore[union-attr]
-        return f"The digest is published on the mediator's profile, valid until {valid}."
+        valid = format_day(digest.valid_until)
+        return _(
+            "The digest is published on the mediator's profile, valid until %(day)s.", day=valid
+        )
 
     return _submit(assignment, form, "summary_form", action)

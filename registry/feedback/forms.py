@@ -1,25 +1,32 @@
 """The mediator's request form and the parties' questionnaire."""
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import MonthField, RadioField, SelectField, TextAreaField
+from wtforms import MonthField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from registry.feedback.models import DIMENSION_CODES, DIMENSIONS, MediationKind
+from registry.feedback.models import DIMENSION_CODES, DIMENSIONS, MEDIATION_KIND_LABELS
 from registry.feedback.services import MAX_PARTIES, MAX_TEXT_LENGTH, split_addresses
 
-KIND_CHOICES = {"": "Choose the kind of mediation", **{k.value: k.label for k in MediationKind}}
+KIND_CHOICES = {"": _l("Choose the kind of mediation"), **MEDIATION_KIND_LABELS}
 
 # The answers to each statement, SCORE_MIN to SCORE_MAX.
 SCALE = {
-    1: "Strongly disagree",
-    2: "Disagree",
-    3: "Neither agree nor disagree",
-    4: "Agree",
-    5: "Strongly agree",
+    1: _l("Strongly disagree"),
+    2: _l("Disagree"),
+    3: _l("Neither agree nor disagree"),
+    4: _l("Agree"),
+    5: _l("Strongly agree"),
 }
+
+
+def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
+    """Return ``{value: label}`` as choices whose labels may be lazy (translated when shown)."""
+    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
 
 
 def _strip(value: str | None) -> str | None:
@@ -38,27 +45,28 @@ class MediationMonthField(MonthField):
 
 class RequestFeedbackForm(FlaskForm):
     month = MediationMonthField(
-        "Month of the mediation",
+        _l("Month of the mediation"),
         # InputRequired, not DataRequired: it keeps the "YYYY-MM" error of a malformed month.
-        validators=[InputRequired(message="Enter the month of the mediation.")],
-        description="As YYYY-MM, for example 2026-03.",
-        invalid_value_message="Enter the month as YYYY-MM, for example 2026-03.",
+        validators=[InputRequired(message=_l("Enter the month of the mediation."))],
+        description=_l("As YYYY-MM, for example 2026-03."),
+        invalid_value_message=_l("Enter the month as YYYY-MM, for example 2026-03."),
         render_kw={"placeholder": "YYYY-MM"},
     )
     kind = SelectField(
-        "Kind of mediation",
-        choices=KIND_CHOICES,
-        validators=[DataRequired(message="Choose the kind of mediation.")],
+        _l("Kind of mediation"),
+        choices=choices(KIND_CHOICES),
+        validators=[DataRequired(message=_l("Choose the kind of mediation."))],
     )
     emails = TextAreaField(
-        "The parties' e-mail addresses",
+        _l("The parties' e-mail addresses"),
         validators=[
-            DataRequired(message="Enter the e-mail address of at least one party."),
-            Length(max=MAX_PARTIES * 300, message="That is more text than ten addresses."),
+            DataRequired(message=_l("Enter the e-mail address of at least one party.")),
+            Length(max=MAX_PARTIES * 300, message=_l("That is more text than ten addresses.")),
         ],
-        description=(
-            f"One per line, or separated by commas; at most {MAX_PARTIES}. "
-            "Each party gets their own link."
+        description=_l(
+            "One per line, or separated by commas; at most %(count)s. "
+            "Each party gets their own link.",
+            count=MAX_PARTIES,
         ),
         filters=[_strip],
         render_kw={"rows": 4, "autocomplete": "off", "spellcheck": "false"},
@@ -77,16 +85,16 @@ class QuestionnaireForm(FlaskForm):
     """One 1-5 scale per questionnaire dimension (added below) and two optional comments."""
 
     went_well = TextAreaField(
-        "What did the mediator do well?",
-        validators=[Length(max=MAX_TEXT_LENGTH, message=f"At most {MAX_TEXT_LENGTH} characters.")],
-        description=f"Optional; at most {MAX_TEXT_LENGTH} characters.",
+        _l("What did the mediator do well?"),
+        validators=[Length(max=MAX_TEXT_LENGTH, message=_l("At most %(max)d characters."))],
+        description=_l("Optional; at most %(count)s characters.", count=MAX_TEXT_LENGTH),
         filters=[_strip],
         render_kw={"rows": 4, "maxlength": MAX_TEXT_LENGTH},
     )
     could_improve = TextAreaField(
-        "What could the mediator do better?",
-        validators=[Length(max=MAX_TEXT_LENGTH, message=f"At most {MAX_TEXT_LENGTH} characters.")],
-        description=f"Optional; at most {MAX_TEXT_LENGTH} characters.",
+        _l("What could the mediator do better?"),
+        validators=[Length(max=MAX_TEXT_LENGTH, message=_l("At most %(max)d characters."))],
+        description=_l("Optional; at most %(count)s characters.", count=MAX_TEXT_LENGTH),
         filters=[_strip],
         render_kw={"rows": 4, "maxlength": MAX_TEXT_LENGTH},
     )
@@ -111,8 +119,8 @@ for _code, _question in DIMENSIONS:
         score_field(_code),
         RadioField(
             _question,
-            choices=SCALE,
+            choices=choices(SCALE),
             coerce=int,
-            validators=[InputRequired(message="Choose one answer.")],
+            validators=[InputRequired(message=_l("Choose one answer."))],
         ),
     )

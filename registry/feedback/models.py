@@ -15,6 +15,7 @@ The mediator sees only counts until a digest exists, and then only the digest.
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,28 +35,28 @@ class MediationKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return MEDIATION_KIND_LABELS[self]
+        return str(MEDIATION_KIND_LABELS[self.value])
 
 
 MEDIATION_KIND_LABELS = {
-    MediationKind.COMMERCIAL: "Commercial",
-    MediationKind.WORKPLACE: "Workplace or employment",
-    MediationKind.FAMILY: "Family",
-    MediationKind.COMMUNITY: "Community or neighbourhood",
-    MediationKind.CROSS_BORDER: "Cross-border",
-    MediationKind.INVESTOR_STATE: "Investor-State",
-    MediationKind.ONLINE: "Online",
-    MediationKind.OTHER: "Other",
+    MediationKind.COMMERCIAL.value: _l("Commercial"),
+    MediationKind.WORKPLACE.value: _l("Workplace or employment"),
+    MediationKind.FAMILY.value: _l("Family"),
+    MediationKind.COMMUNITY.value: _l("Community or neighbourhood"),
+    MediationKind.CROSS_BORDER.value: _l("Cross-border"),
+    MediationKind.INVESTOR_STATE.value: _l("Investor-State"),
+    MediationKind.ONLINE.value: _l("Online"),
+    MediationKind.OTHER.value: _l("Other"),
 }
 
 # The questionnaire's rated dimensions: (code, question). Scores run from 1 to 5.
 DIMENSIONS = (
-    ("preparation", "Prepared the mediation and explained the process clearly"),
-    ("impartiality", "Was impartial and even-handed with every party"),
-    ("listening", "Listened and helped the parties understand each other"),
-    ("process", "Managed the process, time and any difficult moments well"),
-    ("options", "Helped the parties find and weigh their own options"),
-    ("overall", "Overall, I would recommend this mediator"),
+    ("preparation", _l("Prepared the mediation and explained the process clearly")),
+    ("impartiality", _l("Was impartial and even-handed with every party")),
+    ("listening", _l("Listened and helped the parties understand each other")),
+    ("process", _l("Managed the process, time and any difficult moments well")),
+    ("options", _l("Helped the parties find and weigh their own options")),
+    ("overall", _l("Overall, I would recommend this mediator")),
 )
 DIMENSION_CODES = tuple(code for code, _question in DIMENSIONS)
 SCORE_MIN, SCORE_MAX = 1, 5

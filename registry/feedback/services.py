@@ -16,6 +16,8 @@ from datetime import date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm import Session
 
@@ -34,6 +36,7 @@ from registry.feedback.models import (
     FeedbackScore,
     MediationKind,
 )
+from registry.i18n import current_language
 from registry.mail.services import queue_mail, redact_message
 from registry.mediators.models import Mediator
 from registry.validation import checked_text
@@ -46,6 +49,11 @@ REDACTION_REASON = "the feedback link it carried was used or expired"
 # What secrets.token_urlsafe(32) produces: 43 characters of the URL-safe base64 alphabet.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def invalid_link_message() -> str:
+    """Return ``INVALID_LINK`` in the reader's language."""
+    return _("This feedback link is not valid. It may have been used already or have expired.")
 
 
 class FeedbackError(ValueError):
@@ -63,7 +71,7 @@ class InvalidLinkError(FeedbackError):
     """The link is unknown, used or expired (the person is not told which)."""
 
     def __init__(self) -> None:
-        super().__init__(INVALID_LINK)
+        super().__init__(invalid_link_message())
 
 
 def token_hash(token: str) -> str:
@@ -86,11 +94,14 @@ def _check_month(month: date, now: datetime) -> date:
     this_month = month_index(now.astimezone(registry_zone()).date())
     oldest = current_app.config["FEEDBACK_MAX_AGE_MONTHS"]
     if month_index(month) > this_month:
-        raise FeedbackError("The mediation month cannot be in the future.", "month")
+        raise FeedbackError(_("The mediation month cannot be in the future."), "month")
     if this_month - month_index(month) > oldest:
         raise FeedbackError(
-            f"The mediation took place more than {oldest} months ago; "
-            "ask for feedback on more recent mediations.",
+            _(
+                "The mediation took place more than %(count)s months ago; "
+                "ask for feedback on more recent mediations.",
+                count=oldest,
+            ),
             "month",
         )
     return month
@@ -100,26 +111,36 @@ def _check_kind(kind: str) -> MediationKind:
     try:
         return MediationKind(kind)
     except ValueError:
-        raise FeedbackError("Choose the kind of mediation from the list.", "kind") from None
+        raise FeedbackError(_("Choose the kind of mediation from the list."), "kind") from None
 
 
 def _check_addresses(emails: Iterable[str], own: set[str]) -> list[str]:
     addresses = list(dict.fromkeys(normalise_email(e) for e in emails if e.strip()))
     if not addresses:
-        raise FeedbackError("Enter the e-mail address of at least one party.", "emails")
+        raise FeedbackError(_("Enter the e-mail address of at least one party."), "emails")
     if len(addresses) > MAX_PARTIES:
         raise FeedbackError(
-            f"You entered {len(addresses)} addresses; ask at most {MAX_PARTIES} parties at once.",
+            _(
+                "You entered %(count)s addresses; ask at most %(most)s parties at once.",
+                count=len(addresses),
+                most=MAX_PARTIES,
+            ),
             "emails",
         )
     for address in addresses:
         try:
             validate_email(address, check_deliverability=False)
         except EmailNotValidError:
-            raise FeedbackError(f"{address!r} is not a valid e-mail address.", "emails") from None
+            raise FeedbackError(
+                _("%(address)s is not a valid e-mail address.", address=repr(address)), "emails"
+            ) from None
         if address in own:
             raise FeedbackError(
-                f"{address} is your own address; ask the parties of the mediation.", "emails"
+                _(
+                    "%(address)s is your own address; ask the parties of the mediation.",
+                    address=address,
+                ),
+                "emails",
             )
     return addresses
 
@@ -142,8 +163,12 @@ def _check_capacity(session: Session, mediator: Mediator, wanted: int, now: date
     already = open_invitation_count(session, mediator, now)
     if already + wanted > limit:
         raise FeedbackError(
-            f"You have {already} open feedback links and at most {limit} may be open at once. "
-            "Wait until parties answer or links expire.",
+            _(
+                "You have %(count)s open feedback links and at most %(limit)s may be open at "
+                "once. Wait until parties answer or links expire.",
+                count=already,
+                limit=limit,
+            ),
             "emails",
         )
 
@@ -207,11 +232,12 @@ def _invite(
     now: datetime,
 ) -> FeedbackInvitation:
     token = secrets.token_urlsafe(32)
-    message = queue_mail(
-        session,
-        to=address,
-        subject=f"{mediator.name} asks for your feedback on a mediation",
-        body=render_template(
+    # The party is written to in the language of the page the mediator asked from; the
+    # invitation keeps it for anything later sent to that party.
+    locale = current_language()
+    with force_locale(locale):
+        subject = _("%(name)s asks for your feedback on a mediation", name=mediator.name)
+        body = render_template(
             "mail/feedback_invitation.txt",
             mediator=mediator,
             request=request,
@@ -219,9 +245,8 @@ def _invite(
             questions=len(DIMENSION_CODES),
             # The daily sweep closes a link early on the day it expires.
             last_day=expires_at.astimezone(registry_zone()).date() - timedelta(days=1),
-        ),
-        now=now,
-    )
+        )
+    message = queue_mail(session, to=address, subject=subject, body=body, now=now)
     session.flush()
     invitation = FeedbackInvitation(
         request=request,
@@ -230,6 +255,7 @@ def _invite(
         created_at=now,
         expires_at=expires_at,
         message_id=message.id,
+        locale=locale,
     )
     session.add(invitation)
     return invitation
@@ -249,16 +275,27 @@ def find_open_invitation(session: Session, token: str, now: datetime) -> Feedbac
 
 def _check_scores(scores: Mapping[str, object]) -> dict[str, int]:
     if set(scores) - set(DIMENSION_CODES):
-        raise FeedbackError("The answers name a question that is not on the questionnaire.")
+        raise FeedbackError(_("The answers name a question that is not on the questionnaire."))
     checked = {}
     for code in DIMENSION_CODES:
         score = scores.get(code)
         if isinstance(score, bool) or not isinstance(score, int):
             raise FeedbackError(
-                f"Answer every question with a score from {SCORE_MIN} to {SCORE_MAX}."
+                _(
+                    "Answer every question with a score from %(min)s to %(max)s.",
+                    min=SCORE_MIN,
+                    max=SCORE_MAX,
+                )
             )
         if not SCORE_MIN <= score <= SCORE_MAX:
-            raise FeedbackError(f"Scores run from {SCORE_MIN} to {SCORE_MAX}; {score} is not one.")
+            raise FeedbackError(
+                _(
+                    "Scores run from %(min)s to %(max)s; %(score)s is not one.",
+                    min=SCORE_MIN,
+                    max=SCORE_MAX,
+                    score=score,
+                )
+            )
         checked[code] = score
     return checked
 

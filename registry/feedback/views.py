@@ -4,6 +4,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -78,7 +80,7 @@ def my_feedback() -> ResponseReturnValue:
 def request_feedback() -> ResponseReturnValue:
     mediator = profile_of(db.session, current_user)
     if mediator is None:
-        flash("Create your mediator profile before asking for feedback.", "error")
+        flash(_("Create your mediator profile before asking for feedback."), "error")
         return redirect(url_for("feedback.my_feedback"), 303)
     form = RequestFeedbackForm()
     if not form.validate_on_submit():
@@ -100,8 +102,14 @@ def request_feedback() -> ResponseReturnValue:
         return _render_page(form, 422)
     invited = len(feedback_request.invitations)
     db.session.commit()
-    parties = "1 party" if invited == 1 else f"{invited} parties"
-    flash(f"Feedback links are on their way to {parties}.", "success")
+    flash(
+        ngettext(
+            "Feedback links are on their way to %(num)d party.",
+            "Feedback links are on their way to %(num)d parties.",
+            invited,
+        ),
+        "success",
+    )
     return redirect(url_for("feedback.my_feedback"), 303)
 
 
@@ -116,7 +124,9 @@ def _show_error(form: RequestFeedbackForm, error: services.FeedbackError) -> Non
 
 
 def _invalid_link() -> ResponseReturnValue:
-    return render_template("feedback/invalid_link.html", message=services.INVALID_LINK), 404
+    return render_template(
+        "feedback/invalid_link.html", message=services.invalid_link_message()
+    ), 404
 
 
 @bp.route("/feedback/thanks")
@@ -137,7 +147,7 @@ def questionnaire(token: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         return _submit_answer(token, form, invitation)
     if form.is_submitted():
-        flash("Some answers are missing or not valid; see the marked questions.", "error")
+        flash(_("Some answers are missing or not valid; see the marked questions."), "error")
         return _render_questionnaire(form, invitation, 422)
     return _render_questionnaire(form, invitation)
 

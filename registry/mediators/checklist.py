@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from registry.digests.models import Digest
 from registry.digests.queries import current_digest, latest_digest
+from registry.formatting import format_day
 from registry.mediators.models import Mediator, MediatorLanguage
 from registry.mediators.status import Standing
 
@@ -27,6 +30,22 @@ ASSESSMENT_STEP = "Assessment by a QAP"
 DIGEST_STEP = "Current Feedback Digest"
 GRANT_STEP = "Certification granted"
 PAYMENT_STEP = "First listing contribution paid or waived"
+
+# The labels above and the profile's items stay English: the organisation dashboard keys its
+# filters by them. People read them in their language through ``ChecklistItem.text``.
+LABEL_TEXTS = {
+    PROFILE_STEP: _l("Complete profile"),
+    ASSESSMENT_STEP: _l("Assessment by a QAP"),
+    DIGEST_STEP: _l("Current Feedback Digest"),
+    GRANT_STEP: _l("Certification granted"),
+    PAYMENT_STEP: _l("First listing contribution paid or waived"),
+    "Name": _l("Name"),
+    "Country": _l("Country"),
+    "Languages": _l("Languages"),
+    "Biography": _l("Biography"),
+    "Contact": _l("Contact"),
+    "Practice areas": _l("Practice areas"),
+}
 
 
 @dataclass(frozen=True)
@@ -42,21 +61,30 @@ class ChecklistItem:
     action: str | None = None
     action_label: str = ""
 
+    @property
+    def text(self) -> str:
+        """The label in the reader's language."""
+        return str(LABEL_TEXTS.get(self.label, self.label))
+
 
 def profile_checklist(mediator: Mediator) -> list[ChecklistItem]:
     """Return the profile's completeness, item by item."""
     return [
-        ChecklistItem("Name", bool(mediator.name.strip()), "Give your full name."),
-        ChecklistItem("Country", bool(mediator.country), "Choose the country you practise in."),
-        ChecklistItem("Languages", bool(mediator.languages), "List the languages you mediate in."),
+        ChecklistItem("Name", bool(mediator.name.strip()), _("Give your full name.")),
+        ChecklistItem("Country", bool(mediator.country), _("Choose the country you practise in.")),
+        ChecklistItem(
+            "Languages", bool(mediator.languages), _("List the languages you mediate in.")
+        ),
         ChecklistItem(
             "Biography",
             len(mediator.biography.strip()) >= MIN_BIOGRAPHY,
-            f"Write a biography of at least {MIN_BIOGRAPHY} characters.",
+            _("Write a biography of at least %(count)s characters.", count=MIN_BIOGRAPHY),
         ),
-        ChecklistItem("Contact", bool(mediator.contact.strip()), "Publish how clients reach you."),
         ChecklistItem(
-            "Practice areas", bool(mediator.practice_areas.strip()), "Describe your practice."
+            "Contact", bool(mediator.contact.strip()), _("Publish how clients reach you.")
+        ),
+        ChecklistItem(
+            "Practice areas", bool(mediator.practice_areas.strip()), _("Describe your practice.")
         ),
     ]
 
@@ -85,31 +113,32 @@ def certification_prerequisites(
 
     ``last_digest`` (the latest published one, current or not) only words the hint.
     """
-    missing = [item.label.lower() for item in profile_checklist(mediator) if not item.is_done]
+    missing = [item.text.lower() for item in profile_checklist(mediator) if not item.is_done]
     assessed = [a.assessed_on for a in mediator.assessments if a.assessed_on <= on]
     items = [
         ChecklistItem(
             PROFILE_STEP,
             not missing,
-            f"Missing: {', '.join(missing)}." if missing else "",
+            _("Missing: %(items)s.", items=", ".join(missing)) if missing else "",
             action="mediators.my_profile",
-            action_label="Edit your profile",
+            action_label=_("Edit your profile"),
         ),
         ChecklistItem(
             ASSESSMENT_STEP,
             bool(assessed),
-            "A recognised assessment program (QAP) assesses you and records the result.",
+            _("A recognised assessment program (QAP) assesses you and records the result."),
             done_on=max(assessed) if assessed else None,
         ),
     ]
     if current_app.config["DIGEST_REQUIRED"]:
         if last_digest is not None and digest is None:
-            hint = (
-                f"Your digest expired on {last_digest.valid_until.isoformat()}; "  # type: ignore[union-attr]
-                "ask parties of recent mediations for feedback for a new one."
+            hint = _(
+                "Your digest expired on %(day)s; "
+                "ask parties of recent mediations for feedback for a new one.",
+                day=format_day(last_digest.valid_until),
             )
         else:
-            hint = "Ask parties of past mediations for feedback; a peer reviewer compiles it."
+            hint = _("Ask parties of past mediations for feedback; a peer reviewer compiles it.")
         items.append(
             ChecklistItem(
                 DIGEST_STEP,
@@ -117,7 +146,7 @@ def certification_prerequisites(
                 hint,
                 done_on=digest.published_on if digest else None,
                 action="feedback.my_feedback",
-                action_label="Ask for feedback",
+                action_label=_("Ask for feedback"),
             )
         )
     return items
@@ -142,15 +171,15 @@ def certification_steps(
         ChecklistItem(
             GRANT_STEP,
             granted,
-            "Registry staff grant certification once every step above is done.",
+            _("Registry staff grant certification once every step above is done."),
             done_on=certification.granted_on if certification else None,
         ),
         ChecklistItem(
             PAYMENT_STEP,
             covered,
-            "Pay the listing contribution invoiced with the grant, or ask for a waiver.",
+            _("Pay the listing contribution invoiced with the grant, or ask for a waiver."),
             # Nothing to pay before the grant issues the first invoice.
             action="mediators.my_certification" if granted else None,
-            action_label="Pay or ask for a waiver",
+            action_label=_("Pay or ask for a waiver"),
         ),
     ]

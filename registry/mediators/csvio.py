@@ -36,6 +36,7 @@ from itertools import pairwise
 from typing import IO, Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import force_locale
 from sqlalchemy import ColumnElement, Row, func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -403,7 +404,9 @@ def _public_id(value: str) -> str | None:
 def _certification_type(value: str) -> CertificationType:
     text = value.strip().casefold()
     for kind in CertificationType:
-        if text in (kind.value, kind.label.casefold()):
+        with force_locale("en"):  # a file's columns are English, whatever the page's language
+            label = kind.label.casefold()
+        if text in (kind.value, label):
             return kind
     if not text:
         return CertificationType.MEDIATOR

@@ -1,9 +1,15 @@
 """Profile and credential forms."""
 
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -13,9 +19,14 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from registry.fields import DateField
 from registry.mediators.checklist import MIN_BIOGRAPHY
-from registry.mediators.models import CertificationType, Status
+from registry.mediators.models import CERTIFICATION_TYPE_LABELS, STATUS_LABELS
 from registry.organisations.models import ProgramType
 from registry.reference import COUNTRIES, LANGUAGES
+
+
+def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
+    """Return ``{value: label}`` as choices whose labels may be lazy (translated when shown)."""
+    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
 
 
 def _strip(value: str | None) -> str | None:
@@ -24,36 +35,42 @@ def _strip(value: str | None) -> str | None:
 
 # WTForms 3.3 takes choices as a {value: label} dict (tuples are deprecated).
 COUNTRY_CHOICES = {
-    "": "Choose a country",
+    "": _l("Choose a country"),
     **dict(sorted(COUNTRIES.items(), key=lambda item: item[1])),
 }
 LANGUAGE_CHOICES = dict(sorted(LANGUAGES.items(), key=lambda item: item[1]))
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)], filters=[_strip])
-    country = SelectField("Country of practice", choices=COUNTRY_CHOICES, validators=[Optional()])
+    name = StringField(
+        _l("Full name"), validators=[DataRequired(), Length(max=200)], filters=[_strip]
+    )
+    country = SelectField(
+        _l("Country of practice"), choices=choices(COUNTRY_CHOICES), validators=[Optional()]
+    )
     languages = SelectMultipleField(
-        "Languages you mediate in",
+        _l("Languages you mediate in"),
         choices=LANGUAGE_CHOICES,
-        description="Tick every language you mediate in.",
+        description=_l("Tick every language you mediate in."),
     )
     biography = TextAreaField(
-        "Biography",
+        _l("Biography"),
         validators=[Length(max=5000)],
-        description=f"Shown on your public profile; at least {MIN_BIOGRAPHY} characters.",
+        description=_l(
+            "Shown on your public profile; at least %(count)s characters.", count=MIN_BIOGRAPHY
+        ),
         render_kw={"rows": 6},
     )
     contact = StringField(
-        "Public contact details",
+        _l("Public contact details"),
         validators=[Length(max=500)],
-        description="A website, office address or phone number clients may use. It is public.",
+        description=_l("A website, office address or phone number clients may use. It is public."),
         filters=[_strip],
     )
     practice_areas = StringField(
-        "Practice areas",
+        _l("Practice areas"),
         validators=[Length(max=500)],
-        description=(
+        description=_l(
             "For example: commercial, construction, workplace. Shown as declared by you, not "
             "verified. Specialisations such as Intercultural are granted by the registry."
         ),
@@ -62,25 +79,29 @@ class ProfileForm(FlaskForm):
 
 
 class NewMediatorForm(FlaskForm):
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)], filters=[_strip])
+    name = StringField(
+        _l("Full name"), validators=[DataRequired(), Length(max=200)], filters=[_strip]
+    )
     email = EmailField(
-        "E-mail address",
+        _l("E-mail address"),
         validators=[DataRequired(), Email(), Length(max=254)],
-        description="Private: reminders go here. A mediator account with this address sees it.",
+        description=_l("Private: reminders go here. A mediator account with this address sees it."),
         filters=[_strip],
     )
-    country = SelectField("Country of practice", choices=COUNTRY_CHOICES, validators=[Optional()])
+    country = SelectField(
+        _l("Country of practice"), choices=choices(COUNTRY_CHOICES), validators=[Optional()]
+    )
 
 
 class GrantForm(FlaskForm):
     certification_type = SelectField(
-        "Certification", choices={t.value: t.label for t in CertificationType}
+        _l("Certification"), choices=choices(CERTIFICATION_TYPE_LABELS)
     )
-    granted_on = DateField("Granted on", validators=[DataRequired()])
+    granted_on = DateField(_l("Granted on"), validators=[DataRequired()])
     certificate_number = StringField(
-        "Certificate number",
+        _l("Certificate number"),
         validators=[Optional(), Length(max=32)],
-        description="Leave empty for the next number (MR-<year>-<sequence>).",
+        description=_l("Leave empty for the next number (MR-<year>-<sequence>)."),
         filters=[_strip],
     )
 
@@ -88,11 +109,11 @@ class GrantForm(FlaskForm):
 class ConductForm(FlaskForm):
     """Suspend, lift a suspension or revoke: a date and a reason."""
 
-    on = DateField("From", validators=[DataRequired()])
+    on = DateField(_l("From"), validators=[DataRequired()])
     reason = TextAreaField(
-        "Reason",
-        validators=[DataRequired(message="A reason is required."), Length(max=2000)],
-        description="Shown on the public profile.",
+        _l("Reason"),
+        validators=[DataRequired(message=_l("A reason is required.")), Length(max=2000)],
+        description=_l("Shown on the public profile."),
         render_kw={"rows": 2},
     )
 
@@ -101,9 +122,9 @@ class NameChangeDecisionForm(FlaskForm):
     """Approve or refuse a requested name: a refusal needs the reason the mediator is shown."""
 
     reason = TextAreaField(
-        "Reason",
+        _l("Reason"),
         validators=[Optional(), Length(max=2000)],
-        description="Required to refuse; the mediator is shown it.",
+        description=_l("Required to refuse; the mediator is shown it."),
         filters=[_strip],
         render_kw={"rows": 2},
     )
@@ -112,8 +133,8 @@ class NameChangeDecisionForm(FlaskForm):
 class ProgramRecordForm(FlaskForm):
     """An assessment or a completed training, by a recognised program."""
 
-    program_id = SelectField("Program", coerce=int, choices=[])
-    on = DateField("Date", validators=[DataRequired()])
+    program_id = SelectField(_l("Program"), coerce=int, choices=[])
+    on = DateField(_l("Date"), validators=[DataRequired()])
 
     def __init__(self, *args: object, programs: list[tuple[int, str]], **kwargs: object):
         super().__init__(*args, **kwargs)
@@ -124,35 +145,39 @@ class MediatorFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField("Name or certificate number", validators=[Optional(), Length(max=100)])
+    q = StringField(_l("Name or certificate number"), validators=[Optional(), Length(max=100)])
     status = SelectField(
-        "Status",
-        choices={"": "Any status", **{s.value: s.label for s in Status}},
+        _l("Status"),
+        choices=choices(
+            {"": _l("Any status"), **{s.value: label for s, label in STATUS_LABELS.items()}}
+        ),
         validators=[Optional()],
     )
     page = IntegerField(
-        "Page", default=1, validators=[Optional(), NumberRange(min=1, message="No such page.")]
+        _l("Page"),
+        default=1,
+        validators=[Optional(), NumberRange(min=1, message=_l("No such page."))],
     )
 
 
 class SpecialisationGrantForm(FlaskForm):
     """Grant a specialisation: on a recognised program that assessed them, or a written basis."""
 
-    code = SelectField("Specialisation", choices=[])
-    granted_on = DateField("Granted on", validators=[DataRequired()])
+    code = SelectField(_l("Specialisation"), choices=[])
+    granted_on = DateField(_l("Granted on"), validators=[DataRequired()])
     program_id = SelectField(
-        "Basis: recognised program",
+        _l("Basis: recognised program"),
         choices=[],
-        description="A program of a matching type that assessed them.",
+        description=_l("A program of a matching type that assessed them."),
     )
     basis = TextAreaField(
-        "Or a written basis (direct grant)",
+        _l("Or a written basis (direct grant)"),
         validators=[Length(max=2000)],
-        description="E.g. the standard's criteria they met and the evidence seen.",
+        description=_l("E.g. the standard's criteria they met and the evidence seen."),
         filters=[_strip],
         render_kw={"rows": 2},
     )
-    valid_until = DateField("Valid until (optional)", validators=[Optional()])
+    valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])
 
     def __init__(
         self,
@@ -163,10 +188,9 @@ class SpecialisationGrantForm(FlaskForm):
     ):
         super().__init__(*args, **kwargs)
         self.code.choices = dict(specialisations)
-        self.program_id.choices = {
-            "": "None: a direct grant",
-            **{str(id_): title for id_, title in programs},
-        }
+        self.program_id.choices = choices(
+            {"": _l("None: a direct grant"), **{str(id_): title for id_, title in programs}}
+        )
 
     @property
     def program(self) -> int | None:
@@ -177,7 +201,9 @@ class SpecialisationBasesForm(FlaskForm):
     """The program types whose recognised programs are a basis for one specialisation."""
 
     program_types = SelectMultipleField(
-        "Program types",
-        choices={t.value: f"{t.value}: {t.label}" for t in ProgramType},
+        _l("Program types"),
+        choices=choices(
+            {t.value: LazyString(lambda t=t: f"{t.value}: {t.label}") for t in ProgramType}
+        ),
         render_kw={"size": len(ProgramType)},
     )

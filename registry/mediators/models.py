@@ -10,6 +10,7 @@ import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
@@ -43,16 +44,30 @@ class Status(StrEnum):
 
     @property
     def label(self) -> str:
-        return STATUS_LABELS[self]
+        return str(STATUS_LABELS[self])
+
+    @property
+    def word(self) -> str:
+        """The status as a word inside a sentence ("the certification is struck")."""
+        return str(STATUS_WORDS[self])
 
 
 STATUS_LABELS = {
-    Status.APPLICANT: "Applicant",
-    Status.CERTIFIED: "Certified",
-    Status.LAPSED: "Lapsed (grace period)",
-    Status.STRUCK: "Struck off",
-    Status.SUSPENDED: "Suspended",
-    Status.REVOKED: "Revoked",
+    Status.APPLICANT: _l("Applicant"),
+    Status.CERTIFIED: _l("Certified"),
+    Status.LAPSED: _l("Lapsed (grace period)"),
+    Status.STRUCK: _l("Struck off"),
+    Status.SUSPENDED: _l("Suspended"),
+    Status.REVOKED: _l("Revoked"),
+}
+
+STATUS_WORDS = {
+    Status.APPLICANT: _l("applicant"),
+    Status.CERTIFIED: _l("certified"),
+    Status.LAPSED: _l("lapsed"),
+    Status.STRUCK: _l("struck"),
+    Status.SUSPENDED: _l("suspended"),
+    Status.REVOKED: _l("revoked"),
 }
 
 
@@ -62,11 +77,13 @@ class CertificationType(StrEnum):
 
     @property
     def label(self) -> str:
-        return (
-            "Certified Mediator"
-            if self is CertificationType.MEDIATOR
-            else ("Certified Mediation Advocate")
-        )
+        return str(CERTIFICATION_TYPE_LABELS[self.value])
+
+
+CERTIFICATION_TYPE_LABELS = {
+    CertificationType.MEDIATOR.value: _l("Certified Mediator"),
+    CertificationType.ADVOCATE.value: _l("Certified Mediation Advocate"),
+}
 
 
 def new_public_id() -> str:

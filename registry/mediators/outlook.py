@@ -12,12 +12,16 @@ Each sentence is a single template with named placeholders, so it can be transla
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import lazy_gettext as _l
+
+from registry.formatting import format_day
 from registry.mediators.models import Status
 from registry.mediators.status import Standing
 
 DAY = timedelta(days=1)
 
-# Written out here because strftime("%B") follows the process locale.
+# Written out here because strftime("%B") follows the process locale. (``long_date`` writes a
+# day in English whatever the page's language; the sentences below use the reader's.)
 MONTHS = (
     "January",
     "February",
@@ -33,32 +37,32 @@ MONTHS = (
     "December",
 )
 
-CERTIFIED = (
+CERTIFIED = _l(
     "Certified: listing contribution paid until %(valid_until)s. "
     "Lapses on %(lapses_on)s unless renewed."
 )
-LAPSED = (
+LAPSED = _l(
     "Not currently certified: the listing contribution has been overdue since %(lapsed_on)s. "
     "Paying it by %(last_grace_day)s restores certification; "
     "otherwise the certification is struck off on %(struck_on)s."
 )
-STRUCK = (
+STRUCK = _l(
     "Not currently certified: struck off on %(struck_on)s after the grace period ended; "
     "only a new certification restores it."
 )
-SUSPENDED = (
+SUSPENDED = _l(
     "Not currently certified: suspended since %(suspended_on)s "
     "as the outcome of a professional conduct process."
 )
-REVOKED = (
+REVOKED = _l(
     "Not currently certified: revoked on %(revoked_on)s "
     "as the outcome of a professional conduct process; only a new certification restores it."
 )
-GRANTED_NOT_IN_EFFECT = (
+GRANTED_NOT_IN_EFFECT = _l(
     "Not yet certified: certification granted on %(granted_on)s takes effect "
     "when the first listing contribution is paid or waived."
 )
-NOT_GRANTED = "Not certified: certification has not been granted."
+NOT_GRANTED = _l("Not certified: certification has not been granted.")
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ class Outlook:
 
 
 def long_date(day: date) -> str:
-    """Write ``day`` as the public pages do, e.g. "1 April 2027", whatever the locale."""
+    """Write ``day`` in English, e.g. "1 April 2027", whatever the locale."""
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
@@ -103,32 +107,34 @@ def outlook(standing: Standing) -> Outlook:
 
 def _certified(last_covered_day: date) -> Outlook:
     lapses_on = last_covered_day + DAY
-    explanation = CERTIFIED % {
-        "valid_until": long_date(last_covered_day),
-        "lapses_on": long_date(lapses_on),
+    explanation = str(CERTIFIED) % {
+        "valid_until": format_day(last_covered_day),
+        "lapses_on": format_day(lapses_on),
     }
     return Outlook(last_covered_day, NextChange(lapses_on, Status.LAPSED), explanation)
 
 
 def _lapsed(lapsed_on: date, last_grace_day: date) -> Outlook:
     struck_on = last_grace_day + DAY
-    explanation = LAPSED % {
-        "lapsed_on": long_date(lapsed_on),
-        "last_grace_day": long_date(last_grace_day),
-        "struck_on": long_date(struck_on),
+    explanation = str(LAPSED) % {
+        "lapsed_on": format_day(lapsed_on),
+        "last_grace_day": format_day(last_grace_day),
+        "struck_on": format_day(struck_on),
     }
     return Outlook(None, NextChange(struck_on, Status.STRUCK), explanation)
 
 
 def _explain_lasting(standing: Standing) -> str:
     """Explain a status that no dated change follows: it lasts until new facts are recorded."""
-    since = long_date(standing.since)
+    since = format_day(standing.since)
     if standing.status is Status.STRUCK:
-        return STRUCK % {"struck_on": since}
+        return str(STRUCK) % {"struck_on": since}
     if standing.status is Status.SUSPENDED:
-        return SUSPENDED % {"suspended_on": since}
+        return str(SUSPENDED) % {"suspended_on": since}
     if standing.status is Status.REVOKED:
-        return REVOKED % {"revoked_on": since}
+        return str(REVOKED) % {"revoked_on": since}
     if standing.certification is None:
-        return NOT_GRANTED
-    return GRANTED_NOT_IN_EFFECT % {"granted_on": long_date(standing.certification.granted_on)}
+        return str(NOT_GRANTED)
+    return str(GRANTED_NOT_IN_EFFECT) % {
+        "granted_on": format_day(standing.certification.granted_on)
+    }

@@ -2,6 +2,8 @@
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,7 @@ from registry.accounts.services import normalise_email
 from registry.clock import local_date
 from registry.contributions.services import issue_invoice
 from registry.events.services import record_event
+from registry.formatting import format_day
 from registry.mediators.checklist import prerequisites_on
 from registry.mediators.models import (
     Assessment,
@@ -43,34 +46,49 @@ class MediatorError(ValueError):
     """A profile or credential change that the rules do not allow."""
 
 
+# A name change's status as a word in a sentence ("This name change is approved already.").
+NAME_CHANGE_WORDS = {
+    "requested": _l("requested"),
+    "approved": _l("approved"),
+    "refused": _l("refused"),
+}
+
+
 def _clean_profile(session: Session, values: dict[str, object]) -> dict[str, object]:
     """Validate profile values and return them normalised; raise MediatorError on bad input."""
     clean = dict(values)
     name = str(values.get("name") or "").strip()
     if not name:
-        raise MediatorError("A name is required.")
+        raise MediatorError(_("A name is required."))
     if len(name) > 200:
-        raise MediatorError("The name is longer than 200 characters.")
+        raise MediatorError(_("The name is longer than 200 characters."))
     clean["name"] = name
     country = str(values.get("country") or "").strip().upper() or None
     if country is not None and country not in COUNTRIES:
-        raise MediatorError(f"Unknown country code {country!r}.")
+        raise MediatorError(_("Unknown country code %(code)s.", code=repr(country)))
     clean["country"] = country
     languages = list(dict.fromkeys(values.get("languages") or []))  # type: ignore[call-overload]
     unknown = [code for code in languages if code not in LANGUAGES]
     if unknown:
-        raise MediatorError(f"Unknown language code(s): {', '.join(unknown)}.")
+        raise MediatorError(_("Unknown language code(s): %(codes)s.", codes=", ".join(unknown)))
     clean["languages"] = languages
     if values.get("specialisations"):
         raise MediatorError(
-            "Specialisations are granted by the registry on a recorded basis and cannot be "
-            "declared; describe your work under practice areas."
+            _(
+                "Specialisations are granted by the registry on a recorded basis and cannot be "
+                "declared; describe your work under practice areas."
+            )
         )
     clean.pop("specialisations", None)
+    too_long = {
+        "biography": _l("The biography is longer than %(limit)s characters."),
+        "contact": _l("The contact is longer than %(limit)s characters."),
+        "practice_areas": _l("The practice areas is longer than %(limit)s characters."),
+    }
     for key, limit in (("biography", 5000), ("contact", 500), ("practice_areas", 500)):
         text = str(values.get(key) or "").strip()
         if len(text) > limit:
-            raise MediatorError(f"The {key.replace('_', ' ')} is longer than {limit} characters.")
+            raise MediatorError(str(too_long[key]) % {"limit": limit})
         clean[key] = text
     return clean
 
@@ -88,7 +106,9 @@ def create_profile(
     """Create a mediator profile (an applicant until certification is granted)."""
     email = normalise_email(email)
     if session.scalar(select(Mediator.id).where(Mediator.email == email)) is not None:
-        raise MediatorError(f"A mediator profile with the e-mail address {email} exists already.")
+        raise MediatorError(
+            _("A mediator profile with the e-mail address %(email)s exists already.", email=email)
+        )
     clean = _clean_profile(session, {"name": name, **values})
     mediator = Mediator(email=email, user=user, created_at=now, updated_at=now, **clean)
     session.add(mediator)
@@ -220,8 +240,11 @@ def request_name_change(
         if pending.requested_name == name:
             return pending
         raise MediatorError(
-            f"Your change of name to {pending.requested_name} awaits the registry's approval; "
-            "ask for another name once it is decided."
+            _(
+                "Your change of name to %(name)s awaits the registry's approval; "
+                "ask for another name once it is decided.",
+                name=pending.requested_name,
+            )
         )
     change = NameChange(
         old_name=mediator.name,
@@ -237,9 +260,14 @@ def request_name_change(
 
 def _decide(change: NameChange, status: NameChangeStatus, now: datetime, actor: User) -> None:
     if change.status != NameChangeStatus.REQUESTED:
-        raise MediatorError(f"This name change is {change.status} already.")
+        raise MediatorError(
+            _(
+                "This name change is %(status)s already.",
+                status=NAME_CHANGE_WORDS.get(change.status, change.status),
+            )
+        )
     if _is_own_profile(change.mediator, actor):
-        raise MediatorError("Another member of staff decides on your own name change.")
+        raise MediatorError(_("Another member of staff decides on your own name change."))
     change.status, change.decided_at, change.decided_by_id = status.value, now, actor.id
 
 
@@ -259,7 +287,7 @@ def refuse_name_change(
 ) -> None:
     """Refuse a requested name with a reason the mediator is shown; the name stays."""
     if not reason.strip():
-        raise MediatorError("A reason is required; the mediator is shown it.")
+        raise MediatorError(_("A reason is required; the mediator is shown it."))
     _decide(change, NameChangeStatus.REFUSED, now, actor)
     change.reason = reason.strip()
     _log_name_change(session, change, "mediator.name_change_refused", now, actor)
@@ -281,11 +309,14 @@ def _check_number(session: Session, number: str) -> str:
     number = number.strip().upper()
     if not number or len(number) > 32 or not all(c.isalnum() or c in "-/." for c in number):
         raise MediatorError(
-            "A certificate number is 1 to 32 letters, digits, dashes, dots or slashes."
+            _("A certificate number is 1 to 32 letters, digits, dashes, dots or slashes.")
         )
     if session.scalar(select(Certification.id).where(Certification.certificate_number == number)):
         raise MediatorError(
-            f"Certificate number {number} is in use already; numbers are never reused."
+            _(
+                "Certificate number %(number)s is in use already; numbers are never reused.",
+                number=number,
+            )
         )
     return number
 
@@ -302,7 +333,7 @@ def _payer_for(
     payer = None
     for current in mediator.latest_certifications():
         if current.granted_on > on:
-            raise MediatorError("A later grant exists already; grants go forward in time.")
+            raise MediatorError(_("A later grant exists already; grants go forward in time."))
         status = certification_standing(session, current, on).status
         if status in REGRANTABLE:
             continue
@@ -335,13 +366,13 @@ def grant_certification(
 ) -> Certification:
     """Grant certification, invoice its first listing period (unless covered), and log it."""
     if granted_on > today:
-        raise MediatorError("A grant cannot be dated in the future.")
+        raise MediatorError(_("A grant cannot be dated in the future."))
     if check_prerequisites:
-        missing = [
-            i.label for i in prerequisites_on(session, mediator, granted_on) if not i.is_done
-        ]
+        missing = [i.text for i in prerequisites_on(session, mediator, granted_on) if not i.is_done]
         if missing:
-            raise MediatorError(f"Not yet eligible: {', '.join(missing).lower()} missing.")
+            raise MediatorError(
+                _("Not yet eligible: %(missing)s missing.", missing=", ".join(missing).lower())
+            )
     payer = _payer_for(session, mediator, certification_type, granted_on)
     number = _check_number(
         session, certificate_number or next_certificate_number(session, granted_on.year)
@@ -381,15 +412,17 @@ def grant_certification(
 
 def _require_reason(reason: str) -> str:
     if not reason.strip():
-        raise MediatorError("A reason is required; it is shown on the public profile.")
+        raise MediatorError(_("A reason is required; it is shown on the public profile."))
     return reason.strip()
 
 
 def _check_action_date(certification: Certification, on: date, today: date) -> None:
     if on > today:
-        raise MediatorError("The date cannot be in the future.")
+        raise MediatorError(_("The date cannot be in the future."))
     if on < certification.granted_on:
-        raise MediatorError(f"The date is before the grant ({certification.granted_on}).")
+        raise MediatorError(
+            _("The date is before the grant (%(day)s).", day=format_day(certification.granted_on))
+        )
 
 
 def _record_conduct(
@@ -433,10 +466,13 @@ def suspend_certification(
     status = certification_standing(session, certification, on).status
     if status not in {Status.CERTIFIED, Status.LAPSED}:
         raise MediatorError(
-            f"Only a certified or lapsed certification can be suspended, not {status}."
+            _(
+                "Only a certified or lapsed certification can be suspended, not %(status)s.",
+                status=status.word,
+            )
         )
     if certification.suspended_on is not None:
-        raise MediatorError("This certification was suspended before; revoke it instead.")
+        raise MediatorError(_("This certification was suspended before; revoke it instead."))
     certification.suspended_on, certification.suspension_reason = on, reason
     return _record_conduct(
         session,
@@ -464,9 +500,9 @@ def lift_suspension(
     _check_action_date(certification, on, today)
     suspended_on = certification.suspended_on
     if suspended_on is None or certification.suspension_lifted_on is not None:
-        raise MediatorError("This certification is not suspended.")
+        raise MediatorError(_("This certification is not suspended."))
     if on < suspended_on:
-        raise MediatorError("A suspension cannot end before the day it began.")
+        raise MediatorError(_("A suspension cannot end before the day it began."))
     certification.suspension_lifted_on = on
     return _record_conduct(
         session,
@@ -494,7 +530,7 @@ def revoke_certification(
     _check_action_date(certification, on, today)
     status = certification_standing(session, certification, on).status
     if status in REGRANTABLE:
-        raise MediatorError(f"This certification is {status.value} already.")
+        raise MediatorError(_("This certification is %(status)s already.", status=status.word))
     certification.revoked_on, certification.revocation_reason = on, reason
     return _record_conduct(
         session,
@@ -511,7 +547,7 @@ def _program(session: Session, program_id: int, types: frozenset[ProgramType]) -
     program = session.get(Program, program_id)
     if program is None or ProgramType(program.program_type) not in types:
         kinds = ", ".join(sorted(types))
-        raise MediatorError(f"Choose a recognised program of type {kinds}.")
+        raise MediatorError(_("Choose a recognised program of type %(types)s.", types=kinds))
     return program
 
 
@@ -528,11 +564,11 @@ def record_assessment(
     """Record a successful assessment of ``mediator`` by an assessment program (a QAP)."""
     program = _program(session, program_id, ASSESSMENT_TYPES)
     if assessed_on > today:
-        raise MediatorError("An assessment cannot be dated in the future.")
+        raise MediatorError(_("An assessment cannot be dated in the future."))
     if any(
         a.program_id == program.id and a.assessed_on == assessed_on for a in mediator.assessments
     ):
-        raise MediatorError("This assessment is recorded already.")
+        raise MediatorError(_("This assessment is recorded already."))
     assessment = Assessment(
         mediator=mediator,
         program=program,
@@ -567,9 +603,9 @@ def record_qualification(
     """Record that ``mediator`` completed a recognised training program ("Qualified")."""
     program = _program(session, program_id, frozenset({ProgramType.CMTP}))
     if completed_on > today:
-        raise MediatorError("Training cannot be completed in the future.")
+        raise MediatorError(_("Training cannot be completed in the future."))
     if any(q.program_id == program.id for q in mediator.qualifications):
-        raise MediatorError("This training is recorded already.")
+        raise MediatorError(_("This training is recorded already."))
     qualification = Qualification(
         mediator=mediator,
         program=program,

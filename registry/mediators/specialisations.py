@@ -11,11 +11,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import User
 from registry.events.services import record_event
+from registry.formatting import format_day
 from registry.mediators.models import (
     Mediator,
     Specialisation,
@@ -74,23 +76,35 @@ def _check_program(
     """Return the program that is the basis of a grant on ``on``, or raise why it is not."""
     program = session.get(Program, program_id)
     if program is None:
-        raise SpecialisationError("Choose a recognised program as the basis.")
+        raise SpecialisationError(_("Choose a recognised program as the basis."))
     accepted = basis_types(session, code)
     if ProgramType(program.program_type) not in accepted:
-        kinds = ", ".join(accepted) or "none (grant it directly, with a written basis)"
+        kinds = ", ".join(accepted) or _("none (grant it directly, with a written basis)")
         raise SpecialisationError(
-            f"A {program.program_type} is not a basis for this specialisation; "
-            f"programs that are: {kinds}."
+            _(
+                "A %(type)s is not a basis for this specialisation; programs that are: %(types)s.",
+                type=program.program_type,
+                types=kinds,
+            )
         )
     recognised = program.recognised_on <= on and (
         program.withdrawn_on is None or program.withdrawn_on > on
     )
     if not recognised:
-        raise SpecialisationError(f"{program.title} was not recognised on {on.isoformat()}.")
+        raise SpecialisationError(
+            _(
+                "%(program)s was not recognised on %(day)s.",
+                program=program.title,
+                day=format_day(on),
+            )
+        )
     if not any(a.program_id == program.id and a.assessed_on <= on for a in mediator.assessments):
         raise SpecialisationError(
-            f"{program.title} has no recorded assessment of {mediator.name}; "
-            "record the assessment first."
+            _(
+                "%(program)s has no recorded assessment of %(name)s; record the assessment first.",
+                program=program.title,
+                name=mediator.name,
+            )
         )
     return program
 
@@ -111,32 +125,46 @@ def grant_specialisation(
     """Grant ``mediator`` the specialisation ``code`` on a program or a written basis."""
     specialisation = session.get(Specialisation, code)
     if specialisation is None:
-        raise SpecialisationError(f"Unknown specialisation {code!r}.")
+        raise SpecialisationError(_("Unknown specialisation %(code)s.", code=repr(code)))
     basis = basis.strip()
     if granted_on > today:
-        raise SpecialisationError("A grant cannot be dated in the future.")
+        raise SpecialisationError(_("A grant cannot be dated in the future."))
     if valid_until is not None and valid_until < granted_on:
-        raise SpecialisationError("The expiry cannot be before the grant.")
+        raise SpecialisationError(_("The expiry cannot be before the grant."))
     if len(basis) > MAX_BASIS_LENGTH:
-        raise SpecialisationError(f"The basis is longer than {MAX_BASIS_LENGTH} characters.")
+        raise SpecialisationError(
+            _("The basis is longer than %(count)s characters.", count=MAX_BASIS_LENGTH)
+        )
     if not _is_certified(session, mediator, granted_on):
         raise SpecialisationError(
-            f"{mediator.name} was not certified on {granted_on.isoformat()}; "
-            "specialisations are granted to certified mediators and advocates only."
+            _(
+                "%(name)s was not certified on %(day)s; "
+                "specialisations are granted to certified mediators and advocates only.",
+                name=mediator.name,
+                day=format_day(granted_on),
+            )
         )
     program = None
     if program_id is not None:
         program = _check_program(session, mediator, code, program_id, granted_on)
     elif not basis:
         raise SpecialisationError(
-            "Give the basis: a recognised program that assessed them, or a written basis "
-            "for a direct grant."
+            _(
+                "Give the basis: a recognised program that assessed them, or a written basis "
+                "for a direct grant."
+            )
         )
     if any(
         g.code == code and g.withdrawn_on is None and (g.valid_until or date.max) >= granted_on
         for g in mediator.specialisation_grants
     ):
-        raise SpecialisationError(f"{mediator.name} holds {specialisation.name} already.")
+        raise SpecialisationError(
+            _(
+                "%(name)s holds %(specialisation)s already.",
+                name=mediator.name,
+                specialisation=specialisation.name,
+            )
+        )
     grant = SpecialisationGrant(
         specialisation=specialisation,
         granted_on=granted_on,
@@ -179,13 +207,15 @@ def withdraw_specialisation(
     """Withdraw a grant from ``on`` with a public reason."""
     reason = reason.strip()
     if not reason:
-        raise SpecialisationError("A reason is required; it is shown publicly.")
+        raise SpecialisationError(_("A reason is required; it is shown publicly."))
     if grant.withdrawn_on is not None:
-        raise SpecialisationError("This specialisation was withdrawn already.")
+        raise SpecialisationError(_("This specialisation was withdrawn already."))
     if on > today:
-        raise SpecialisationError("The date cannot be in the future.")
+        raise SpecialisationError(_("The date cannot be in the future."))
     if on < grant.granted_on:
-        raise SpecialisationError(f"The date is before the grant ({grant.granted_on}).")
+        raise SpecialisationError(
+            _("The date is before the grant (%(day)s).", day=format_day(grant.granted_on))
+        )
     grant.withdrawn_on, grant.withdrawal_reason, grant.withdrawn_by_id = on, reason, actor.id
     session.flush()
     record_event(
@@ -205,10 +235,12 @@ def set_specialisation_bases(
 ) -> None:
     """Set which program types are a basis for the specialisation ``code``."""
     if session.get(Specialisation, code) is None:
-        raise SpecialisationError(f"Unknown specialisation {code!r}.")
+        raise SpecialisationError(_("Unknown specialisation %(code)s.", code=repr(code)))
     unknown = sorted(set(program_types) - {t.value for t in ProgramType})
     if unknown:
-        raise SpecialisationError(f"Unknown program type(s): {', '.join(unknown)}.")
+        raise SpecialisationError(
+            _("Unknown program type(s): %(types)s.", types=", ".join(unknown))
+        )
     before = [t.value for t in basis_types(session, code)]
     after = sorted(set(program_types))
     if before == after:

@@ -13,6 +13,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -26,6 +28,7 @@ from registry.contributions.models import Invoice
 from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
 from registry.extensions import db
+from registry.formatting import format_day
 from registry.mediators import services
 from registry.mediators.checklist import (
     certification_steps,
@@ -209,11 +212,14 @@ def my_profile() -> Response | str:
             pending = mediator.pending_name_change if mediator else None
             requested_name = pending.requested_name if pending else None
             db.session.commit()
-            flash("Your profile is saved.", "success")
+            flash(_("Your profile is saved."), "success")
             if requested_name:
                 flash(
-                    f"Your change of name to {requested_name} awaits the registry's "
-                    "approval; until then the register shows your name as before.",
+                    _(
+                        "Your change of name to %(name)s awaits the registry's "
+                        "approval; until then the register shows your name as before.",
+                        name=requested_name,
+                    ),
                     "info",
                 )
             return redirect(url_for("mediators.my_certification"), 303)
@@ -267,7 +273,7 @@ def staff_new() -> Response | str:
             form.email.errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"Profile of {mediator.name} created.", "success")
+            flash(_("Profile of %(name)s created.", name=mediator.name), "success")
             return redirect(url_for("mediators.staff_detail", public_id=mediator.public_id), 303)
     return render_template("mediators/staff_new.html", form=form)
 
@@ -330,7 +336,10 @@ def staff_profile(public_id: str) -> Response | str:
             form.name.errors.append(str(error))
         else:
             db.session.commit()
-            flash(f"Saved: {', '.join(changed) or 'nothing changed'}.", "success")
+            if changed:
+                flash(_("Saved: %(fields)s.", fields=", ".join(changed)), "success")
+            else:
+                flash(_("Saved: nothing changed."), "success")
             return redirect(url_for("mediators.staff_detail", public_id=public_id), 303)
     return render_template("mediators/profile_form.html", form=form, mediator=mediator, own=False)
 
@@ -360,15 +369,27 @@ def grant(public_id: str) -> Response | tuple[str, int] | str:
     form = GrantForm()
     page = confirmation(
         form,
-        title=f"Grant {mediator.name} a certification?",
+        title=_("Grant %(name)s a certification?", name=mediator.name),
         summary=lambda: [
-            f"grant {mediator.name} the "
-            f"{CertificationType(form.certification_type.data).label} certification from "
-            f"{form.granted_on.data:%-d %B %Y}, certificate number "
-            f"{form.certificate_number.data or 'the next free one'} (numbers are never reused)",
-            "invoice the first listing contribution; the certificate is listed once it is paid",
+            _(
+                "grant %(name)s the %(type)s certification from %(day)s, certificate number "
+                "%(number)s (numbers are never reused)",
+                name=mediator.name,
+                type=CertificationType(form.certification_type.data).label,
+                day=format_day(form.granted_on.data),
+                number=form.certificate_number.data,
+            )
+            if form.certificate_number.data
+            else _(
+                "grant %(name)s the %(type)s certification from %(day)s, certificate number "
+                "the next free one (numbers are never reused)",
+                name=mediator.name,
+                type=CertificationType(form.certification_type.data).label,
+                day=format_day(form.granted_on.data),
+            ),
+            _("invoice the first listing contribution; the certificate is listed once it is paid"),
         ],
-        button="Yes, grant the certification",
+        button=_("Yes, grant the certification"),
         back=url_for("mediators.staff_detail", public_id=mediator.public_id),
     )
     if page is not None:
@@ -386,13 +407,16 @@ def grant(public_id: str) -> Response | tuple[str, int] | str:
             actor=current_user,
         )
         if payer := certification.covered_by:
-            return (
-                f"Certificate {certification.certificate_number} granted, covered by the "
-                f"listing contribution of certificate {payer.certificate_number}."
+            return _(
+                "Certificate %(number)s granted, covered by the "
+                "listing contribution of certificate %(payer)s.",
+                number=certification.certificate_number,
+                payer=payer.certificate_number,
             )
-        return (
-            f"Certificate {certification.certificate_number} granted. It is listed once the "
-            "first listing contribution is paid or waived."
+        return _(
+            "Certificate %(number)s granted. It is listed once the "
+            "first listing contribution is paid or waived.",
+            number=certification.certificate_number,
         )
 
     return _act(mediator, "grant_form", form, action)
@@ -409,11 +433,15 @@ def decide_name_change(change_id: int, decision: str) -> Response | tuple[str, i
             services.approve_name_change(
                 db.session, change, note=form.reason.data or "", now=utcnow(), actor=current_user
             )
-            return f"Name changed from {change.old_name} to {change.requested_name}."
+            return _(
+                "Name changed from %(old)s to %(new)s.",
+                old=change.old_name,
+                new=change.requested_name,
+            )
         services.refuse_name_change(
             db.session, change, reason=form.reason.data or "", now=utcnow(), actor=current_user
         )
-        return f"Change of name to {change.requested_name} refused."
+        return _("Change of name to %(name)s refused.", name=change.requested_name)
 
     return _act(change.mediator, "name_change_form", form, action)
 
@@ -430,9 +458,18 @@ def _certification_or_404(number: str) -> Certification:
 
 
 CONDUCT_ACTIONS = {
-    "suspend": (services.suspend_certification, "suspended"),
-    "lift": (services.lift_suspension, "no longer suspended"),
-    "revoke": (services.revoke_certification, "revoked"),
+    "suspend": (
+        services.suspend_certification,
+        _l("Certificate %(number)s suspended from %(day)s."),
+    ),
+    "lift": (
+        services.lift_suspension,
+        _l("Certificate %(number)s no longer suspended from %(day)s."),
+    ),
+    "revoke": (
+        services.revoke_certification,
+        _l("Certificate %(number)s revoked from %(day)s."),
+    ),
 }
 
 
@@ -453,7 +490,7 @@ def conduct(number: str, kind: str) -> Response | tuple[str, int]:
             now=utcnow(),
             actor=current_user,
         )
-        return f"Certificate {number} {done} from {form.on.data.isoformat()}."
+        return str(done) % {"number": number, "day": format_day(form.on.data)}
 
     return _act(certification.mediator, f"{kind}_form", form, action)
 
@@ -476,7 +513,7 @@ def record_program(public_id: str, kind: str) -> Response | tuple[str, int]:
                 now=utcnow(),
                 actor=current_user,
             )
-            return "Assessment recorded."
+            return _("Assessment recorded.")
         services.record_qualification(
             db.session,
             mediator,
@@ -486,7 +523,7 @@ def record_program(public_id: str, kind: str) -> Response | tuple[str, int]:
             now=utcnow(),
             actor=current_user,
         )
-        return "Completed training recorded: the mediator is listed as qualified."
+        return _("Completed training recorded: the mediator is listed as qualified.")
 
     return _act(mediator, f"{kind}_form", form, action)
 
@@ -519,7 +556,11 @@ def grant_specialisation_view(public_id: str) -> Response | tuple[str, int]:
             now=utcnow(),
             actor=current_user,
         )
-        return f"{grant.specialisation.name} granted to {mediator.name}."
+        return _(
+            "%(specialisation)s granted to %(name)s.",
+            specialisation=grant.specialisation.name,
+            name=mediator.name,
+        )
 
     return _act(mediator, "specialisation_form", form, action)
 
@@ -540,7 +581,11 @@ def withdraw_specialisation_view(grant_id: int) -> Response | tuple[str, int]:
             now=utcnow(),
             actor=current_user,
         )
-        return f"{grant.specialisation.name} withdrawn from {form.on.data.isoformat()}."
+        return _(
+            "%(specialisation)s withdrawn from %(day)s.",
+            specialisation=grant.specialisation.name,
+            day=format_day(form.on.data),
+        )
 
     return _act(grant.mediator, "withdraw_form", form, action)
 
@@ -573,7 +618,7 @@ def set_bases(code: str) -> Response:
             flash(str(error), "error")
         else:
             db.session.commit()
-            flash(f"Bases for {specialisation.name} saved.", "success")
+            flash(_("Bases for %(name)s saved.", name=specialisation.name), "success")
     else:
         flash_form_errors(form)
     return redirect(url_for("mediators.specialisations"), 303)

@@ -11,7 +11,7 @@ The prefix is moved from ``PATH_INFO`` to ``SCRIPT_NAME`` before Flask sees the 
 the routes know nothing of it and every ``url_for`` on a ``/fr/`` page stays in French.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from babel import Locale
@@ -20,6 +20,7 @@ from flask_babel import Babel, LazyString, get_locale, gettext
 from flask_login import current_user
 from markupsafe import escape
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 # The site's languages, with their names in themselves (as the language switcher shows them).
 LANGUAGES: dict[str, str] = {
@@ -53,6 +54,29 @@ def lazy_gettext(string: str, **variables: Any) -> LazyString:
 
 
 _l = lazy_gettext
+
+
+def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
+    """Return ``{value: label}`` as a select's choices; labels may be lazy (translated when shown).
+
+    WTForms reads a dict whose labels are not plain strings as option groups.
+    """
+    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
+
+
+def country_select_choices(blank: object | None = None) -> list[SelectChoice]:
+    """Every country in the page's language and collation order, after an optional blank."""
+    from registry.reference import country_choices
+
+    first = [SelectChoice("", blank)] if blank is not None else []  # type: ignore[arg-type]
+    return first + [SelectChoice(code, name) for code, name in country_choices()]
+
+
+def language_select_choices() -> list[SelectChoice]:
+    """Every language in the page's language and collation order."""
+    from registry.reference import language_choices
+
+    return [SelectChoice(code, name) for code, name in language_choices()]
 
 
 class LocalePrefix:

@@ -1,19 +1,17 @@
 """Payment, waiver and fee schedule forms. Amounts are typed in major units ("150.00", "150,00")."""
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from registry.contributions.models import TIER_LABELS
 from registry.contributions.services import MAX_AMOUNT_MINOR
 from registry.fields import DateField
-from registry.reference import COUNTRIES, CURRENCIES
+from registry.i18n import _l, choices, country_select_choices
+from registry.reference import CURRENCIES
 
 # A plain decimal: digits, then optionally one decimal separator (a point or, as much of Europe
 # writes it, a comma) and more digits. No exponent ("1e3"), sign, grouping ("1,000.00" or
@@ -70,11 +68,6 @@ def to_minor_units(text: str, currency: str) -> int:
     if minor > MAX_AMOUNT_MINOR:
         raise ValueError(_("The amount is too large; check the number."))
     return minor
-
-
-def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
-    """Return ``{value: label}`` as choices whose labels may be lazy (translated when shown)."""
-    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
 
 
 class AmountField(StringField):
@@ -166,9 +159,7 @@ class FeeRateForm(FlaskForm):
 
 
 class CountryTierForm(FlaskForm):
-    country = SelectField(
-        _l("Country"), choices=dict(sorted(COUNTRIES.items(), key=lambda item: item[1]))
-    )
+    country = SelectField(_l("Country"), choices=country_select_choices)
     tier = SelectField(_l("Tier"), choices=choices(TIER_LABELS))
 
 

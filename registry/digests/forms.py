@@ -1,15 +1,10 @@
 """Forms of the staff digest page and the peer reviewer's pages."""
 
-from collections.abc import Mapping
-from typing import Any
-
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     RadioField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     TextAreaField,
@@ -19,11 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from registry.accounts.models import User
 from registry.digests.services import MAX_DETAILS_LENGTH, MAX_REASON_LENGTH, MAX_SUMMARY_LENGTH
-
-
-def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
-    """Return ``{value: label}`` as choices whose labels may be lazy (translated when shown)."""
-    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
+from registry.i18n import _l, choices
 
 
 def _strip(value: str | None) -> str | None:

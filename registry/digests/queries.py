@@ -4,13 +4,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from registry.accounts.models import Role, User, UserRole
 from registry.digests.models import AssignmentStatus, Digest, ReviewerAssignment
 from registry.feedback.models import DIMENSIONS, FeedbackAnswer
+from registry.i18n import _l
 
 OPEN_STATUSES = (AssignmentStatus.AWAITING_DECLARATION.value, AssignmentStatus.ACTIVE.value)
 

@@ -1,16 +1,15 @@
 """The mediator's request form and the parties' questionnaire."""
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import MonthField, RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms import MonthField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from registry.feedback.models import DIMENSION_CODES, DIMENSIONS, MEDIATION_KIND_LABELS
 from registry.feedback.services import MAX_PARTIES, MAX_TEXT_LENGTH, split_addresses
+from registry.i18n import _l, choices
 
 KIND_CHOICES = {"": _l("Choose the kind of mediation"), **MEDIATION_KIND_LABELS}
 
@@ -22,11 +21,6 @@ SCALE = {
     4: _l("Agree"),
     5: _l("Strongly agree"),
 }
-
-
-def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
-    """Return ``{value: label}`` as choices whose labels may be lazy (translated when shown)."""
-    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
 
 
 def _strip(value: str | None) -> str | None:

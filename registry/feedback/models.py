@@ -15,11 +15,11 @@ The mediator sees only counts until a digest exists, and then only the digest.
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import Base, sql_values
+from registry.i18n import _l
 from registry.mediators.models import Mediator
 
 

@@ -10,13 +10,13 @@ from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from registry.digests.models import Digest
 from registry.digests.queries import current_digest, latest_digest
 from registry.formatting import format_day
+from registry.i18n import _l
 from registry.mediators.models import Mediator, MediatorLanguage
 from registry.mediators.status import Standing
 

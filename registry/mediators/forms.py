@@ -1,10 +1,6 @@
 """Profile and credential forms."""
 
-from collections.abc import Mapping
-from typing import Any
-
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -18,39 +14,28 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from registry.fields import DateField
+from registry.i18n import _l, choices, country_select_choices, language_select_choices
 from registry.mediators.checklist import MIN_BIOGRAPHY
 from registry.mediators.models import CERTIFICATION_TYPE_LABELS, STATUS_LABELS
 from registry.organisations.models import ProgramType
-from registry.reference import COUNTRIES, LANGUAGES
-
-
-def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
-    """Return ``{value: label}`` as choices whose labels may be lazy (translated when shown)."""
-    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
 
 
 def _strip(value: str | None) -> str | None:
     return value.strip() if value else value
 
 
-# WTForms 3.3 takes choices as a {value: label} dict (tuples are deprecated).
-COUNTRY_CHOICES = {
-    "": _l("Choose a country"),
-    **dict(sorted(COUNTRIES.items(), key=lambda item: item[1])),
-}
-LANGUAGE_CHOICES = dict(sorted(LANGUAGES.items(), key=lambda item: item[1]))
+def _countries() -> list[SelectChoice]:
+    return country_select_choices(_l("Choose a country"))
 
 
 class ProfileForm(FlaskForm):
     name = StringField(
         _l("Full name"), validators=[DataRequired(), Length(max=200)], filters=[_strip]
     )
-    country = SelectField(
-        _l("Country of practice"), choices=choices(COUNTRY_CHOICES), validators=[Optional()]
-    )
+    country = SelectField(_l("Country of practice"), choices=_countries, validators=[Optional()])
     languages = SelectMultipleField(
         _l("Languages you mediate in"),
-        choices=LANGUAGE_CHOICES,
+        choices=language_select_choices,
         description=_l("Tick every language you mediate in."),
     )
     biography = TextAreaField(
@@ -88,9 +73,7 @@ class NewMediatorForm(FlaskForm):
         description=_l("Private: reminders go here. A mediator account with this address sees it."),
         filters=[_strip],
     )
-    country = SelectField(
-        _l("Country of practice"), choices=choices(COUNTRY_CHOICES), validators=[Optional()]
-    )
+    country = SelectField(_l("Country of practice"), choices=_countries, validators=[Optional()])
 
 
 class GrantForm(FlaskForm):

@@ -10,7 +10,6 @@ import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from registry.accounts.models import User
 from registry.database import Base, sql_values
+from registry.i18n import _l
 from registry.mediators.names import search_form
 from registry.organisations.models import Program, ProgramType
 

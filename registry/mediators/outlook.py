@@ -12,9 +12,8 @@ Each sentence is a single template with named placeholders, so it can be transla
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
-
 from registry.formatting import format_day
+from registry.i18n import _l
 from registry.mediators.models import Status
 from registry.mediators.status import Standing
 

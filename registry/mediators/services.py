@@ -3,7 +3,6 @@
 from datetime import date, datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -13,6 +12,7 @@ from registry.clock import local_date
 from registry.contributions.services import issue_invoice
 from registry.events.services import record_event
 from registry.formatting import format_day
+from registry.i18n import _l
 from registry.mediators.checklist import prerequisites_on
 from registry.mediators.models import (
     Assessment,

@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -29,6 +28,7 @@ from registry.contributions.services import CLOSED_STATUSES
 from registry.database import utcnow
 from registry.extensions import db
 from registry.formatting import format_day
+from registry.i18n import _l
 from registry.mediators import services
 from registry.mediators.checklist import (
     certification_steps,

@@ -142,3 +142,24 @@ def test_outbox_page_hides_bodies_when_mail_is_really_sent(client, session, app,
     assert "Your link" in page
     assert "secret-link-body" not in page
     assert client.get("/staff/outbox?status=bogus").status_code == 400
+
+
+def test_each_recipient_is_written_to_in_their_language(app, session):
+    from registry.mail.services import mail_languages
+
+    chooser = make_user(session, email="chooser@example.org")
+    chooser.locale = "de"
+    make_user(session, email="staff@example.org", roles=(Role.SUPPORT,))
+    addresses = ["Chooser@Example.org", "staff@example.org", "party@example.org"]
+    with app.test_request_context("/complaints/new", headers={"Accept-Language": "fr"}):
+        # The chosen language; staff told of someone else's action: English; a stranger: the page.
+        assert mail_languages(session, addresses) == {
+            "Chooser@Example.org": "de",
+            "staff@example.org": "en",
+            "party@example.org": "fr",
+        }
+        # A language the caller names (a complainant's, a party's) wins for every address.
+        assert set(mail_languages(session, addresses, "es").values()) == {"es"}
+    # Outside a request (a job): the chosen language or English.
+    assert mail_languages(session, addresses)["party@example.org"] == "en"
+    assert mail_languages(session, addresses)["Chooser@Example.org"] == "de"

@@ -173,7 +173,9 @@ def _remember_choice(response: Response) -> Response:
     response.headers.setdefault("Content-Language", current_language())
     chosen = request.environ.get(URL_LOCALE_KEY)
     if chosen is None:
-        response.vary.update(("Accept-Language", "Cookie"))
+        # The API reads only Accept-Language; the pages also the remembered choice.
+        api = request.path.startswith(API_PATH)
+        response.vary.update(("Accept-Language",) if api else ("Accept-Language", "Cookie"))
     elif request.cookies.get(LOCALE_COOKIE) != chosen:
         response.set_cookie(
             LOCALE_COOKIE,

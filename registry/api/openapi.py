@@ -46,6 +46,11 @@ this document) `Last-Modified`; send `If-None-Match` or `If-Modified-Since` to g
 429 with `Retry-After` (seconds). `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 `X-RateLimit-Reset` (Unix time) report the budget.
 
+**Languages**: the sentences meant for people (`explanation`, error `message`) are written in
+the language `Accept-Language` asks for among English, French, Spanish, German and Dutch
+(English otherwise), and `Content-Language` says which; codes, statuses and field names never
+change with the language. Answers vary with `Accept-Language`.
+
 **CORS**: any origin may read the answers (`Access-Control-Allow-Origin: *`, no credentials).
 """
 

@@ -47,7 +47,7 @@ from complaints.models import (
 from registry.accounts.models import User
 from registry.accounts.services import normalise_email
 from registry.events.services import record_event
-from registry.i18n import _l, current_language
+from registry.i18n import _l, current_language, in_sentence
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Certification, Mediator
 from registry.mediators.services import (
@@ -487,7 +487,7 @@ def _acting(session: Session, complaint: Complaint, actor: User, *, doing: str) 
         raise ComplaintError(
             _(
                 "This complaint is closed (%(closed_as)s); nobody can %(doing)s any more.",
-                closed_as=ClosedAs(complaint.closed_as).label.lower(),
+                closed_as=in_sentence(ClosedAs(complaint.closed_as).label),
                 doing=doing,
             )
         )
@@ -569,7 +569,7 @@ def _next_committee(session: Session, complaint: Complaint) -> Committee | None:
             _(
                 "No committee or taskforce is chosen for complaints about %(subject)s; staff"
                 " must route the subject before the complaint can reach the third level.",
-                subject=Subject(complaint.subject).label.lower(),
+                subject=in_sentence(Subject(complaint.subject).label),
             )
         )
     return committee
@@ -861,7 +861,7 @@ def _open_to_complainant(session: Session, complaint: Complaint, *, doing: str) 
         raise ComplaintError(
             _(
                 "This complaint is closed (%(closed_as)s); you can no longer %(doing)s.",
-                closed_as=ClosedAs(complaint.closed_as).label.lower(),
+                closed_as=in_sentence(ClosedAs(complaint.closed_as).label),
                 doing=doing,
             )
         )

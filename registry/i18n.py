@@ -56,6 +56,16 @@ def lazy_gettext(string: str, **variables: Any) -> LazyString:
 _l = lazy_gettext
 
 
+def in_sentence(label: object) -> str:
+    """Return a label (a status, a subject) as it reads inside a sentence of the page's language.
+
+    English, French, Spanish and Dutch write it in lower case ("is struck"); German keeps it
+    as translated, since its nouns keep their capitals.
+    """
+    text = str(label)
+    return text if current_language() == "de" else text.lower()
+
+
 def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
     """Return ``{value: label}`` as a select's choices; labels may be lazy (translated when shown).
 
@@ -110,6 +120,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES, current_language=current_language, language_url=language_url
     )
+    app.add_template_filter(in_sentence, "in_sentence")
 
 
 def select_locale() -> str:

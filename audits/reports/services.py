@@ -30,7 +30,7 @@ from audits.models import (
 from audits.notify import log_audit
 from audits.services import AuditError, check_chair, locked, schedule_audit, text
 from registry.accounts.models import User
-from registry.i18n import _l
+from registry.i18n import _l, in_sentence
 from registry.mail.services import queue_template_mail
 
 MAX_EVIDENCE_LENGTH = 5000
@@ -118,7 +118,7 @@ def missing_parts(report: AuditReport | None, program_type: str) -> list[str]:
         missing.append(_("no conditions, unless the recommendation is to renew with conditions"))
     cited = {deviation.rule for deviation in report.deviations} if report else set()
     uncited = [
-        f"{code} ({findings[code].rating_label.lower()})"
+        f"{code} ({in_sentence(findings[code].rating_label)})"
         for code in codes
         if code in findings and findings[code].rating != Rating.MET and code not in cited
     ]
@@ -156,7 +156,7 @@ def _check_writable(audit: Audit) -> None:
 
 def _check_submitted(audit: Audit, done: str) -> None:
     if audit.status != AuditStatus.SUBMITTED:
-        raise AuditError(str(NOT_SUBMITTED[done]) % {"status": audit.status_label.lower()})
+        raise AuditError(str(NOT_SUBMITTED[done]) % {"status": in_sentence(audit.status_label)})
 
 
 def _checked_findings(program_type: str, findings: Findings) -> dict[str, tuple[str, str]]:

@@ -27,6 +27,7 @@ from registry.contributions.models import (
 from registry.events.services import record_event
 from registry.formatting import format_day
 from registry.formatting import format_money as format_user_money
+from registry.i18n import in_sentence
 from registry.mail.services import mail_languages, queue_template_mail
 from registry.mediators.models import Certification, Status
 from registry.mediators.status import certification_standing
@@ -848,7 +849,7 @@ def confirm_refund(
         refund=refund,
         payment=payment,
         invoice=invoice,
-        status=change.after.status.label.lower(),
+        status=in_sentence(change.after.status.label),
     )
     return refund, change
 

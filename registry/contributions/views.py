@@ -43,6 +43,7 @@ from registry.contributions.receipts import NoReceipt, receipt_filename, receipt
 from registry.database import utcnow
 from registry.extensions import db
 from registry.formatting import format_day, format_money
+from registry.i18n import in_sentence
 from registry.mediators.models import Certification
 from registry.mediators.queries import profile_of
 from registry.mediators.transitions import Change
@@ -176,7 +177,7 @@ def _settlement_message(invoice: Invoice, change: Change | None) -> str:
     else:
         message = _("Settled.")
     if change is not None and change.changed:
-        status = change.after.status.label.lower()
+        status = in_sentence(change.after.status.label)
         message += " " + _("Status now: %(status)s.", status=status)
     return message
 

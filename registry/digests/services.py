@@ -26,6 +26,7 @@ from registry.digests.queries import (
 )
 from registry.events.services import record_event
 from registry.feedback.models import FeedbackAnswer
+from registry.i18n import in_sentence
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator
 from registry.validation import checked_text
@@ -87,7 +88,7 @@ def _locked(session: Session, assignment: ReviewerAssignment) -> ReviewerAssignm
 
 def _closed(assignment: ReviewerAssignment) -> DigestError:
     return DigestError(
-        _("This assignment is closed (%(status)s).", status=assignment.status_label.lower())
+        _("This assignment is closed (%(status)s).", status=in_sentence(assignment.status_label))
     )
 
 

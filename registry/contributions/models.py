@@ -40,8 +40,8 @@ class Tier(StrEnum):
 
 TIER_LABELS = {
     Tier.FULL.value: _l("Full fee"),
-    Tier.REDUCED_25.value: _l("25% reduction"),
-    Tier.REDUCED_50.value: _l("50% reduction"),
+    Tier.REDUCED_25.value: _l("%(percent)d%% reduction", percent=25),
+    Tier.REDUCED_50.value: _l("%(percent)d%% reduction", percent=50),
 }
 
 

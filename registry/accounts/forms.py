@@ -20,17 +20,22 @@ from registry.i18n import LANGUAGES
 _password_length = Length(
     min=MIN_PASSWORD_LENGTH,
     max=MAX_PASSWORD_LENGTH,
-    message=f"Use between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters.",
+    message=_l(
+        "Use between %(minimum)s and %(maximum)s characters.",
+        minimum=MIN_PASSWORD_LENGTH,
+        maximum=MAX_PASSWORD_LENGTH,
+    ),
 )
 
 
-def _new_password(label: str) -> PasswordField:
+def _new_password(label: Any) -> PasswordField:
     return PasswordField(
         label,
         validators=[DataRequired(), _password_length],
-        description=(
-            f"At least {MIN_PASSWORD_LENGTH} characters, not a common or repetitive password."
-            " A few unrelated words work well."
+        description=_l(
+            "At least %(minimum)s characters, not a common or repetitive password."
+            " A few unrelated words work well.",
+            minimum=MIN_PASSWORD_LENGTH,
         ),
         render_kw={"autocomplete": "new-password"},
     )
@@ -48,8 +53,11 @@ def _check_new_password(field: PasswordField, context: Iterable[str]) -> None:
 
 def _confirmation() -> PasswordField:
     return PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("The passwords do not match.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -60,11 +68,11 @@ def _strip(value: str | None) -> str | None:
 
 def _email_field() -> EmailField:
     return EmailField(
-        "E-mail address",
+        _l("E-mail address"),
         filters=[_strip],
         validators=[
             DataRequired(),
-            Email(message="Enter a valid e-mail address."),
+            Email(message=_l("Enter a valid e-mail address.")),
             Length(max=254),
         ],
         render_kw={"autocomplete": "email"},
@@ -75,7 +83,7 @@ class RegistrationForm(FlaskForm):
     """Name and address only: the password is chosen through the link sent to the address."""
 
     name = StringField(
-        "Full name",
+        _l("Full name"),
         validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
@@ -85,9 +93,11 @@ class RegistrationForm(FlaskForm):
 class LoginForm(FlaskForm):
     email = _email_field()
     password = PasswordField(
-        "Password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+        _l("Password"),
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "current-password"},
     )
-    remember = BooleanField("Keep me signed in on this device")
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -95,7 +105,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = _new_password("New password")
+    password = _new_password(_l("New password"))
     confirm = _confirmation()
 
     def __init__(self, *args: Any, context: Iterable[str] = (), **kwargs: Any) -> None:
@@ -112,11 +122,11 @@ class SignOutEverywhereForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password",
+        _l("Current password"),
         validators=[DataRequired()],
         render_kw={"autocomplete": "current-password"},
     )
-    password = _new_password("New password")
+    password = _new_password(_l("New password"))
     confirm = _confirmation()
 
     def __init__(self, *args: Any, context: Iterable[str] = (), **kwargs: Any) -> None:

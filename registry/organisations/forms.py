@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from registry.fields import DateField
+from registry.fields import DateField, text_choices
 from registry.organisations.dashboard import (
     BUCKET_LABELS,
     SORTS,
@@ -92,11 +92,11 @@ class DirectoryForm(PageForm):
         self.country.choices = {"": _("Any country"), **_by_name(options.countries)}
         self.program.choices = {
             "": _("Any program"),
-            **{t.value: PROGRAM_CHOICE_LABELS[t] for t in options.program_types},
+            **{t.value: str(PROGRAM_CHOICE_LABELS[t]) for t in options.program_types},
         }
         self.account.choices = {
             "": _("Any account type"),
-            **{t.value: ACCOUNT_TYPE_LABELS[t] for t in options.account_types},
+            **{t.value: str(ACCOUNT_TYPE_LABELS[t]) for t in options.account_types},
         }
         self.location.choices = {"": _("Anywhere"), **_by_name(options.locations)}
 
@@ -136,7 +136,7 @@ RATING_CHOICES = {
 
 
 class ReviewForm(FlaskForm):
-    rating = SelectField(_l("Rating"), choices=RATING_CHOICES, validate_choice=False)
+    rating = SelectField(_l("Rating"), validate_choice=False)  # choices: on making the form
     body = TextAreaField(
         _l("Your review"),
         validators=[
@@ -158,6 +158,7 @@ class ReviewForm(FlaskForm):
 
     def __init__(self, *args: object, can_post_anonymously: bool, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.rating.choices = text_choices(RATING_CHOICES)
         self.can_post_anonymously = can_post_anonymously
 
     def validate_rating(self, field: SelectField) -> None:
@@ -199,12 +200,10 @@ class DashboardForm(PageForm):
     """The dashboard's filters and sort (a GET form); the choices are the organisation's own."""
 
     q = StringField(_l("Name contains"), validators=[Optional(), Length(max=100)], filters=[_strip])
-    bucket = SelectField(
-        _l("Bucket"), choices={"": _l("Every bucket"), **BUCKET_CHOICES}, default=""
-    )
+    bucket = SelectField(_l("Bucket"), default="")
     program = SelectField(_l("Program"), default="")
     step = SelectField(_l("Missing step"), default="")
-    sort = SelectField(_l("Sort by"), choices=SORTS, default="name")
+    sort = SelectField(_l("Sort by"), default="name")
 
     def __init__(
         self, *args: object, programs: list[Program], steps: list[str], **kwargs: object
@@ -214,6 +213,8 @@ class DashboardForm(PageForm):
             "": _("Every program"),
             **{str(p.id): f"{p.name} ({p.program_type})" for p in programs},
         }
+        self.bucket.choices = {"": _("Every bucket"), **text_choices(BUCKET_CHOICES)}
+        self.sort.choices = text_choices(SORTS)
         self.step.choices = {"": _("Any"), **{step_key(label): label for label in steps}}
 
     def wanted(self) -> DashboardFilter:

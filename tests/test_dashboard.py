@@ -20,6 +20,7 @@ from registry.clock import add_years, local_today
 from registry.csvfiles import neutralise
 from registry.database import utcnow
 from registry.events.models import Event
+from registry.formatting import format_day
 from registry.mail.models import OutboxMessage
 from registry.mediators.checklist import MIN_BIOGRAPHY, profile_checklist, profile_complete_clause
 from registry.mediators.models import Mediator, ProgramLink, Status
@@ -815,7 +816,7 @@ def test_a_reminder_mails_the_missing_steps_and_returns_to_the_view(client, sess
     assert logged.data["mediator"] == world["assessed"].public_id and logged.actor_id == user.id
     page = client.get(view).get_data(as_text=True)
     assert "A reminder is on its way to Zoë Müller." in page
-    assert f"Reminded {world.today.isoformat()}" in page
+    assert f"Reminded {format_day(world.today)}" in page
 
 
 def test_a_second_reminder_within_the_window_is_refused(client, session, world):
@@ -826,8 +827,8 @@ def test_a_second_reminder_within_the_window_is_refused(client, session, world):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     next_day = world.today + timedelta(days=7)
     assert (
-        f"A reminder was sent on {world.today.isoformat()}; the next can be sent from "
-        f"{next_day.isoformat()}." in page
+        f"A reminder was sent on {format_day(world.today)}; the next can be sent from "
+        f"{format_day(next_day)}." in page
     )
     assert count(session, DashboardReminder) == 1 and len(outbox(session, world["grace"])) == 1
     assert count(session, Event, Event.action == "organisation.reminder_sent") == 1
@@ -856,7 +857,7 @@ def test_the_next_reminder_is_allowed_after_the_window(ctx, session, world):
     remind(session, world, "lapse_60", world.today + timedelta(days=7))
     assert count(session, DashboardReminder) == 2
     first, _ = outbox(session, world["lapse_60"])
-    covered = (world.today + timedelta(days=60)).isoformat()
+    covered = format_day(world.today + timedelta(days=60))
     assert first.subject == f"Mediation Academy: your listing period ends on {covered}"
 
 
@@ -880,7 +881,7 @@ def test_only_mediators_with_something_to_do_soon_are_reminded(ctx, session, wor
 def test_a_mediator_in_grace_is_told_when_grace_ends(ctx, session, world):
     remind(session, world, "grace", world.today)
     [message] = outbox(session, world["grace"])
-    grace_ends = (world.today + timedelta(days=355)).isoformat()
+    grace_ends = format_day(world.today + timedelta(days=355))
     assert message.subject == "Mediation Academy: your certification has lapsed"
     assert f"paying the listing contribution by {grace_ends} restores" in message.body_text
 
@@ -893,7 +894,7 @@ def test_a_mediator_nearing_lapse_is_told_what_else_is_missing(ctx, session, wor
     world.mediators["nodigest"] = mediator
     remind(session, world, "nodigest", world.today)
     [message] = outbox(session, mediator)
-    covered = (world.today + timedelta(days=30)).isoformat()
+    covered = format_day(world.today + timedelta(days=30))
     assert f"Your certification is listed until {covered}." in message.body_text
     assert "Also still to do:\n- Current Feedback Digest: Ask parties" in message.body_text
 

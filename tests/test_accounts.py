@@ -574,3 +574,31 @@ def test_after_a_form_the_languages_lead_home(client, session):
     html = page.get_data(as_text=True)
     assert '<a href="/fr/" lang="fr" hreflang="fr">Français</a>' in html
     assert 'rel="alternate"' not in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/find",
+        "/find?q=zzzz",
+        "/verify",
+        "/verify?number=MR-2024-999999",
+        "/verify?number=MR-2024-999999&as_of=1999-01-01",
+        "/verify-training",
+        "/organisations",
+        "/login",
+        "/register",
+        "/password/forgot",
+        "/no-such-page",
+    ],
+)
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_public_pages_are_served_under_each_language(client, session, language, path):
+    response = client.get(f"/{language}{path}")
+    assert response.status_code in (200, 400, 404), response.status_code
+    html = response.get_data(as_text=True)
+    assert f'<html lang="{language}">' in html
+    assert f'<a href="/{language}{path}" lang="{language}" hreflang="{language}"' in html.replace(
+        "&amp;", "&"
+    )

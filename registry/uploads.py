@@ -170,7 +170,7 @@ def clean_name(name: str | None) -> str:
 def human_size(size: int) -> str:
     """Return ``size`` in bytes as people read it: "812 bytes", "35 KB", "10 MB", "2.5 MB"."""
     if size < 1024:
-        return ngettext("%(num)s byte", "%(num)s bytes", size, num=format_number(size))
+        return ngettext("%(count)s byte", "%(count)s bytes", size, count=format_number(size))
     if size < 1024 * 1024:
         return _("%(size)s KB", size=format_number(round(size / 1024)))
     return _("%(size)s MB", size=format_number(round(size / (1024 * 1024), 1)))

@@ -190,10 +190,10 @@ def _fit_list(pdf: FPDF, entries: list[str], space: float, *, shorten: bool) -> 
             more = len(entries) - shown
             listed.append(
                 ngettext(
-                    "and %(num)s more: see the verify page",
-                    "and %(num)s more: see the verify page",
+                    "and %(count)s more: see the verify page",
+                    "and %(count)s more: see the verify page",
                     more,
-                    num=format_number(more),
+                    count=format_number(more),
                 )
             )
         for size, count in LIST_LAYOUTS:

@@ -2,11 +2,25 @@
 
 import calendar
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import wtforms
+from flask_babel import gettext as _
 from wtforms.validators import StopValidation
+
+from registry.formatting import format_month
+
+
+def text_choices(choices: Mapping[Any, Any]) -> dict[Any, str]:
+    """Return select ``choices`` with their labels as text, in the language of this request.
+
+    WTForms reads a dict whose labels are not ``str`` (lazy translations) as option groups, so
+    forms give their lazily translated labels through this when they are made.
+    """
+    return {value: str(label) for value, label in choices.items()}
+
 
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
@@ -15,16 +29,28 @@ def parse_form_date(text: str) -> date:
     """Return the date ``text`` (YYYY-MM-DD) names; raise ValueError saying what is wrong."""
     match = _ISO_DATE.fullmatch(text)
     if match is None:
-        raise ValueError("Enter a date as YYYY-MM-DD, for example 2026-02-28.")
+        raise ValueError(_("Enter a date as YYYY-MM-DD, for example 2026-02-28."))
     year, month, day = (int(part) for part in match.groups())
     if year < 1:
-        raise ValueError(f"{text} is an impossible date: there is no year 0.")
+        raise ValueError(_("%(text)s is an impossible date: there is no year 0.", text=text))
     if not 1 <= month <= 12:
-        raise ValueError(f"{text} is an impossible date: there is no month {month}.")
+        raise ValueError(
+            _(
+                "%(text)s is an impossible date: there is no month %(month)s.",
+                text=text,
+                month=month,
+            )
+        )
     days = calendar.monthrange(year, month)[1]
     if not 1 <= day <= days:
-        month_name = calendar.month_name[month]
-        raise ValueError(f"{text} is an impossible date: {month_name} {year} has {days} days.")
+        raise ValueError(
+            _(
+                "%(text)s is an impossible date: %(month)s has %(days)s days.",
+                text=text,
+                month=format_month(date(year, month, 1)),
+                days=days,
+            )
+        )
     return date(year, month, day)
 
 

@@ -40,8 +40,13 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from flask import Flask, Response, current_app, send_file
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import event, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
+
+from registry.formatting import format_number
 
 MAX_NAME_LENGTH = 200
 PENDING_FILES = "uploads_pending"
@@ -91,7 +96,9 @@ KINDS = {
 }
 # For a file input's ``accept`` attribute and for people.
 ACCEPTED = ", ".join(sorted({f".{ext}" for ext in KINDS}))
-KIND_NAMES = "PDF, PNG, JPEG, Word (.docx), Excel (.xlsx), OpenDocument (.odt, .ods), text or CSV"
+KIND_NAMES = _l(
+    "PDF, PNG, JPEG, Word (.docx), Excel (.xlsx), OpenDocument (.odt, .ods), text or CSV"
+)
 
 # An office file is a ZIP archive, and a few MB of ZIP can expand to gigabytes in whatever
 # opens it (a "zip bomb"): refuse archives that would expand beyond these, by what their
@@ -163,34 +170,48 @@ def clean_name(name: str | None) -> str:
 def human_size(size: int) -> str:
     """Return ``size`` in bytes as people read it: "812 bytes", "35 KB", "10 MB", "2.5 MB"."""
     if size < 1024:
-        return f"{size} bytes"
+        return ngettext("%(count)s byte", "%(count)s bytes", size, count=format_number(size))
     if size < 1024 * 1024:
-        return f"{round(size / 1024):,} KB"
-    return f"{round(size / (1024 * 1024), 1):g} MB"
+        return _("%(size)s KB", size=format_number(round(size / 1024)))
+    return _("%(size)s MB", size=format_number(round(size / (1024 * 1024), 1)))
 
 
 def read_upload(stream: IO[bytes], name: str | None, *, max_bytes: int) -> tuple[str, Kind, bytes]:
     """Return the cleaned name, the kind and the bytes of an upload, or raise UploadRefused."""
     original = clean_name(name)
     if not original:
-        raise UploadRefused("The file has no usable name; rename it and upload it again.")
+        raise UploadRefused(_("The file has no usable name; rename it and upload it again."))
     extension = original.rpartition(".")[2].lower() if "." in original else ""
     kind = KINDS.get(extension)
     if kind is None:
         raise UploadRefused(
-            f"“{original}” is not a kind of file accepted here. Upload {KIND_NAMES} files."
+            _(
+                "“%(name)s” is not a kind of file accepted here. Upload %(kinds)s files.",
+                name=original,
+                kinds=KIND_NAMES,
+            )
         )
     data = stream.read(max_bytes + 1)
     if not data:
-        raise UploadRefused(f"“{original}” is empty.")
+        raise UploadRefused(_("“%(name)s” is empty.", name=original))
     if len(data) > max_bytes:
-        raise UploadRefused(f"“{original}” is larger than {human_size(max_bytes)}, the limit.")
+        raise UploadRefused(
+            _(
+                "“%(name)s” is larger than %(limit)s, the limit.",
+                name=original,
+                limit=human_size(max_bytes),
+            )
+        )
     if kind.magic == ZIP:
         _check_expansion(original, data)
     if not _content_matches(kind, data):
         raise UploadRefused(
-            f"The content of “{original}” does not match its type ({extension.upper()}):"
-            " upload the document itself, not a renamed file."
+            _(
+                "The content of “%(name)s” does not match its type (%(type)s):"
+                " upload the document itself, not a renamed file.",
+                name=original,
+                type=extension.upper(),
+            )
         )
     return original, kind, data
 
@@ -202,8 +223,12 @@ def _check_expansion(original: str, data: bytes) -> None:
     """
     limit = min(MAX_EXPANDED_BYTES, MAX_EXPANSION_RATIO * len(data))
     too_large = UploadRefused(
-        f"“{original}” would expand to more than {human_size(limit)} when opened, which no"
-        " document of this size does. Save it again from its program and upload that file."
+        _(
+            "“%(name)s” would expand to more than %(limit)s when opened, which no"
+            " document of this size does. Save it again from its program and upload that file.",
+            name=original,
+            limit=human_size(limit),
+        )
     )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -227,8 +252,11 @@ def _check_expansion(original: str, data: bytes) -> None:
                             raise too_large
         except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError):
             raise UploadRefused(
-                f"“{original}” is damaged: its contents do not match its own index."
-                " Save it again from its program and upload that file."
+                _(
+                    "“%(name)s” is damaged: its contents do not match its own index."
+                    " Save it again from its program and upload that file.",
+                    name=original,
+                )
             ) from None
 
 

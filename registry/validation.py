@@ -1,5 +1,7 @@
 """Checks of free text shared by the services: one wording for every form's limits."""
 
+from flask_babel import gettext as _
+
 
 def checked_text(
     value: str | None,
@@ -15,9 +17,23 @@ def checked_text(
     """
     value = (value or "").strip()
     if minimum and not value:
-        raise error(f"{what} cannot be empty.")
+        raise error(_("%(what)s cannot be empty.", what=what))
     if len(value) < minimum:
-        raise error(f"{what} needs at least {minimum} characters; it has {len(value)}.")
+        raise error(
+            _(
+                "%(what)s needs at least %(minimum)s characters; it has %(length)s.",
+                what=what,
+                minimum=minimum,
+                length=len(value),
+            )
+        )
     if len(value) > limit:
-        raise error(f"{what} is {len(value)} characters long; the limit is {limit}.")
+        raise error(
+            _(
+                "%(what)s is %(length)s characters long; the limit is %(limit)s.",
+                what=what,
+                length=len(value),
+                limit=limit,
+            )
+        )
     return value

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -21,23 +23,25 @@ from registry.retries import RetryDroppedReads, mark_for_retry
 log = logging.getLogger(__name__)
 
 ERROR_TEXTS = {
-    400: ("Bad request", "The request could not be understood. Check what you entered."),
-    403: ("Not allowed", "Your account does not give access to this page."),
-    404: ("Page not found", "There is no page at this address."),
-    405: ("Method not allowed", "This page cannot be used that way."),
-    409: ("Already sent", "This was done already."),
-    413: ("Too large", "What you sent is larger than this site accepts."),
-    429: ("Too many attempts", "Please wait a minute before trying again."),
-    500: ("Something went wrong", "The error is logged. Please try again later."),
+    400: (_l("Bad request"), _l("The request could not be understood. Check what you entered.")),
+    403: (_l("Not allowed"), _l("Your account does not give access to this page.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Method not allowed"), _l("This page cannot be used that way.")),
+    409: (_l("Already sent"), _l("This was done already.")),
+    413: (_l("Too large"), _l("What you sent is larger than this site accepts.")),
+    429: (_l("Too many attempts"), _l("Please wait a minute before trying again.")),
+    500: (_l("Something went wrong"), _l("The error is logged. Please try again later.")),
     503: (
-        "Back in a moment",
-        "The registry cannot reach its database just now. Please try again in a minute;"
-        " if you were sending a form, nothing of it was saved.",
+        _l("Back in a moment"),
+        _l(
+            "The registry cannot reach its database just now. Please try again in a minute;"
+            " if you were sending a form, nothing of it was saved."
+        ),
     ),
 }
 # What a client is told to wait before asking again while the database is unreachable.
 DATABASE_RETRY_AFTER_SECONDS = 30
-DATABASE_UNAVAILABLE_API_MESSAGE = (
+DATABASE_UNAVAILABLE_API_MESSAGE = _l(
     "The registry cannot reach its database just now; try again in a minute."
 )
 
@@ -67,7 +71,7 @@ def flash_form_errors(form: Any) -> None:
     """Flash each error of ``form`` with its field's label (for forms far down a page)."""
     for form_field in form:
         for error in form_field.errors:
-            flash(f"{form_field.label.text}: {error}", "error")
+            flash(_("%(field)s: %(error)s", field=form_field.label.text, error=error), "error")
 
 
 def submit_form(
@@ -136,7 +140,9 @@ def local_path(target: str | None) -> str | None:
 
 def render_error(code: int, message: str | None = None) -> ResponseReturnValue:
     """Render the error page for ``code`` (never a stack trace)."""
-    title, default_message = ERROR_TEXTS.get(code, (f"Error {code}", "The request failed."))
+    title, default_message = ERROR_TEXTS.get(
+        code, (_("Error %(code)s", code=code), _("The request failed."))
+    )
     context = {"code": code, "title": title, "message": message or default_message}
     return render_template("errors/error.html", **context), code
 
@@ -167,7 +173,7 @@ def _database_unavailable(error: DBAPIError) -> ResponseReturnValue:
     )  # fmt: skip
     _forget_session()
     if request.path.startswith(API_PATH):
-        response = error_response(503, DATABASE_UNAVAILABLE_API_MESSAGE)
+        response = error_response(503, str(DATABASE_UNAVAILABLE_API_MESSAGE))
     else:
         # The page is drawn as for a visitor: the signed-in person cannot be loaded now.
         g._login_user = login_manager.anonymous_user()
@@ -189,7 +195,7 @@ def _forget_session() -> None:
 
 def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
     return render_error(
-        400, "The form had expired or was sent from elsewhere. Go back, reload it and try again."
+        400, _("The form had expired or was sent from elsewhere. Go back, reload it and try again.")
     )
 
 

@@ -508,3 +508,99 @@ def test_the_purge_job_deletes_expired_sign_ins(ctx, session):
     start_sign_in(session, user, now=utcnow(), lifetime=timedelta(hours=12))
     assert purge_sign_ins(session, local_today(), utcnow()) == {"purged": 1, "throttles_purged": 0}
     assert session.scalar(select(func.count(SignIn.id))) == 1
+
+
+def test_the_language_chosen_in_the_account_is_kept_and_served(client, session):
+    user = make_user(session)
+    sign_in(client)
+    page = client.get("/account").get_data(as_text=True)
+    assert '<option selected value="">As my browser asks</option>' in page
+    assert '<option lang="fr" value="fr">Français</option>' in page
+
+    response = post_form(client, "/account/language", {"language": "fr"}, form_url="/account")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/fr/account"
+    session.refresh(user)
+    assert user.locale == "fr"
+    changed = session.scalar(select(Event).where(Event.action == "account.language_changed"))
+    assert changed.data == {"from": None, "to": "fr"}
+
+    # Without a prefix, and whatever the browser asks, the page is in the chosen language.
+    client.delete_cookie("registry_locale")
+    page = client.get("/account", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<html lang="fr">' in page
+    assert '<option lang="fr" selected value="fr">Français</option>' in page
+
+    response = post_form(client, "/account/language", {"language": ""}, form_url="/account")
+    assert response.headers["Location"] == "/account"
+    session.refresh(user)
+    assert user.locale is None
+    page = client.get("/account", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<html lang="de">' in page
+
+
+def test_an_unknown_language_is_refused(client, session):
+    user = make_user(session)
+    sign_in(client)
+    response = post_form(client, "/account/language", {"language": "xx"}, form_url="/account")
+    assert response.status_code == 303
+    session.refresh(user)
+    assert user.locale is None
+
+
+def test_every_page_offers_its_languages(client, session):
+    response = client.get("/mediators?q=M%C3%BCller", base_url="https://registry.example")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert (
+        '<link rel="alternate" hreflang="fr" href="https://registry.example/fr/mediators?q=M%C3%BCller">'
+        in page
+    )
+    assert (
+        '<link rel="alternate" hreflang="x-default" href="https://registry.example/mediators?q=M%C3%BCller">'
+        in page
+    )
+    assert '<nav class="language-switcher" aria-label="Language">' in page
+    assert (
+        '<a href="/en/mediators?q=M%C3%BCller" lang="en" hreflang="en"'
+        ' aria-current="true">English</a>' in page
+    )
+    assert '<a href="/de/mediators?q=M%C3%BCller" lang="de" hreflang="de">Deutsch</a>' in page
+
+
+def test_after_a_form_the_languages_lead_home(client, session):
+    page = post_form(client, "/login", {"email": "nobody@example.org", "password": "x"})
+    html = page.get_data(as_text=True)
+    assert '<a href="/fr/" lang="fr" hreflang="fr">Français</a>' in html
+    assert 'rel="alternate"' not in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/mediators",
+        "/mediators?q=zzzz",
+        "/verify",
+        "/verify?number=MR-2024-999999",
+        "/verify?number=MR-2024-999999&as_of=1999-01-01",
+        "/verify-training",
+        "/organisations",
+        "/login",
+        "/register",
+        "/password/forgot",
+        "/no-such-page",
+    ],
+)
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_public_pages_are_served_under_each_language(client, session, language, path):
+    response = client.get(f"/{language}{path}")
+    refused = {"/verify?number=MR-2024-999999": 404, "/no-such-page": 404}
+    expected = 400 if "as_of" in path else refused.get(path, 200)
+    assert response.status_code == expected, response.status_code
+    html = response.get_data(as_text=True)
+    assert f'<html lang="{language}">' in html
+    assert f'<a href="/{language}{path}" lang="{language}" hreflang="{language}"' in html.replace(
+        "&amp;", "&"
+    )

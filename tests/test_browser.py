@@ -133,6 +133,29 @@ def test_phone_layout_keeps_the_navigation_usable(browser, live_server):
     context.close()
 
 
+def test_the_language_switcher_fits_a_phone_and_a_desktop(browser, page, live_server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(f"{live_server}/fr/mediators")
+    assert phone.evaluate("document.documentElement.lang") == "fr"
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "scrolls sideways"
+    switcher = phone.get_by_role("navigation", name="Langue").or_(
+        phone.locator("nav.language-switcher")
+    )
+    expect(switcher.get_by_role("link", name="Deutsch")).to_be_visible()
+    shot(phone, "language-switcher-phone")
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.className") == "skip-link"
+    context.close()
+    page.goto(f"{live_server}/mediators")
+    page.locator("nav.language-switcher").get_by_role("link", name="Español").click()
+    page.wait_for_url(f"{live_server}/es/mediators")
+    assert page.evaluate("document.documentElement.lang") == "es"
+    current = page.locator('nav.language-switcher a[aria-current="true"]')
+    expect(current).to_have_text("Español")
+    shot(page, "language-switcher-desktop")
+
+
 def sign_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_label("E-mail address").fill(email)

@@ -3,8 +3,10 @@
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from registry.accounts.services import (
@@ -13,21 +15,27 @@ from registry.accounts.services import (
     AccountError,
     check_password_rules,
 )
+from registry.i18n import LANGUAGES
 
 _password_length = Length(
     min=MIN_PASSWORD_LENGTH,
     max=MAX_PASSWORD_LENGTH,
-    message=f"Use between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH} characters.",
+    message=_l(
+        "Use between %(minimum)s and %(maximum)s characters.",
+        minimum=MIN_PASSWORD_LENGTH,
+        maximum=MAX_PASSWORD_LENGTH,
+    ),
 )
 
 
-def _new_password(label: str) -> PasswordField:
+def _new_password(label: Any) -> PasswordField:
     return PasswordField(
         label,
         validators=[DataRequired(), _password_length],
-        description=(
-            f"At least {MIN_PASSWORD_LENGTH} characters, not a common or repetitive password."
-            " A few unrelated words work well."
+        description=_l(
+            "At least %(minimum)s characters, not a common or repetitive password."
+            " A few unrelated words work well.",
+            minimum=MIN_PASSWORD_LENGTH,
         ),
         render_kw={"autocomplete": "new-password"},
     )
@@ -45,8 +53,11 @@ def _check_new_password(field: PasswordField, context: Iterable[str]) -> None:
 
 def _confirmation() -> PasswordField:
     return PasswordField(
-        "Repeat the password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("The passwords do not match.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -57,11 +68,11 @@ def _strip(value: str | None) -> str | None:
 
 def _email_field() -> EmailField:
     return EmailField(
-        "E-mail address",
+        _l("E-mail address"),
         filters=[_strip],
         validators=[
             DataRequired(),
-            Email(message="Enter a valid e-mail address."),
+            Email(message=_l("Enter a valid e-mail address.")),
             Length(max=254),
         ],
         render_kw={"autocomplete": "email"},
@@ -72,7 +83,7 @@ class RegistrationForm(FlaskForm):
     """Name and address only: the password is chosen through the link sent to the address."""
 
     name = StringField(
-        "Full name",
+        _l("Full name"),
         validators=[DataRequired(), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
@@ -82,9 +93,11 @@ class RegistrationForm(FlaskForm):
 class LoginForm(FlaskForm):
     email = _email_field()
     password = PasswordField(
-        "Password", validators=[DataRequired()], render_kw={"autocomplete": "current-password"}
+        _l("Password"),
+        validators=[DataRequired()],
+        render_kw={"autocomplete": "current-password"},
     )
-    remember = BooleanField("Keep me signed in on this device")
+    remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -92,7 +105,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = _new_password("New password")
+    password = _new_password(_l("New password"))
     confirm = _confirmation()
 
     def __init__(self, *args: Any, context: Iterable[str] = (), **kwargs: Any) -> None:
@@ -109,11 +122,11 @@ class SignOutEverywhereForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password",
+        _l("Current password"),
         validators=[DataRequired()],
         render_kw={"autocomplete": "current-password"},
     )
-    password = _new_password("New password")
+    password = _new_password(_l("New password"))
     confirm = _confirmation()
 
     def __init__(self, *args: Any, context: Iterable[str] = (), **kwargs: Any) -> None:
@@ -122,3 +135,18 @@ class ChangePasswordForm(FlaskForm):
 
     def validate_password(self, field: PasswordField) -> None:
         _check_new_password(field, self.context)
+
+
+# The choice's value for "as my browser asks" (stored as None).
+BROWSER_LANGUAGE = ""
+
+
+class LanguageForm(FlaskForm):
+    """The language the site speaks to this person in, whatever the browser asks."""
+
+    language = SelectField(
+        _l("Language"),
+        choices=[SelectChoice(BROWSER_LANGUAGE, _l("As my browser asks"))]
+        + [SelectChoice(code, name, render_kw={"lang": code}) for code, name in LANGUAGES.items()],
+        default=BROWSER_LANGUAGE,
+    )

@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,19 +26,19 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
+        return str(ROLE_LABELS[self])
 
 
 ROLE_LABELS = {
-    Role.MEDIATOR: "Mediator / advocate",
-    Role.ORGANISATION_ADMIN: "Organisation admin",
-    Role.PEER_REVIEWER: "Peer reviewer",
-    Role.APPRAISER: "Appraiser",
-    Role.SUPPORT: "Support staff",
-    Role.EXECUTIVE_DIRECTOR: "Executive director",
-    Role.COMMITTEE_MEMBER: "Committee / taskforce member",
-    Role.BOARD_MEMBER: "Board member",
-    Role.ADMINISTRATOR: "Administrator",
+    Role.MEDIATOR: _l("Mediator / advocate"),
+    Role.ORGANISATION_ADMIN: _l("Organisation admin"),
+    Role.PEER_REVIEWER: _l("Peer reviewer"),
+    Role.APPRAISER: _l("Appraiser"),
+    Role.SUPPORT: _l("Support staff"),
+    Role.EXECUTIVE_DIRECTOR: _l("Executive director"),
+    Role.COMMITTEE_MEMBER: _l("Committee / taskforce member"),
+    Role.BOARD_MEMBER: _l("Board member"),
+    Role.ADMINISTRATOR: _l("Administrator"),
 }
 
 # The registry's own staff: the people who handle payments, complaints and the event log.

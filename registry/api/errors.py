@@ -5,6 +5,8 @@ ids and addresses, other methods (405), the rate limit (429) and server errors a
 """
 
 from flask import jsonify
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Response
@@ -12,16 +14,16 @@ from werkzeug.wrappers import Response
 API_PATH = "/api/"
 
 MESSAGES = {
-    400: "The request could not be understood.",
-    404: "There is nothing at this address.",
-    405: "This address answers GET, HEAD and OPTIONS only.",
-    500: "Something went wrong; the error is logged.",
+    400: _l("The request could not be understood."),
+    404: _l("There is nothing at this address."),
+    405: _l("This address answers GET, HEAD and OPTIONS only."),
+    500: _l("Something went wrong; the error is logged."),
 }
 
 
 def error_response(status: int, message: str) -> Response:
     """Return the JSON error answer with ``status``."""
-    response = jsonify({"error": {"status": status, "message": message}})
+    response = jsonify({"error": {"status": status, "message": str(message)}})
     response.status_code = status
     return response
 
@@ -37,7 +39,10 @@ def api_error(error: HTTPException) -> Response:
 
 def _message(error: HTTPException, status: int) -> str:
     if isinstance(error, RateLimitExceeded):
-        return f"Too many requests: the limit is {error.description} per client. Try again later."
+        return _(
+            "Too many requests: the limit is %(limit)s per client. Try again later.",
+            limit=error.description,
+        )
     if error.description and error.description != type(error).description:
         return error.description  # a message the view gave, e.g. a SearchError's
-    return MESSAGES.get(status, error.name)
+    return str(MESSAGES.get(status, error.name))

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -105,7 +106,7 @@ def mediator(public_id: str) -> Response:
     today = local_today()
     found = verify_mediator(db.session, public_id, _as_of(today))
     if found is None:
-        abort(404, "No mediator has this public id.")
+        abort(404, _("No mediator has this public id."))
     return _verification(found, today)
 
 
@@ -124,14 +125,16 @@ def mediator_credential(public_id: str) -> Response:
     _only_parameters("type")
     found = verify_mediator(db.session, public_id, local_today())
     if found is None:
-        abort(404, "No mediator has this public id.")
+        abort(404, _("No mediator has this public id."))
     given = request.args.get("type", "").strip().lower()  # empty means not given
     if given and given not in {t.value for t in CertificationType}:
-        abort(400, "type must be mediator or advocate")
+        abort(400, _("type must be mediator or advocate"))
     held = found.held(given or None)  # not given: the mediator one, else the one they hold
     if held is None:
         kind = given or CertificationType.MEDIATOR.value
-        abort(404, f"{found.mediator.name} holds no {kind} certification.")
+        abort(
+            404, _("%(name)s holds no %(kind)s certification.", name=found.mediator.name, kind=kind)
+        )
     return _credential(held)
 
 
@@ -148,9 +151,9 @@ def _certificate(number: str, day: date) -> Verification:
     if found is None:
         abort(
             404,
-            "No certificate had this number then."
+            _("No certificate had this number then.")
             if "as_of" in request.args
-            else ("No certificate has this number."),
+            else _("No certificate has this number."),
         )
     return found
 
@@ -167,7 +170,7 @@ def _as_of(today: date) -> date:
 def _only_parameters(*allowed: str) -> None:
     unknown = sorted(set(request.args) - set(allowed))
     if unknown:
-        abort(400, f"unknown parameter: {unknown[0]}")
+        abort(400, _("unknown parameter: %(name)s", name=unknown[0]))
 
 
 def _credential(found: Verification) -> Response:
@@ -177,8 +180,12 @@ def _credential(found: Verification) -> Response:
     except NotIssuable:
         abort(
             404,
-            f"Certificate {found.certification.certificate_number} is not currently "
-            f"certified ({found.status.value}): there is no credential to issue.",
+            _(
+                "Certificate %(number)s is not currently certified (%(status)s):"
+                " there is no credential to issue.",
+                number=found.certification.certificate_number,
+                status=found.status.value,
+            ),
         )
     db.session.commit()  # a certification made before the status lists gets its index
     response = current_app.response_class(token, mimetype=MEDIA_TYPE)
@@ -205,7 +212,7 @@ def openapi() -> Response:
 def _parse_search() -> MediatorSearch:
     repeated = [name for name, values in request.args.lists() if len(values) > 1]
     if repeated:
-        abort(400, f"{sorted(repeated)[0]} is given more than once")
+        abort(400, _("%(name)s is given more than once", name=sorted(repeated)[0]))
     try:
         return parse_search(
             request.args,

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 
 import segno
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, PathPaintRule, WrapMode, XPos, YPos
 
-from registry.mediators.outlook import long_date
+from registry.formatting import format_day, format_number
+from registry.i18n import current_language
 from registry.mediators.specialisations import PublicSpecialisation
 from registry.pdfstyle import BRAND, FAMILY, FONTS, INK, MUTED, RULE
 from registry.search.verification import Verification
@@ -59,17 +62,19 @@ def certificate_pdf(verification: Verification, *, issued_on: date, verify_url: 
     if not verification.listed or certification is None or valid_until is None:
         raise ValueError("Only a certification that is certified today has a certificate.")
     name = verification.mediator.name
-    pdf = _document(f"Certificate {certification.certificate_number}: {name}")
+    pdf = _document(
+        _("Certificate %(number)s: %(name)s", number=certification.certificate_number, name=name)
+    )
     _frame(pdf)
     _heading(pdf)
     _body(pdf, name, certification.type_label, verification.specialisations)
     _details(
         pdf,
         [
-            ("Certificate number", certification.certificate_number),
-            ("Granted on", long_date(certification.granted_on)),
-            ("Valid until", long_date(valid_until)),
-            ("Issued on", long_date(issued_on)),
+            (_("Certificate number"), certification.certificate_number),
+            (_("Granted on"), format_day(certification.granted_on)),
+            (_("Valid until"), format_day(valid_until)),
+            (_("Issued on"), format_day(issued_on)),
         ],
     )
     _check_today(pdf, verify_url)
@@ -85,7 +90,7 @@ def _document(title: str) -> FPDF:
     pdf.set_title(title)
     pdf.set_author(REGISTRY_NAME)
     pdf.set_creator(REGISTRY_NAME)
-    pdf.set_lang("en")
+    pdf.set_lang(current_language())
     pdf.add_page()
     return pdf
 
@@ -109,7 +114,7 @@ def _heading(pdf: FPDF) -> None:
     pdf.set_char_spacing(1.2)
     _line(pdf, REGISTRY_NAME.upper(), y=47, height=5, size=10.5, style="B", color=BRAND)
     pdf.set_char_spacing(0)
-    _line(pdf, "Certificate", y=56, height=15, size=34, color=INK)
+    _line(pdf, _("Certificate"), y=56, height=15, size=34, color=INK)
     _rule(pdf, y=74, width=36, color=BRAND, thickness=0.5)
 
 
@@ -118,14 +123,15 @@ def _body(pdf: FPDF, name: str, type_label: str, granted: Sequence[PublicSpecial
     name_size, name_height, listing = _plan_body(pdf, name, [_entry(each) for each in granted])
     height = HOLDER_HEIGHT + name_height + (LIST_HEAD + listing.height if listing else 0)
     y = BODY_TOP + (BODY_BOTTOM - BODY_TOP - height) / 2
-    _line(pdf, "This is to certify that", y=y, height=7, size=13, style="I")
+    _line(pdf, _("This is to certify that"), y=y, height=7, size=13, style="I")
     pdf.set_xy(LEFT, y + 10)
     pdf.set_font(FAMILY, "B", name_size)
     pdf.set_text_color(*INK)
     pdf.multi_cell(WIDTH, _leading(name_size), name, align=Align.C, new_x=XPos.LMARGIN)
     y = pdf.get_y() + 3
     _rule(pdf, y=y, width=100, color=RULE, thickness=0.3)
-    _line(pdf, f"is certified by the {REGISTRY_NAME} as a", y=y + 6, height=7, size=13, style="I")
+    certified_as = _("is certified by the Mediator Registry as a")
+    _line(pdf, certified_as, y=y + 6, height=7, size=13, style="I")
     _line(pdf, type_label, y=y + 15, height=11, size=22, style="B", color=BRAND)
     if listing:
         _write_list(pdf, listing, y=y + 26)
@@ -181,7 +187,15 @@ def _fit_list(pdf: FPDF, entries: list[str], space: float, *, shorten: bool) -> 
     for shown in range(len(entries), 0 if shorten else len(entries) - 1, -1):
         listed = entries[:shown]
         if shown < len(entries):
-            listed.append(f"and {len(entries) - shown} more: see the verify page")
+            more = len(entries) - shown
+            listed.append(
+                ngettext(
+                    "and %(count)s more: see the verify page",
+                    "and %(count)s more: see the verify page",
+                    more,
+                    count=format_number(more),
+                )
+            )
         for size, count in LIST_LAYOUTS:
             per_column = -(-len(listed) // count)
             columns = [listed[i : i + per_column] for i in range(0, len(listed), per_column)]
@@ -210,10 +224,18 @@ def _column_height(pdf: FPDF, entries: list[str], size: float, count: int) -> fl
 
 
 def _entry(specialisation: PublicSpecialisation) -> str:
-    granted = f"granted {long_date(specialisation.granted_on)}"
     if specialisation.valid_until:
-        granted += f", valid until {long_date(specialisation.valid_until)}"
-    return f"{specialisation.name} ({granted})"
+        return _(
+            "%(name)s (granted %(day)s, valid until %(until)s)",
+            name=specialisation.name,
+            day=format_day(specialisation.granted_on),
+            until=format_day(specialisation.valid_until),
+        )
+    return _(
+        "%(name)s (granted %(day)s)",
+        name=specialisation.name,
+        day=format_day(specialisation.granted_on),
+    )
 
 
 def _write_list(pdf: FPDF, listing: Listing, *, y: float) -> None:
@@ -270,16 +292,18 @@ def _check_today(pdf: FPDF, verify_url: str) -> None:
     pdf.set_xy(text_left, QR_TOP + 1)
     pdf.set_font(FAMILY, "B", 12)
     pdf.set_text_color(*BRAND)
-    pdf.cell(width, 6, "Check the status today", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.cell(width, 6, _("Check the status today"), new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(FAMILY, "", 9.5)
     pdf.set_text_color(*INK)
     pdf.set_xy(text_left, pdf.get_y() + 1.5)
     pdf.multi_cell(
         width,
         4.6,
-        "Scan the code or visit the address below to see whether this certificate is valid "
-        "today. This page shows the register on the day it was issued; certification is "
-        "renewed yearly and can be suspended or revoked.",
+        _(
+            "Scan the code or visit the address below to see whether this certificate is valid "
+            "today. This page shows the register on the day it was issued; certification is "
+            "renewed yearly and can be suspended or revoked."
+        ),
         align=Align.L,
         new_x=XPos.LEFT,
         new_y=YPos.NEXT,

@@ -1,5 +1,6 @@
 """The form of "verify a credential": paste it, or upload the file it came in."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import TextAreaField
@@ -10,12 +11,12 @@ from registry.credentials.verifying import MAX_LENGTH
 
 class CredentialForm(FlaskForm):
     token = TextAreaField(
-        "The credential",
-        validators=[Optional(), Length(max=MAX_LENGTH, message="This is not a credential.")],
-        description="Paste the text of the credential (it starts with eyJ).",
+        _l("The credential"),
+        validators=[Optional(), Length(max=MAX_LENGTH, message=_l("This is not a credential."))],
+        description=_l("Paste the text of the credential (it starts with eyJ)."),
         render_kw={"rows": 6, "spellcheck": "false", "autocomplete": "off"},
     )
-    upload = FileField("Or choose its file", description="A .jwt file, as downloaded here.")
+    upload = FileField(_l("Or choose its file"), description=_l("A .jwt file, as downloaded here."))
 
     def credential_text(self) -> str:
         """Return the pasted credential, or the uploaded file's text."""

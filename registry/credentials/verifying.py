@@ -12,19 +12,24 @@ from typing import Any
 
 import jwt
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from registry.clock import local_date
 from registry.credentials.issuing import issuer_profile
 from registry.credentials.keys import keyring
 from registry.credentials.models import StatusList, StatusPurpose
-from registry.mediators.outlook import long_date
+from registry.formatting import format_day
 from registry.search.verification import Verification, verify_certificate
 
 # A credential is a few kilobytes; anything far larger is not one of ours.
 MAX_LENGTH = 64_000
 CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
-CLEAR = {StatusPurpose.REVOCATION: "Not revoked.", StatusPurpose.SUSPENSION: "Not suspended."}
+CLEAR = {
+    StatusPurpose.REVOCATION: _l("Not revoked."),
+    StatusPurpose.SUSPENSION: _l("Not suspended."),
+}
 _STATUS_PATH = re.compile(r"/credentials/status/(\d+)/(revocation|suspension)$")
 
 
@@ -94,10 +99,12 @@ def verify_credential(session: Session, token: str, now: datetime) -> Credential
 
 def _header(result: CredentialCheck, token: str) -> dict[str, Any] | None:
     if not token:
-        result.add("format", False, "Nothing was given: paste a credential or choose its file.")
+        result.add("format", False, _("Nothing was given: paste a credential or choose its file."))
         return None
     if len(token) > MAX_LENGTH:
-        result.add("format", False, "This is far larger than any credential the registry issues.")
+        result.add(
+            "format", False, _("This is far larger than any credential the registry issues.")
+        )
         return None
     try:
         header = jwt.get_unverified_header(token)
@@ -105,14 +112,16 @@ def _header(result: CredentialCheck, token: str) -> dict[str, Any] | None:
         result.add(
             "format",
             False,
-            "This is not a credential in JWT form (three dot-separated parts, as the registry "
-            "issues them).",
+            _(
+                "This is not a credential in JWT form (three dot-separated parts, as the registry "
+                "issues them)."
+            ),
         )
         return None
     if header.get("alg") != "EdDSA" or not isinstance(header.get("kid"), str):
-        result.add("format", False, "The credential is not signed the way the registry signs.")
+        result.add("format", False, _("The credential is not signed the way the registry signs."))
         return None
-    result.add("format", True, "A signed credential (VC-JWT, EdDSA).")
+    result.add("format", True, _("A signed credential (VC-JWT, EdDSA)."))
     return header
 
 
@@ -123,12 +132,12 @@ def _signature(result: CredentialCheck, token: str, header: dict[str, Any]) -> d
         result.add(
             "signature",
             False,
-            "It was signed with a key the registry has retired: it is no longer valid.",
+            _("It was signed with a key the registry has retired: it is no longer valid."),
         )
         return None
     key = keys.public_key(kid)
     if key is None:
-        result.add("signature", False, "It was not signed by any key the registry publishes.")
+        result.add("signature", False, _("It was not signed by any key the registry publishes."))
         return None
     try:
         claims = jwt.decode(
@@ -138,12 +147,14 @@ def _signature(result: CredentialCheck, token: str, header: dict[str, Any]) -> d
             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
         )
     except jwt.InvalidSignatureError:
-        result.add("signature", False, "The signature does not match: the credential was altered.")
+        result.add(
+            "signature", False, _("The signature does not match: the credential was altered.")
+        )
         return None
     except jwt.InvalidTokenError:
-        result.add("signature", False, "The credential cannot be read.")
+        result.add("signature", False, _("The credential cannot be read."))
         return None
-    result.add("signature", True, "Signed by the registry (key published, not retired).")
+    result.add("signature", True, _("Signed by the registry (key published, not retired)."))
     return claims
 
 
@@ -151,11 +162,11 @@ def _issuer_and_type(result: CredentialCheck, claims: dict[str, Any]) -> bool:
     issuer = claims.get("issuer")
     issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
     if issuer_id != issuer_profile()["id"] or claims.get("iss") != issuer_id:
-        return result.add("issuer", False, "It names another issuer than this registry.")
+        return result.add("issuer", False, _("It names another issuer than this registry."))
     types = claims.get("type")
     if not isinstance(types, list) or not CREDENTIAL_TYPES & set(types):
-        return result.add("issuer", False, "It is not an Open Badges certification credential.")
-    return result.add("issuer", True, f"Issued by {issuer_profile()['name']}.")
+        return result.add("issuer", False, _("It is not an Open Badges certification credential."))
+    return result.add("issuer", True, _("Issued by %(name)s.", name=issuer_profile()["name"]))
 
 
 def _dates(result: CredentialCheck, claims: dict[str, Any], now: datetime) -> None:
@@ -163,15 +174,23 @@ def _dates(result: CredentialCheck, claims: dict[str, Any], now: datetime) -> No
         starts = datetime.fromisoformat(claims["validFrom"])
         ends = datetime.fromisoformat(claims["validUntil"])
     except (KeyError, TypeError, ValueError):
-        result.add("dates", False, "Its validity dates cannot be read.")
+        result.add("dates", False, _("Its validity dates cannot be read."))
         return
     if now < starts:
-        result.add("dates", False, f"It is not valid before {long_date(starts.date())}.")
+        result.add(
+            "dates", False, _("It is not valid before %(day)s.", day=format_day(starts.date()))
+        )
     elif now > ends:
-        result.add("dates", False, f"It expired after {long_date(ends.date())}.")
+        result.add("dates", False, _("It expired after %(day)s.", day=format_day(ends.date())))
     else:
         result.add(
-            "dates", True, f"Valid from {long_date(starts.date())} until {long_date(ends.date())}."
+            "dates",
+            True,
+            _(
+                "Valid from %(start)s until %(end)s.",
+                start=format_day(starts.date()),
+                end=format_day(ends.date()),
+            ),
         )
 
 
@@ -183,22 +202,24 @@ def _statuses(result: CredentialCheck, session: Session, claims: dict[str, Any])
     for entry in entries:
         bit = _status_bit(session, entry, base)
         if bit is None:
-            result.add("status", False, "Its status list entry is not one of the registry's.")
+            result.add("status", False, _("Its status list entry is not one of the registry's."))
             return
         purpose, is_set = bit
         seen.add(purpose)
         if is_set:
             message = {
-                StatusPurpose.REVOCATION: "It is revoked: the certification was struck off or "
-                "revoked.",
-                StatusPurpose.SUSPENSION: "It is suspended: the certification is lapsed, "
-                "suspended or not in effect.",
+                StatusPurpose.REVOCATION: _(
+                    "It is revoked: the certification was struck off or revoked."
+                ),
+                StatusPurpose.SUSPENSION: _(
+                    "It is suspended: the certification is lapsed, suspended or not in effect."
+                ),
             }[purpose]
             result.add(purpose.value, False, message)
         else:
-            result.add(purpose.value, True, CLEAR[purpose])
+            result.add(purpose.value, True, str(CLEAR[purpose]))
     if seen != set(StatusPurpose):
-        result.add("status", False, "It does not carry both status list entries.")
+        result.add("status", False, _("It does not carry both status list entries."))
 
 
 def _status_bit(session: Session, entry: Any, base: str) -> tuple[StatusPurpose, bool] | None:

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -82,30 +83,30 @@ class Bucket(StrEnum):
 
     @property
     def label(self) -> str:
-        return BUCKET_LABELS[self]
+        return str(BUCKET_LABELS[self])
 
 
 BUCKET_LABELS = {
-    Bucket.NEARING_CERTIFICATION: "Nearing certification",
-    Bucket.CERTIFIED: "Certified",
-    Bucket.NEARING_LAPSE: "Nearing lapse",
-    Bucket.IN_GRACE: "In grace",
-    Bucket.STRUCK: "Struck",
-    Bucket.SUSPENDED_OR_REVOKED: "Suspended or revoked",
+    Bucket.NEARING_CERTIFICATION: _l("Nearing certification"),
+    Bucket.CERTIFIED: _l("Certified"),
+    Bucket.NEARING_LAPSE: _l("Nearing lapse"),
+    Bucket.IN_GRACE: _l("In grace"),
+    Bucket.STRUCK: _l("Struck"),
+    Bucket.SUSPENDED_OR_REVOKED: _l("Suspended or revoked"),
 }
 
 # The mediators an organisation may remind: those with something to do soon.
 REMINDABLE = frozenset({Bucket.NEARING_CERTIFICATION, Bucket.NEARING_LAPSE, Bucket.IN_GRACE})
 
 SORTS = {
-    "name": "Name, A to Z",
-    "-name": "Name, Z to A",
-    "progress": "Progress, least first",
-    "-progress": "Progress, most first",
-    "stuck": "Stuck longest first",
-    "-stuck": "Moved most recently first",
-    "covered": "Covered until, soonest first",
-    "-covered": "Covered until, latest first",
+    "name": _l("Name, A to Z"),
+    "-name": _l("Name, Z to A"),
+    "progress": _l("Progress, least first"),
+    "-progress": _l("Progress, most first"),
+    "stuck": _l("Stuck longest first"),
+    "-stuck": _l("Moved most recently first"),
+    "covered": _l("Covered until, soonest first"),
+    "-covered": _l("Covered until, latest first"),
 }
 
 

@@ -1,5 +1,7 @@
 """The directory's filters, the review forms, and the organisation account and dashboard forms."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -11,8 +13,14 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from registry.fields import DateField
-from registry.organisations.dashboard import SORTS, Bucket, DashboardFilter, step_key
+from registry.fields import DateField, text_choices
+from registry.organisations.dashboard import (
+    BUCKET_LABELS,
+    SORTS,
+    Bucket,
+    DashboardFilter,
+    step_key,
+)
 from registry.organisations.models import AccountType, Program, ProgramType
 from registry.organisations.queries import ACCOUNT_TYPE_LABELS, DirectoryOptions
 from registry.organisations.services import MAX_REASON_LENGTH, MAX_REVIEW_LENGTH
@@ -38,9 +46,9 @@ class PageForm(FlaskForm):
         csrf = False
 
     page = IntegerField(
-        "Page",
+        _l("Page"),
         default=1,
-        validators=[Optional(), NumberRange(min=1, max=100_000, message="No such page.")],
+        validators=[Optional(), NumberRange(min=1, max=100_000, message=_l("No such page."))],
     )
 
 
@@ -50,11 +58,11 @@ def _by_name(codes: list[str]) -> dict[str, str]:
 
 # Short enough for a select box; the full names are on each profile.
 PROGRAM_CHOICE_LABELS = {
-    ProgramType.CMTP: "CMTP (training)",
-    ProgramType.QAP: "QAP (assessment)",
-    ProgramType.MAQAP: "MAQAP (mediation advocacy)",
-    ProgramType.ICQAP: "ICQAP (intercultural)",
-    ProgramType.ODRQAP: "ODRQAP (online dispute resolution)",
+    ProgramType.CMTP: _l("CMTP (training)"),
+    ProgramType.QAP: _l("QAP (assessment)"),
+    ProgramType.MAQAP: _l("MAQAP (mediation advocacy)"),
+    ProgramType.ICQAP: _l("ICQAP (intercultural)"),
+    ProgramType.ODRQAP: _l("ODRQAP (online dispute resolution)"),
 }
 
 
@@ -65,36 +73,36 @@ class DirectoryForm(PageForm):
     is an error.
     """
 
-    q = StringField("Name", validators=[Optional(), Length(max=100)], filters=[_strip])
+    q = StringField(_l("Name"), validators=[Optional(), Length(max=100)], filters=[_strip])
     country = SelectField(
-        "Head office", validate_choice=False, validators=[Optional()], filters=[_upper]
+        _l("Head office"), validate_choice=False, validators=[Optional()], filters=[_upper]
     )
     program = SelectField(
-        "Program type", validate_choice=False, validators=[Optional()], filters=[_upper]
+        _l("Program type"), validate_choice=False, validators=[Optional()], filters=[_upper]
     )
     account = SelectField(
-        "Account type", validate_choice=False, validators=[Optional()], filters=[_lower]
+        _l("Account type"), validate_choice=False, validators=[Optional()], filters=[_lower]
     )
     location = SelectField(
-        "Delivers programs in", validate_choice=False, validators=[Optional()], filters=[_upper]
+        _l("Delivers programs in"), validate_choice=False, validators=[Optional()], filters=[_upper]
     )
 
     def __init__(self, *args: object, options: DirectoryOptions, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = {"": "Any country", **_by_name(options.countries)}
+        self.country.choices = {"": _("Any country"), **_by_name(options.countries)}
         self.program.choices = {
-            "": "Any program",
-            **{t.value: PROGRAM_CHOICE_LABELS[t] for t in options.program_types},
+            "": _("Any program"),
+            **{t.value: str(PROGRAM_CHOICE_LABELS[t]) for t in options.program_types},
         }
         self.account.choices = {
-            "": "Any account type",
-            **{t.value: ACCOUNT_TYPE_LABELS[t] for t in options.account_types},
+            "": _("Any account type"),
+            **{t.value: str(ACCOUNT_TYPE_LABELS[t]) for t in options.account_types},
         }
-        self.location.choices = {"": "Anywhere", **_by_name(options.locations)}
+        self.location.choices = {"": _("Anywhere"), **_by_name(options.locations)}
 
     def validate_country(self, field: SelectField) -> None:
         if field.data and field.data not in COUNTRIES:
-            raise ValidationError(f"Unknown country code {field.data!r}.")
+            raise ValidationError(_("Unknown country code %(code)r.", code=field.data))
 
     def validate_location(self, field: SelectField) -> None:
         self.validate_country(field)
@@ -102,61 +110,77 @@ class DirectoryForm(PageForm):
     def validate_program(self, field: SelectField) -> None:
         if field.data and field.data not in set(ProgramType):
             known = ", ".join(ProgramType)
-            raise ValidationError(f"Unknown program type {field.data!r}; use one of {known}.")
+            raise ValidationError(
+                _(
+                    "Unknown program type %(type)r; use one of %(known)s.",
+                    type=field.data,
+                    known=known,
+                )
+            )
 
     def validate_account(self, field: SelectField) -> None:
         if field.data and field.data not in set(AccountType):
-            raise ValidationError(f"Unknown account type {field.data!r}; use qap1, qap2 or qap3.")
+            raise ValidationError(
+                _("Unknown account type %(type)r; use qap1, qap2 or qap3.", type=field.data)
+            )
 
 
 RATING_CHOICES = {
-    "": "Choose a rating",
-    "5": "5 (excellent)",
-    "4": "4 (good)",
-    "3": "3 (fair)",
-    "2": "2 (poor)",
-    "1": "1 (very poor)",
+    "": _l("Choose a rating"),
+    "5": _l("5 (excellent)"),
+    "4": _l("4 (good)"),
+    "3": _l("3 (fair)"),
+    "2": _l("2 (poor)"),
+    "1": _l("1 (very poor)"),
 }
 
 
 class ReviewForm(FlaskForm):
-    rating = SelectField("Rating", choices=RATING_CHOICES, validate_choice=False)
+    rating = SelectField(_l("Rating"), validate_choice=False)  # choices: on making the form
     body = TextAreaField(
-        "Your review",
+        _l("Your review"),
         validators=[
-            DataRequired(message="Write a few words about your experience."),
-            Length(max=MAX_REVIEW_LENGTH, message=f"At most {MAX_REVIEW_LENGTH} characters."),
+            DataRequired(message=_l("Write a few words about your experience.")),
+            Length(
+                max=MAX_REVIEW_LENGTH,
+                message=_l("At most %(num)s characters.", num=MAX_REVIEW_LENGTH),
+            ),
         ],
-        description=(
-            f"Shown publicly with your name; at most {MAX_REVIEW_LENGTH} characters. "
-            "Leave out anything that identifies the parties of a mediation."
+        description=_l(
+            "Shown publicly with your name; at most %(num)s characters. "
+            "Leave out anything that identifies the parties of a mediation.",
+            num=MAX_REVIEW_LENGTH,
         ),
         filters=[_strip],
         render_kw={"rows": 5, "maxlength": MAX_REVIEW_LENGTH},
     )
-    is_anonymous = BooleanField("Post as anonymous feedback without a name")
+    is_anonymous = BooleanField(_l("Post as anonymous feedback without a name"))
 
     def __init__(self, *args: object, can_post_anonymously: bool, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        self.rating.choices = text_choices(RATING_CHOICES)
         self.can_post_anonymously = can_post_anonymously
 
     def validate_rating(self, field: SelectField) -> None:
         if not field.data or field.data not in RATING_CHOICES:
-            raise ValidationError("Choose a rating from 1 to 5.")
+            raise ValidationError(_("Choose a rating from 1 to 5."))
 
     def validate_is_anonymous(self, field: BooleanField) -> None:
         if field.data and not self.can_post_anonymously:
-            raise ValidationError("Only registry support can post anonymous feedback.")
+            raise ValidationError(_("Only registry support can post anonymous feedback."))
 
 
 class HideReviewForm(FlaskForm):
     reason = TextAreaField(
-        "Reason for hiding",
+        _l("Reason for hiding"),
         validators=[
-            DataRequired(message="Say why the review is hidden."),
-            Length(max=MAX_REASON_LENGTH, message=f"At most {MAX_REASON_LENGTH} characters."),
+            DataRequired(message=_l("Say why the review is hidden.")),
+            Length(
+                max=MAX_REASON_LENGTH,
+                message=_l("At most %(num)s characters.", num=MAX_REASON_LENGTH),
+            ),
         ],
-        description="Staff see it; the public does not.",
+        description=_l("Staff see it; the public does not."),
         filters=[_strip],
         render_kw={"rows": 2},
     )
@@ -169,27 +193,29 @@ class RestoreReviewForm(FlaskForm):
 # -- Organisation accounts and the dashboard -------------------------------------------------
 
 
-BUCKET_CHOICES = {bucket.value: bucket.label for bucket in Bucket}
+BUCKET_CHOICES = {bucket.value: BUCKET_LABELS[bucket] for bucket in Bucket}
 
 
 class DashboardForm(PageForm):
     """The dashboard's filters and sort (a GET form); the choices are the organisation's own."""
 
-    q = StringField("Name contains", validators=[Optional(), Length(max=100)], filters=[_strip])
-    bucket = SelectField("Bucket", choices={"": "Every bucket", **BUCKET_CHOICES}, default="")
-    program = SelectField("Program", default="")
-    step = SelectField("Missing step", default="")
-    sort = SelectField("Sort by", choices=SORTS, default="name")
+    q = StringField(_l("Name contains"), validators=[Optional(), Length(max=100)], filters=[_strip])
+    bucket = SelectField(_l("Bucket"), default="")
+    program = SelectField(_l("Program"), default="")
+    step = SelectField(_l("Missing step"), default="")
+    sort = SelectField(_l("Sort by"), default="name")
 
     def __init__(
         self, *args: object, programs: list[Program], steps: list[str], **kwargs: object
     ) -> None:
         super().__init__(*args, **kwargs)
         self.program.choices = {
-            "": "Every program",
+            "": _("Every program"),
             **{str(p.id): f"{p.name} ({p.program_type})" for p in programs},
         }
-        self.step.choices = {"": "Any", **{step_key(label): label for label in steps}}
+        self.bucket.choices = {"": _("Every bucket"), **text_choices(BUCKET_CHOICES)}
+        self.sort.choices = text_choices(SORTS)
+        self.step.choices = {"": _("Any"), **{step_key(label): label for label in steps}}
 
     def wanted(self) -> DashboardFilter:
         """Return the filter the (validated) form describes."""
@@ -204,25 +230,25 @@ class DashboardForm(PageForm):
 
 class AddAdminForm(FlaskForm):
     email = EmailField(
-        "E-mail address of their account",
+        _l("E-mail address of their account"),
         validators=[DataRequired(), Email(), Length(max=254)],
-        description="The person registers first; they get the organisation admin role here.",
+        description=_l("The person registers first; they get the organisation admin role here."),
         filters=[_strip],
     )
 
 
 class LinkMediatorForm(FlaskForm):
-    program_id = SelectField("Program", coerce=int, choices=[])
+    program_id = SelectField(_l("Program"), coerce=int, choices=[])
     mediator = StringField(
-        "Mediator",
+        _l("Mediator"),
         validators=[
-            DataRequired(message="Give a public id or an e-mail address."),
+            DataRequired(message=_l("Give a public id or an e-mail address.")),
             Length(max=254),
         ],
-        description="Their public id (M…) or the e-mail address of their profile.",
+        description=_l("Their public id (M…) or the e-mail address of their profile."),
         filters=[_strip],
     )
-    linked_on = DateField("Linked since", validators=[DataRequired()])
+    linked_on = DateField(_l("Linked since"), validators=[DataRequired()])
 
     def __init__(self, *args: object, programs: list[Program], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -230,7 +256,9 @@ class LinkMediatorForm(FlaskForm):
 
 
 class LinkFilterForm(PageForm):
-    q = StringField("Mediator's name", validators=[Optional(), Length(max=100)], filters=[_strip])
+    q = StringField(
+        _l("Mediator's name"), validators=[Optional(), Length(max=100)], filters=[_strip]
+    )
 
 
 class ConfirmForm(FlaskForm):

@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -31,15 +32,15 @@ class ProgramType(StrEnum):
 
     @property
     def label(self) -> str:
-        return PROGRAM_LABELS[self]
+        return str(PROGRAM_LABELS[self])
 
 
 PROGRAM_LABELS = {
-    ProgramType.CMTP: "Competent Mediator Training Program",
-    ProgramType.QAP: "Qualifying Assessment Program",
-    ProgramType.MAQAP: "Mediation Advocacy QAP",
-    ProgramType.ICQAP: "Intercultural QAP",
-    ProgramType.ODRQAP: "Online Dispute Resolution QAP",
+    ProgramType.CMTP: _l("Competent Mediator Training Program"),
+    ProgramType.QAP: _l("Qualifying Assessment Program"),
+    ProgramType.MAQAP: _l("Mediation Advocacy QAP"),
+    ProgramType.ICQAP: _l("Intercultural QAP"),
+    ProgramType.ODRQAP: _l("Online Dispute Resolution QAP"),
 }
 
 ASSESSMENT_TYPES = frozenset(t for t in ProgramType if not t.is_training)

@@ -3,6 +3,7 @@ the mediators linked to programs (the dashboard itself is in ``dashboard``)."""
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
@@ -21,16 +22,16 @@ from registry.organisations.models import (
 from registry.pagination import Page
 from registry.reference import country_name
 
-ACCOUNT_TYPE_LABELS: dict[str, str] = {
-    AccountType.QAP1: "QAP 1 (training)",
-    AccountType.QAP2: "QAP 2 (assessment)",
-    AccountType.QAP3: "QAP 3 (training and assessment)",
+ACCOUNT_TYPE_LABELS = {
+    AccountType.QAP1: _l("QAP 1 (training)"),
+    AccountType.QAP2: _l("QAP 2 (assessment)"),
+    AccountType.QAP3: _l("QAP 3 (training and assessment)"),
 }
 
 
 def account_type_label(value: str) -> str:
     """Return the label of an account type value ("qap1" → "QAP 1 (training)")."""
-    return ACCOUNT_TYPE_LABELS.get(value, value)
+    return str(ACCOUNT_TYPE_LABELS.get(value, value))
 
 
 @dataclass(frozen=True)

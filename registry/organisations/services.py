@@ -6,12 +6,16 @@ it sends from its dashboard.
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
 from registry.accounts.services import find_user, grant_role
 from registry.events.services import record_event
+from registry.formatting import format_day
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator, ProgramLink
 from registry.organisations.dashboard import (
@@ -44,12 +48,14 @@ def _check_text(text: str | None, *, what: str, limit: int) -> str:
 
 def _check_rating(rating: object) -> int:
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise ReviewError("The rating is a whole number from 1 to 5.")
+        raise ReviewError(_("The rating is a whole number from 1 to 5."))
     return rating
 
 
 # Reviews tell others what an organisation is like; its own administrators cannot write them.
-OWN_ORGANISATION = "You administer {name}; its reviews come from the people it serves."
+def own_organisation(name: str) -> str:
+    """Say why an organisation's own administrator cannot review it."""
+    return _("You administer %(name)s; its reviews come from the people it serves.", name=name)
 
 
 def post_review(
@@ -64,11 +70,11 @@ def post_review(
 ) -> Review:
     """Publish ``actor``'s review of ``organisation`` (anonymous feedback only by support)."""
     if is_organisation_admin(session, organisation.id, actor):
-        raise ReviewError(OWN_ORGANISATION.format(name=organisation.name))
+        raise ReviewError(own_organisation(organisation.name))
     rating = _check_rating(rating)
-    body = _check_text(body, what="The review", limit=MAX_REVIEW_LENGTH)
+    body = _check_text(body, what=_("The review"), limit=MAX_REVIEW_LENGTH)
     if is_anonymous and not actor.has_role(Role.SUPPORT):
-        raise ReviewError("Only registry support can post anonymous feedback.")
+        raise ReviewError(_("Only registry support can post anonymous feedback."))
     if not is_anonymous and signed_review_by(session, organisation, actor) is not None:
         raise ReviewError(
             f"You have already reviewed {organisation.name}; each person posts one review."
@@ -108,8 +114,8 @@ def hide_review(
 ) -> None:
     """Hide a published review from the public; ``reason`` says why (staff see it)."""
     if review.hidden_at is not None:
-        raise ReviewError("This review is already hidden.")
-    reason = _check_text(reason, what="The reason", limit=MAX_REASON_LENGTH)
+        raise ReviewError(_("This review is already hidden."))
+    reason = _check_text(reason, what=_("The reason"), limit=MAX_REASON_LENGTH)
     review.hidden_at, review.hidden_by_id, review.hidden_reason = now, actor.id, reason
     record_event(
         session,
@@ -127,7 +133,7 @@ def hide_review(
 def restore_review(session: Session, review: Review, *, actor: User, now: datetime) -> None:
     """Publish a hidden review again."""
     if review.hidden_at is None:
-        raise ReviewError("This review is not hidden.")
+        raise ReviewError(_("This review is not hidden."))
     reason = review.hidden_reason
     review.hidden_at = review.hidden_by_id = review.hidden_reason = None
     record_event(
@@ -149,7 +155,15 @@ class OrganisationError(ValueError):
     """An organisation account change that the rules do not allow."""
 
 
-NOT_LINKED = "This mediator is not linked to a program of your organisation."
+NOT_LINKED = _l("This mediator is not linked to a program of your organisation.")
+
+
+def _already_admin(user: User, organisation: Organisation) -> str:
+    return _(
+        "%(email)s is already an administrator of %(organisation)s.",
+        email=user.email,
+        organisation=organisation.name,
+    )
 
 
 def add_organisation_admin(
@@ -162,13 +176,16 @@ def add_organisation_admin(
     user = find_user(session, email)
     if user is None:
         raise OrganisationError(
-            f"There is no account with the e-mail address {email.strip()}; "
-            "the person registers first."
+            _(
+                "There is no account with the e-mail address %(email)s;"
+                " the person registers first.",
+                email=email.strip(),
+            )
         )
     if not user.is_active:
-        raise OrganisationError(f"The account of {user.email} is disabled.")
+        raise OrganisationError(_("The account of %(email)s is disabled.", email=user.email))
     if session.get(OrganisationAdmin, (organisation.id, user.id)) is not None:
-        raise OrganisationError(f"{user.email} is already an administrator of {organisation.name}.")
+        raise OrganisationError(_already_admin(user, organisation))
     if not user.has_role(Role.ORGANISATION_ADMIN):
         grant_role(
             session,
@@ -181,7 +198,7 @@ def add_organisation_admin(
     admin = OrganisationAdmin(
         organisation_id=organisation.id, user_id=user.id, added_at=now, added_by_id=actor.id
     )
-    _add_once(session, admin, f"{user.email} is already an administrator of {organisation.name}.")
+    _add_once(session, admin, _already_admin(user, organisation))
     _log_organisation(session, organisation, "admin_added", actor, now, user_id=user.id)
     return admin
 
@@ -226,7 +243,12 @@ def remove_organisation_admin(
     """
     admin = session.get(OrganisationAdmin, (organisation.id, user_id))
     if admin is None:
-        raise OrganisationError(f"This person is not an administrator of {organisation.name}.")
+        raise OrganisationError(
+            _(
+                "This person is not an administrator of %(organisation)s.",
+                organisation=organisation.name,
+            )
+        )
     user = admin.user
     session.delete(admin)
     _log_organisation(session, organisation, "admin_removed", actor, now, user_id=user_id)
@@ -236,7 +258,9 @@ def remove_organisation_admin(
 def _own_program(session: Session, organisation: Organisation, program_id: int) -> Program:
     program = session.get(Program, program_id)
     if program is None or program.organisation_id != organisation.id:
-        raise OrganisationError(f"Choose one of the programs of {organisation.name}.")
+        raise OrganisationError(
+            _("Choose one of the programs of %(organisation)s.", organisation=organisation.name)
+        )
     return program
 
 
@@ -256,11 +280,16 @@ def link_mediator_to_program(
     mediator = find_mediator(session, mediator_reference)
     if mediator is None:
         raise OrganisationError(
-            f"No mediator has the public id or e-mail address {mediator_reference.strip()!r}."
+            _(
+                "No mediator has the public id or e-mail address %(reference)r.",
+                reference=mediator_reference.strip(),
+            )
         )
     if linked_on > today:
-        raise OrganisationError("A link cannot be dated in the future.")
-    refusal = f"{mediator.name} is already linked to {program.name}."
+        raise OrganisationError(_("A link cannot be dated in the future."))
+    refusal = _(
+        "%(name)s is already linked to %(program)s.", name=mediator.name, program=program.name
+    )
     if session.get(ProgramLink, (program.id, mediator.id)) is not None:
         raise OrganisationError(refusal)
     link = ProgramLink(
@@ -293,7 +322,9 @@ def unlink_mediator_from_program(
     program = _own_program(session, organisation, program_id)
     link = session.get(ProgramLink, (program.id, mediator.id))
     if link is None:
-        raise OrganisationError(f"{mediator.name} is not linked to {program.name}.")
+        raise OrganisationError(
+            _("%(name)s is not linked to %(program)s.", name=mediator.name, program=program.name)
+        )
     session.delete(link)
     _log_organisation(
         session,
@@ -319,12 +350,16 @@ def send_reminder(
     """E-mail ``mediator`` their next steps on behalf of ``organisation`` (rate-limited)."""
     rows = dashboard_rows(session, organisation, today, mediator_ids=[mediator.id])
     if not rows:
-        raise OrganisationError(NOT_LINKED)
+        raise OrganisationError(str(NOT_LINKED))
     row = rows[0]
     if row.bucket not in REMINDABLE:
         raise OrganisationError(
-            "Reminders go to mediators nearing certification, nearing lapse or in grace; "
-            f"{mediator.name} is {row.bucket.label.lower()}."
+            _(
+                "Reminders go to mediators nearing certification, nearing lapse or in grace;"
+                " %(name)s is %(bucket)s.",
+                name=mediator.name,
+                bucket=row.bucket.label.lower(),
+            )
         )
     day_number = _check_reminder_limits(session, organisation, mediator, today)
     reminder = DashboardReminder(
@@ -342,7 +377,7 @@ def send_reminder(
             session.add(reminder)
     except IntegrityError:
         raise OrganisationError(
-            "Another reminder was sent at the same moment; reload the dashboard to see it."
+            _("Another reminder was sent at the same moment; reload the dashboard to see it.")
         ) from None
     queue_template_mail(
         session,
@@ -378,13 +413,22 @@ def _check_reminder_limits(
     last = last_reminder_day(session, organisation, mediator)
     if last is not None and today < last + timedelta(days=days):
         raise OrganisationError(
-            f"A reminder was sent on {last.isoformat()}; the next can be sent from "
-            f"{(last + timedelta(days=days)).isoformat()}."
+            _(
+                "A reminder was sent on %(day)s; the next can be sent from %(next)s.",
+                day=format_day(last),
+                next=format_day(last + timedelta(days=days)),
+            )
         )
     day_number = last_day_number(session, organisation, today) + 1
     if day_number > per_day:
         raise OrganisationError(
-            f"{organisation.name} has sent {per_day} reminders today, the daily limit; "
-            "more can be sent tomorrow."
+            ngettext(
+                "%(organisation)s has sent %(num)s reminder today, the daily limit;"
+                " more can be sent tomorrow.",
+                "%(organisation)s has sent %(num)s reminders today, the daily limit;"
+                " more can be sent tomorrow.",
+                per_day,
+                organisation=organisation.name,
+            )
         )
     return day_number

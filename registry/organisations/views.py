@@ -20,6 +20,8 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -128,7 +130,7 @@ def _render_profile(
 ) -> ResponseReturnValue:
     pages = PageForm(request.args)
     if not pages.validate():
-        return render_error(400, "There is no such page of reviews.")
+        return render_error(400, _("There is no such page of reviews."))
     moderator = _is_moderator()
     query = reviews_query(organisation, include_hidden=moderator)
     reviews = paginate(db.session, query, pages.page.data or 1, REVIEWS_PAGE_SIZE)
@@ -139,7 +141,7 @@ def _render_profile(
         "rating": rating_of(db.session, organisation),
         "own_review": signed_review_by(db.session, organisation, user) if user else None,
         "administers": bool(user and is_organisation_admin(db.session, organisation.id, user)),
-        "own_organisation": services.OWN_ORGANISATION.format(name=organisation.name),
+        "own_organisation": services.own_organisation(organisation.name),
         "review_form": review_form or (_review_form() if user else None),
         "moderator": moderator,
         "program_statuses": program_statuses(organisation.programs),
@@ -183,8 +185,14 @@ def post_review(organisation_id: int) -> ResponseReturnValue:
         flash(str(error), "error")
         return _render_profile(organisation, form, 422)
     db.session.commit()
-    what = "Your anonymous feedback" if review.is_anonymous else "Your review"
-    flash(f"{what} on {organisation.name} is published.", "success")
+    if review.is_anonymous:
+        message = _(
+            "Your anonymous feedback on %(organisation)s is published.",
+            organisation=organisation.name,
+        )
+    else:
+        message = _("Your review on %(organisation)s is published.", organisation=organisation.name)
+    flash(message, "success")
     return redirect(url_for("organisations.profile", organisation_id=organisation_id), 303)
 
 
@@ -210,7 +218,7 @@ def hide_review(organisation_id: int, review_id: int) -> Response:
         services.hide_review(
             db.session, review, reason=form.reason.data, actor=current_user, now=utcnow()
         )
-        return "The review is hidden from the public. Staff still see it, with your reason."
+        return _("The review is hidden from the public. Staff still see it, with your reason.")
 
     return _moderate(review, form, action)
 
@@ -222,7 +230,7 @@ def restore_review(organisation_id: int, review_id: int) -> Response:
 
     def action() -> str:
         services.restore_review(db.session, review, actor=current_user, now=utcnow())
-        return "The review is published again."
+        return _("The review is published again.")
 
     return _moderate(review, RestoreReviewForm(), action)
 
@@ -246,7 +254,7 @@ def staff_detail(organisation_id: int) -> ResponseReturnValue:
     organisation = _organisation_or_404(organisation_id)
     filters = LinkFilterForm(request.args)
     if not filters.validate():
-        return render_error(400, "There is no such page of linked mediators.")
+        return render_error(400, _("There is no such page of linked mediators."))
     query = program_links_query(organisation, filters.q.data)
     links = paginate(db.session, query, filters.page.data or 1, LINKS_PAGE_SIZE)
     return render_template(
@@ -277,7 +285,12 @@ def add_admin(organisation_id: int) -> Response:
         admin = services.add_organisation_admin(
             db.session, organisation, email=form.email.data, actor=current_user, now=utcnow()
         )
-        return f"{admin.user.name} ({admin.user.email}) now administers {organisation.name}."
+        return _(
+            "%(name)s (%(email)s) now administers %(organisation)s.",
+            name=admin.user.name,
+            email=admin.user.email,
+            organisation=organisation.name,
+        )
 
     back = _back_to_staff_detail(organisation)
     return submit_form(form, back, action, services.OrganisationError)
@@ -294,7 +307,11 @@ def remove_admin(organisation_id: int, user_id: int) -> Response:
         user = services.remove_organisation_admin(
             db.session, organisation, user_id=user_id, actor=current_user, now=utcnow()
         )
-        return f"{user.name} no longer administers {organisation.name}."
+        return _(
+            "%(name)s no longer administers %(organisation)s.",
+            name=user.name,
+            organisation=organisation.name,
+        )
 
     back = _back_to_staff_detail(organisation)
     return submit_form(ConfirmForm(), back, action, services.OrganisationError)
@@ -317,7 +334,9 @@ def link_mediator(organisation_id: int) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-        return f"{link.mediator.name} is linked to {link.program.name}."
+        return _(
+            "%(name)s is linked to %(program)s.", name=link.mediator.name, program=link.program.name
+        )
 
     back = _back_to_staff_detail(organisation)
     return submit_form(form, back, action, services.OrganisationError)
@@ -344,7 +363,7 @@ def unlink_mediator(organisation_id: int, program_id: int, public_id: str) -> Re
             now=utcnow(),
             actor=current_user,
         )
-        return f"{mediator.name} is no longer linked to that program."
+        return _("%(name)s is no longer linked to that program.", name=mediator.name)
 
     back = _back_to_staff_detail(organisation)
     return submit_form(ConfirmForm(), back, action, services.OrganisationError)
@@ -353,7 +372,7 @@ def unlink_mediator(organisation_id: int, program_id: int, public_id: str) -> Re
 # -- The organisation dashboard --------------------------------------------------------------
 
 DASHBOARD_PAGE_SIZE = 100
-NOT_AN_ADMINISTRATOR = "You are not an administrator of this organisation."
+NOT_AN_ADMINISTRATOR = _l("You are not an administrator of this organisation.")
 # The dashboard's query arguments: a reminder sent from a filtered view returns to it.
 DASHBOARD_ARGS = ("q", "bucket", "program", "step", "sort", "page")
 
@@ -369,7 +388,7 @@ def organisation_access(view: Callable[..., ResponseReturnValue]) -> Callable[..
     def guarded(organisation_id: int, **kwargs: Any) -> ResponseReturnValue:
         staff = current_user.has_role(*REGISTRY_STAFF)
         if not staff and not is_organisation_admin(db.session, organisation_id, current_user):
-            return render_error(403, NOT_AN_ADMINISTRATOR)
+            return render_error(403, str(NOT_AN_ADMINISTRATOR))
         return view(_organisation_or_404(organisation_id), **kwargs)
 
     return role_required(Role.ORGANISATION_ADMIN, *REGISTRY_STAFF)(guarded)
@@ -424,7 +443,7 @@ def dashboard_csv(organisation: Organisation) -> ResponseReturnValue:
     today = local_today()
     form = _dashboard_form(organisation, today)
     if not form.validate():
-        return render_error(400, "These filters cannot be used; go back to the dashboard.")
+        return render_error(400, _("These filters cannot be used; go back to the dashboard."))
     bom = request.args.get("bom", "0")
     if bom not in ("0", "1"):
         return render_error(400, "bom is 1 (a UTF-8 byte order mark, for Excel) or 0.")
@@ -445,7 +464,7 @@ def remind(organisation: Organisation, public_id: str) -> Response:
 
     def action() -> str:
         if mediator is None:  # the same refusal as for another organisation's mediator
-            raise services.OrganisationError(services.NOT_LINKED)
+            raise services.OrganisationError(str(services.NOT_LINKED))
         services.send_reminder(
             db.session,
             organisation,
@@ -454,7 +473,7 @@ def remind(organisation: Organisation, public_id: str) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-        return f"A reminder is on its way to {mediator.name}."
+        return _("A reminder is on its way to %(name)s.", name=mediator.name)
 
     back = url_for("organisations.dashboard", organisation_id=organisation.id, **_dashboard_args())
     return submit_form(ConfirmForm(), redirect(back, 303), action, services.OrganisationError)

@@ -8,6 +8,7 @@ answer, and an impossible day (2026-02-30) is refused, never guessed at.
 import re
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,18 +36,28 @@ def parse_as_of(raw: str | None, session: Session, today: date) -> date:
     if not text:
         return today
     if not _ISO_DATE.fullmatch(text):
-        raise AsOfError(f"as_of must be a date in the form YYYY-MM-DD, not {text[:20]!r}")
+        raise AsOfError(
+            _("as_of must be a date in the form YYYY-MM-DD, not %(text)r", text=text[:20])
+        )
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise AsOfError(f"as_of {text} is not a day of the calendar") from None
+        raise AsOfError(_("as_of %(text)s is not a day of the calendar", text=text)) from None
     if day > today:
         raise AsOfError(
-            f"as_of {text} is after today ({today.isoformat()}): statuses are not foretold"
+            _(
+                "as_of %(text)s is after today (%(today)s): statuses are not foretold",
+                text=text,
+                today=today.isoformat(),
+            )
         )
     begin = records_begin(session, today)
     if day < begin:
         raise AsOfError(
-            f"as_of {text} is before the registry's records, which begin on {begin.isoformat()}"
+            _(
+                "as_of %(text)s is before the registry's records, which begin on %(begin)s",
+                text=text,
+                begin=begin.isoformat(),
+            )
         )
     return day

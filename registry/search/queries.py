@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, column, exists, func, literal, select, table, text
 from sqlalchemy.orm import Session, aliased
 
+from registry.formatting import format_number
 from registry.mediators.models import (
     CertificationType,
     Mediator,
@@ -45,9 +48,9 @@ MAX_PER_PAGE = 100
 # they narrow it. The default of the SEARCH_COUNT_CAP setting: counts stop there, and pages.
 MAX_RESULTS_REACHABLE = 10_000
 SORTS = {
-    "name": "Name (A-Z)",
-    "country": "Country, then name",
-    "recent": "Most recently certified",
+    "name": _l("Name (A-Z)"),
+    "country": _l("Country, then name"),
+    "recent": _l("Most recently certified"),
 }
 # Parameters of the public JSON API (the contract); the page adds type and sort.
 API_PARAMETERS = frozenset({"q", "country", "language", "specialisation", "page", "per_page"})
@@ -104,12 +107,12 @@ def parse_search(
     """
     unknown = sorted(set(args) - allowed)
     if unknown:
-        raise SearchError(f"unknown parameter: {unknown[0]}")
+        raise SearchError(_("unknown parameter: %(name)s", name=unknown[0]))
     q = " ".join((args.get("q") or "").split())
     if len(q) > MAX_QUERY_LENGTH:
-        raise SearchError(f"q is longer than {MAX_QUERY_LENGTH} characters")
+        raise SearchError(_("q is longer than %(num)s characters", num=MAX_QUERY_LENGTH))
     if len(fold_text(q).split()) > MAX_WORDS:
-        raise SearchError(f"q has more than {MAX_WORDS} words")
+        raise SearchError(_("q has more than %(num)s words", num=MAX_WORDS))
     search = MediatorSearch(
         q=q,
         country=_code(args, "country", COUNTRIES, str.upper),
@@ -121,7 +124,12 @@ def parse_search(
         per_page=_number(args, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
     )
     if (search.page - 1) * search.per_page >= reachable:
-        raise SearchError(f"page is past the first {reachable:,} results; narrow the search")
+        raise SearchError(
+            _(
+                "page is past the first %(num)s results; narrow the search",
+                num=format_number(reachable),
+            )
+        )
     return search
 
 
@@ -133,7 +141,7 @@ def _code(
         return None
     value = normal(value)
     if value not in known:
-        raise SearchError(f"unknown {name}: {value[:40]}")
+        raise SearchError(_("unknown %(name)s: %(value)s", name=name, value=value[:40]))
     return value
 
 
@@ -142,13 +150,13 @@ def _number(args: Mapping[str, str], name: str, default: int, maximum: int | Non
     if not raw:
         return default
     if not raw.isascii() or not raw.isdigit():
-        raise SearchError(f"{name} must be a whole number")
+        raise SearchError(_("%(name)s must be a whole number", name=name))
     digits = raw.lstrip("0") or "0"
     value = int(digits) if len(digits) <= 12 else 10**12  # beyond any maximum either way
     if value < 1:
-        raise SearchError(f"{name} must be 1 or more")
+        raise SearchError(_("%(name)s must be 1 or more", name=name))
     if maximum is not None and value > maximum:
-        raise SearchError(f"{name} must be at most {maximum}")
+        raise SearchError(_("%(name)s must be at most %(maximum)s", name=name, maximum=maximum))
     return value
 
 
@@ -156,7 +164,12 @@ def parse_page(args: Mapping[str, str]) -> int:
     """Read the ``page`` parameter of a simple list; raise ``SearchError`` when it is bad."""
     page = _number(args, "page", 1, None)
     if (page - 1) * DEFAULT_PER_PAGE >= MAX_RESULTS_REACHABLE:
-        raise SearchError(f"page is past the first {MAX_RESULTS_REACHABLE:,} results")
+        raise SearchError(
+            _(
+                "page is past the first %(num)s results",
+                num=format_number(MAX_RESULTS_REACHABLE),
+            )
+        )
     return page
 
 

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from registry.mediators.status import (
 MAX_PUBLIC_ID = 16
 MAX_CERTIFICATE_NUMBER = 32
 
-STRUCK_REASON = (
+STRUCK_REASON = _l(
     "The yearly listing contribution was not paid or waived by the end of the grace period."
 )
 
@@ -173,7 +174,7 @@ def _verification(
     reason = None
     if certification is not None:
         reason = {
-            Status.STRUCK: STRUCK_REASON,
+            Status.STRUCK: str(STRUCK_REASON),
             Status.SUSPENDED: certification.suspension_reason,
             Status.REVOKED: certification.revocation_reason,
         }.get(status)

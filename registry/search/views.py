@@ -7,11 +7,13 @@ why for struck, suspended and revoked; such pages also ask search engines not to
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from registry.accounts.permissions import public
 from registry.clock import local_today
 from registry.digests.queries import current_digest
 from registry.extensions import db
+from registry.formatting import format_day
 from registry.mediators.models import CertificationType, Mediator
 from registry.reference import COUNTRIES, LANGUAGES
 from registry.search import queries
@@ -103,19 +105,25 @@ def verify() -> ResponseReturnValue:
         return render_template("search/verify.html", verification=None, error=None, **context)
     number = normal_number(raw)
     if len(number) > MAX_NUMBER_LENGTH or not number.replace("-", "").isalnum():
-        error = "A certificate number has letters, digits and dashes only, like MR-2024-000012."
+        error = _("A certificate number has letters, digits and dashes only, like MR-2024-000012.")
         return render_template("search/verify.html", verification=None, error=error, **context), 400
     try:
         day = parse_as_of(raw_day, db.session, today)
     except AsOfError as error:
-        message = f"The day cannot be answered: {error}."
+        message = _("The day cannot be answered: %(error)s.", error=error)
         return render_template(
             "search/verify.html", verification=None, error=None, day_error=message, **context
         ), 400
     verification = verify_certificate(db.session, raw, day)
     if verification is None:
-        error = f"There is no certificate with the number {number}"
-        error += "." if day == today else f" granted by {day.strftime('%-d %B %Y')}."
+        if day == today:
+            error = _("There is no certificate with the number %(number)s.", number=number)
+        else:
+            error = _(
+                "There is no certificate with the number %(number)s granted by %(day)s.",
+                number=number,
+                day=format_day(day),
+            )
         return render_template("search/verify.html", verification=None, error=error, **context), 404
     return render_template(
         "search/verify.html",
@@ -134,7 +142,9 @@ def training() -> ResponseReturnValue:
     try:
         page = queries.parse_page(request.args)
         if len(q) > queries.MAX_QUERY_LENGTH:
-            raise SearchError(f"The name is longer than {queries.MAX_QUERY_LENGTH} characters.")
+            raise SearchError(
+                _("The name is longer than %(num)s characters.", num=queries.MAX_QUERY_LENGTH)
+            )
     except SearchError as error:
         return render_template("search/training.html", q=q, result=None, error=str(error)), 400
     result = queries.qualified_mediators(db.session, q, page)

@@ -10,6 +10,7 @@ back, and the token with it, so the form can be sent again once corrected.
 
 from flask import Flask, current_app, flash, redirect, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -19,10 +20,10 @@ from registry.submissions import services
 from registry.submissions.jobs import purge_submissions
 from registry.web import local_path, render_error
 
-ALREADY_SENT = (
+ALREADY_SENT = _l(
     "This form was already sent, and what it asked for was done then; it was not done again."
 )
-EXPIRED = "The form had expired or was sent from elsewhere. Go back, reload it and try again."
+EXPIRED = _l("The form had expired or was sent from elsewhere. Go back, reload it and try again.")
 
 
 def init_app(app: Flask) -> None:
@@ -64,13 +65,13 @@ def _consume_token() -> ResponseReturnValue | None:
         )
     except services.TokenExpired:
         db.session.rollback()
-        return render_error(400, EXPIRED)
+        return render_error(400, str(EXPIRED))
     except services.AlreadySubmitted:
         db.session.rollback()
         back = local_path(_referrer_path())
         if back is None:
-            return render_error(409, ALREADY_SENT)
-        flash(ALREADY_SENT, "info")
+            return render_error(409, str(ALREADY_SENT))
+        flash(str(ALREADY_SENT), "info")
         return redirect(back, 303)
     return None
 

@@ -2,7 +2,6 @@
 
 import calendar
 import re
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -11,16 +10,6 @@ from flask_babel import gettext as _
 from wtforms.validators import StopValidation
 
 from registry.formatting import format_month
-
-
-def text_choices(choices: Mapping[Any, Any]) -> dict[Any, str]:
-    """Return select ``choices`` with their labels as text, in the language of this request.
-
-    WTForms reads a dict whose labels are not ``str`` (lazy translations) as option groups, so
-    forms give their lazily translated labels through this when they are made.
-    """
-    return {value: str(label) for value, label in choices.items()}
-
 
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 

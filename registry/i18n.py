@@ -66,27 +66,28 @@ def in_sentence(label: object) -> str:
     return text if current_language() == "de" else text.lower()
 
 
-def choices(labels: Mapping[Any, object]) -> list[SelectChoice]:
-    """Return ``{value: label}`` as a select's choices; labels may be lazy (translated when shown).
+def choices(labels: Mapping[Any, object], blank: object | None = None) -> list[SelectChoice]:
+    """Return ``{value: label}`` as a select's choices, after an optional ``blank`` choice.
 
-    WTForms reads a dict whose labels are not plain strings as option groups.
+    Labels may be lazy (translated when shown): WTForms would read a dict whose labels are not
+    plain strings as option groups.
     """
-    return [SelectChoice(value=value, label=label) for value, label in labels.items()]  # type: ignore[arg-type]
+    first = {"": blank} if blank is not None else {}
+    return [SelectChoice(value=v, label=label) for v, label in {**first, **labels}.items()]  # type: ignore[arg-type]
 
 
 def country_select_choices(blank: object | None = None) -> list[SelectChoice]:
     """Every country in the page's language and collation order, after an optional blank."""
     from registry.reference import country_choices
 
-    first = [SelectChoice("", blank)] if blank is not None else []  # type: ignore[arg-type]
-    return first + [SelectChoice(code, name) for code, name in country_choices()]
+    return choices(dict(country_choices()), blank)
 
 
 def language_select_choices() -> list[SelectChoice]:
     """Every language in the page's language and collation order."""
     from registry.reference import language_choices
 
-    return [SelectChoice(code, name) for code, name in language_choices()]
+    return choices(dict(language_choices()))
 
 
 class LocalePrefix:

@@ -41,12 +41,12 @@ from typing import IO, Protocol
 
 from flask import Flask, Response, current_app, send_file
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import event, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, SessionTransaction
 
 from registry.formatting import format_number
+from registry.i18n import _l
 
 MAX_NAME_LENGTH = 200
 PENDING_FILES = "uploads_pending"

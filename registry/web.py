@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, flash, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -18,6 +17,7 @@ from registry import formatting
 from registry.accounts.models import STAFF_ROLES, Role
 from registry.api.errors import API_PATH, api_error, error_response
 from registry.extensions import db, login_manager
+from registry.i18n import _l
 from registry.retries import RetryDroppedReads, mark_for_retry
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,6 @@
 from collections.abc import Iterable
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -15,7 +14,7 @@ from registry.accounts.services import (
     AccountError,
     check_password_rules,
 )
-from registry.i18n import LANGUAGES
+from registry.i18n import LANGUAGES, _l
 
 _password_length = Length(
     min=MIN_PASSWORD_LENGTH,

@@ -3,12 +3,12 @@
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.database import Base, sql_values
+from registry.i18n import _l
 
 
 class Role(StrEnum):

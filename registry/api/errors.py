@@ -6,10 +6,11 @@ ids and addresses, other methods (405), the rate limit (429) and server errors a
 
 from flask import jsonify
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.wrappers import Response
+
+from registry.i18n import _l
 
 API_PATH = "/api/"
 

@@ -1,12 +1,12 @@
 """The form of "verify a credential": paste it, or upload the file it came in."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
 from registry.credentials.verifying import MAX_LENGTH
+from registry.i18n import _l
 
 
 class CredentialForm(FlaskForm):

@@ -13,7 +13,6 @@ from typing import Any
 import jwt
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from registry.clock import local_date
@@ -21,6 +20,7 @@ from registry.credentials.issuing import issuer_profile
 from registry.credentials.keys import keyring
 from registry.credentials.models import StatusList, StatusPurpose
 from registry.formatting import format_day
+from registry.i18n import _l
 from registry.search.verification import Verification, verify_certificate
 
 # A credential is a few kilobytes; anything far larger is not one of ours.

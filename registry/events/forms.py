@@ -1,12 +1,12 @@
 """The event log's filter form (a GET form: nothing changes, so no CSRF token)."""
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from registry.fields import DateField
+from registry.i18n import _l
 
 
 class EventFilterForm(FlaskForm):

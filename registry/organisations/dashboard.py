@@ -23,7 +23,6 @@ from enum import StrEnum
 from typing import Any
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -44,6 +43,7 @@ from registry import csvfiles
 from registry.clock import registry_zone
 from registry.digests.models import Digest
 from registry.digests.queries import current_digests
+from registry.i18n import _l
 from registry.mediators.checklist import (
     ASSESSMENT_STEP,
     DIGEST_STEP,

@@ -1,7 +1,6 @@
 """The directory's filters, the review forms, and the organisation account and dashboard forms."""
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -13,7 +12,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from registry.fields import DateField, text_choices
+from registry.fields import DateField
+from registry.i18n import _l, choices
 from registry.organisations.dashboard import (
     BUCKET_LABELS,
     SORTS,
@@ -24,7 +24,7 @@ from registry.organisations.dashboard import (
 from registry.organisations.models import AccountType, Program, ProgramType
 from registry.organisations.queries import ACCOUNT_TYPE_LABELS, DirectoryOptions
 from registry.organisations.services import MAX_REASON_LENGTH, MAX_REVIEW_LENGTH
-from registry.reference import COUNTRIES, country_name
+from registry.reference import COUNTRIES, by_name, country_name
 
 
 def _upper(value: str | None) -> str | None:
@@ -53,7 +53,7 @@ class PageForm(FlaskForm):
 
 
 def _by_name(codes: list[str]) -> dict[str, str]:
-    return dict(sorted(((code, country_name(code)) for code in codes), key=lambda c: c[1]))
+    return dict(by_name((code, country_name(code)) for code in codes))
 
 
 # Short enough for a select box; the full names are on each profile.
@@ -158,7 +158,7 @@ class ReviewForm(FlaskForm):
 
     def __init__(self, *args: object, can_post_anonymously: bool, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.rating.choices = text_choices(RATING_CHOICES)
+        self.rating.choices = choices(RATING_CHOICES)
         self.can_post_anonymously = can_post_anonymously
 
     def validate_rating(self, field: SelectField) -> None:
@@ -213,8 +213,8 @@ class DashboardForm(PageForm):
             "": _("Every program"),
             **{str(p.id): f"{p.name} ({p.program_type})" for p in programs},
         }
-        self.bucket.choices = {"": _("Every bucket"), **text_choices(BUCKET_CHOICES)}
-        self.sort.choices = text_choices(SORTS)
+        self.bucket.choices = choices(BUCKET_CHOICES, blank=_("Every bucket"))
+        self.sort.choices = choices(SORTS)
         self.step.choices = {"": _("Any"), **{step_key(label): label for label in steps}}
 
     def wanted(self) -> DashboardFilter:

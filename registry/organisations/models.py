@@ -3,12 +3,12 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.accounts.models import User
 from registry.database import Base, sql_values
+from registry.i18n import _l
 
 
 class AccountType(StrEnum):

@@ -3,11 +3,11 @@ the mediators linked to programs (the dashboard itself is in ``dashboard``)."""
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from registry.accounts.models import User
+from registry.i18n import _l
 from registry.mediators.models import Mediator, ProgramLink
 from registry.mediators.names import fold_text, search_form
 from registry.organisations.models import (
@@ -20,7 +20,7 @@ from registry.organisations.models import (
     Review,
 )
 from registry.pagination import Page
-from registry.reference import country_name
+from registry.reference import by_name, country_name
 
 ACCOUNT_TYPE_LABELS = {
     AccountType.QAP1: _l("QAP 1 (training)"),
@@ -162,7 +162,9 @@ def directory_rows(session: Session, organisations: list[Organisation]) -> list[
             DirectoryRow(
                 organisation=organisation,
                 program_types=[t for t in ProgramType if t.value in types],
-                countries=sorted(countries, key=country_name),
+                countries=[
+                    code for code, _name in by_name((c, country_name(c)) for c in countries)
+                ],
                 rating=ratings.get(organisation.id),
             )
         )

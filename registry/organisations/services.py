@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,6 +15,7 @@ from registry.accounts.models import Role, User
 from registry.accounts.services import find_user, grant_role
 from registry.events.services import record_event
 from registry.formatting import format_day
+from registry.i18n import _l
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator, ProgramLink
 from registry.organisations.dashboard import (

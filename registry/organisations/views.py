@@ -21,7 +21,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -30,6 +29,7 @@ from registry.accounts.permissions import public, role_required, signed_in
 from registry.clock import local_today
 from registry.database import utcnow
 from registry.extensions import db
+from registry.i18n import _l
 from registry.mediators.names import fold_text
 from registry.mediators.views import REGISTRY_STAFF
 from registry.organisations import services

@@ -15,11 +15,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, column, exists, func, literal, select, table, text
 from sqlalchemy.orm import Session, aliased
 
 from registry.formatting import format_number
+from registry.i18n import _l
 from registry.mediators.models import (
     CertificationType,
     Mediator,

@@ -9,10 +9,10 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.i18n import _l
 from registry.mediators.models import Certification, Mediator, Status
 from registry.mediators.outlook import Outlook, outlook
 from registry.mediators.specialisations import PublicSpecialisation, public_specialisations

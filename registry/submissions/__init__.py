@@ -10,12 +10,12 @@ back, and the token with it, so the form can be sent again once corrected.
 
 from flask import Flask, current_app, flash, redirect, request
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 
 from registry.database import utcnow
 from registry.extensions import db
+from registry.i18n import _l
 from registry.submissions import services
 from registry.submissions.jobs import purge_submissions
 from registry.web import local_path, render_error

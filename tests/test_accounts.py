@@ -125,6 +125,16 @@ def test_register_a_mediator(client, session):
     assert user.password_hash.startswith("$argon2id$")
 
 
+def test_registering_in_german_keeps_german_for_pages_and_mail(client, session):
+    response = post_form(client, "/de/register", {"name": "Jana Weiß", "email": "jana@example.org"})
+    assert response.status_code == 303
+    user = session.scalar(select(User).where(User.email == "jana@example.org"))
+    assert user.locale == "de"
+    welcome = session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == user.email))
+    assert welcome.subject == "Willkommen beim Mediator Registry: Wählen Sie Ihr Passwort"
+    assert welcome.body_text.startswith("Guten Tag Jana Weiß,")
+
+
 def test_registering_a_taken_address_answers_the_same_and_tells_its_owner(client, session):
     owner = make_user(session, email="taken@example.org")
     before = session.query(User).count()

@@ -440,9 +440,9 @@ def test_mail_to_a_complainant_keeps_the_language_the_complaint_was_filed_in(
     message = session.scalars(
         select(OutboxMessage).where(OutboxMessage.to_address == address).order_by(OutboxMessage.id)
     ).all()[-1]
-    assert (
-        message.subject
-        == f"Your complaint {complaint.receipt_code}: it was acknowledged at level 1 (Support)"
+    # Written in French, although the handler's page was English.
+    assert message.subject == (
+        f"Votre plainte {complaint.receipt_code}\u00a0: accusé de réception au niveau 1 (Support)"
     )
 
 

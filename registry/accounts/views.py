@@ -26,7 +26,7 @@ from registry.accounts.permissions import public, signed_in
 from registry.accounts.throttle import DEVICE_COOKIE
 from registry.database import utcnow
 from registry.extensions import db, limiter
-from registry.i18n import DEFAULT_LOCALE, LANGUAGES, LOCALE_COOKIE, OUTER_ROOT_KEY
+from registry.i18n import DEFAULT_LOCALE, LANGUAGES, LOCALE_COOKIE, OUTER_ROOT_KEY, current_language
 from registry.web import local_path
 
 bp = Blueprint("accounts", __name__)
@@ -168,6 +168,7 @@ def register() -> Response | str:
             name=form.name.data,
             now=utcnow(),
             ttl=timedelta(minutes=minutes),
+            locale=current_language(),
         )
         db.session.commit()
         # The same answer whether or not the address has an account: its owner learns by mail.

@@ -15,7 +15,7 @@ from registry.accounts.models import Role, User
 from registry.accounts.services import find_user, grant_role
 from registry.events.services import record_event
 from registry.formatting import format_day
-from registry.i18n import _l
+from registry.i18n import _l, in_sentence
 from registry.mail.services import queue_template_mail
 from registry.mediators.models import Mediator, ProgramLink
 from registry.organisations.dashboard import (
@@ -358,7 +358,7 @@ def send_reminder(
                 "Reminders go to mediators nearing certification, nearing lapse or in grace;"
                 " %(name)s is %(bucket)s.",
                 name=mediator.name,
-                bucket=row.bucket.label.lower(),
+                bucket=in_sentence(row.bucket.label),
             )
         )
     day_number = _check_reminder_limits(session, organisation, mediator, today)

@@ -16,7 +16,7 @@ from typing import Any
 
 from babel import Locale
 from flask import Flask, has_request_context, redirect, request
-from flask_babel import Babel, LazyString, get_locale, gettext
+from flask_babel import Babel, LazyString, get_locale, gettext, refresh
 from flask_login import current_user
 from markupsafe import escape
 from werkzeug.wrappers import Response
@@ -116,6 +116,9 @@ def init_app(app: Flask) -> None:
     # {% trans %} blocks ignore line breaks and indentation, as the extracted messages do.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.wsgi_app = LocalePrefix(app.wsgi_app)  # type: ignore[method-assign]
+    # Flask-Babel keeps the locale in ``g``, which outlives a request when an application
+    # context was already pushed around it (tests, scripts): each request chooses afresh.
+    app.before_request(refresh)
     app.before_request(_redirect_home)
     app.after_request(_remember_choice)
     app.jinja_env.globals.update(

@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from babel import Locale
 from sqlalchemy import String, Text, select
 
 from registry.clock import local_today
@@ -16,6 +17,7 @@ from registry.database import db
 from registry.mediators.models import Mediator, Status
 from registry.models import metadata
 from registry.organisations.models import Organisation
+from registry.reference import by_name
 from registry.search.verification import verify_mediator
 from tests.conftest import post_form
 
@@ -213,3 +215,18 @@ def test_the_api_follows_accept_language_only(client):
     ).get_json()
     assert english.keys() == german.keys()
     assert english != german  # the explanation or message is German, the codes the same
+
+
+@pytest.mark.xdist_group("demo")
+def test_the_filters_name_countries_and_languages_in_the_page_language(walk):
+    app, _pages, _data = walk
+    page = app.test_client().get("/de/mediators").get_data(as_text=True)
+    for field, names in (
+        ("country", Locale("de").territories),
+        ("language", Locale("de").languages),
+    ):
+        select_ = page.split(f'name="{field}"', 1)[1].split("</select>", 1)[0]
+        options = re.findall(r'<option value="(\w+)"[^>]*>([^<]+?) \(', select_)
+        assert len(options) > 3
+        assert all(name == names[code] for code, name in options)
+        assert [code for code, _ in options] == [c for c, _ in by_name(options)]

@@ -5,6 +5,8 @@ that is not certified today says so plainly ("Not currently certified"), with si
 why for struck, suspended and revoked; such pages also ask search engines not to index them.
 """
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -15,7 +17,7 @@ from registry.digests.queries import current_digest
 from registry.extensions import db
 from registry.formatting import format_day
 from registry.mediators.models import CertificationType, Mediator
-from registry.reference import COUNTRIES, LANGUAGES
+from registry.reference import COUNTRIES, LANGUAGES, by_name, country_name, language_name
 from registry.search import queries
 from registry.search.as_of import AsOfError, parse_as_of
 from registry.search.queries import SORTS, SearchError
@@ -38,9 +40,11 @@ def find() -> ResponseReturnValue:
     )
     context = {
         # Only the values that find someone today (and the one asked for, to keep it shown).
-        "countries": _offered(COUNTRIES, counts.countries, request.args.get("country", "").upper()),
+        "countries": _offered(
+            COUNTRIES, country_name, counts.countries, request.args.get("country", "").upper()
+        ),
         "languages": _offered(
-            LANGUAGES, counts.languages, request.args.get("language", "").lower()
+            LANGUAGES, language_name, counts.languages, request.args.get("language", "").lower()
         ),
         "specialisations": specialisations,
         "types": list(CertificationType),
@@ -66,12 +70,14 @@ def find() -> ResponseReturnValue:
     )
 
 
-def _offered(names: dict[str, str], counts: dict[str, int], chosen: str) -> list[tuple]:
-    """Return (code, name, count) of the values with listed mediators, in the order of names."""
-    codes = {code for code, count in counts.items() if count} | ({chosen} & set(names))
-    return sorted(
-        ((c, names[c], counts.get(c, 0)) for c in codes if c in names), key=lambda o: o[1]
-    )
+def _offered(
+    known: dict[str, str], name: Callable[[str], str], counts: dict[str, int], chosen: str
+) -> list[tuple[str, str, int]]:
+    """Return (code, name, count) of the values with listed mediators, by name in the reader's
+    language and collation order."""
+    codes = {code for code, count in counts.items() if count} | ({chosen} & set(known))
+    named = by_name((code, name(code)) for code in codes if code in known)
+    return [(code, label, counts.get(code, 0)) for code, label in named]
 
 
 @bp.route("/mediators/<public_id>")

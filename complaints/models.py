@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,7 +80,7 @@ class Status(StrEnum):
     @property
     def label(self) -> str:
         return {
-            Status.OPEN: _("Received"),
+            Status.OPEN: pgettext("a complaint", "Received"),
             Status.ACKNOWLEDGED: _("Acknowledged"),
             Status.RESPONDED: _("Responded"),
             Status.CLOSED: _("Closed"),

@@ -57,9 +57,13 @@ def format_instant(value: datetime | None) -> str:
     return str(locale.datetime_formats["medium"]).replace("{1}", day).replace("{0}", time)
 
 
-def format_number(value: int | float | Decimal) -> str:
-    """Return a number with the language's separators ("10,000", "10.000", "10 000")."""
-    return format_decimal(value, locale=formatting_locale())
+def format_number(value: int | float | Decimal, decimals: int | None = None) -> str:
+    """Return a number with the language's separators ("10,000", "10.000", "4,5").
+
+    ``decimals`` fixes how many digits follow the decimal sign (a rating "4.0", "4,0").
+    """
+    pattern = None if decimals is None else "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, pattern, locale=formatting_locale())
 
 
 def format_money(amount_minor: int, currency: str) -> str:

@@ -15,8 +15,8 @@ from registry.certificates import pdf as layout
 from registry.certificates.pdf import certificate_pdf
 from registry.clock import local_today
 from registry.database import utcnow
+from registry.formatting import format_day as long_date
 from registry.mediators.models import CertificationType, Specialisation
-from registry.mediators.outlook import long_date
 from registry.mediators.services import grant_certification
 from registry.search.verification import verify_mediator
 from tests.conftest import IN_CI, post_form

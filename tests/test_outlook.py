@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from registry.contributions.services import ContributionError
 from registry.database import utcnow
+from registry.formatting import format_day as long_date
 from registry.mediators.models import Status
-from registry.mediators.outlook import NextChange, Outlook, long_date, outlook
+from registry.mediators.outlook import NextChange, Outlook, outlook
 from registry.mediators.services import (
     MediatorError,
     lift_suspension,
@@ -53,7 +54,7 @@ def conduct(session: Session, action, certification, on: str) -> None:
         (D("2025-09-09"), "9 September 2025"),
     ],
 )
-def test_long_date(day, text):
+def test_a_day_reads_as_the_public_pages_write_it_in_english(day, text):
     assert long_date(day) == text
 
 

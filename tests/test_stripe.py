@@ -18,9 +18,9 @@ from registry.accounts.models import Role
 from registry.clock import local_date, local_today
 from registry.contributions.models import HeldPayment, Invoice, Payment, Refund, StripeEvent
 from registry.events.models import Event
+from registry.formatting import format_day as long_date
 from registry.mail.models import OutboxMessage
 from registry.mediators.models import Status
-from registry.mediators.outlook import long_date
 from registry.mediators.status import certification_standing
 from registry.reference import format_money
 from tests import fake_stripe

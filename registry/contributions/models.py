@@ -172,6 +172,11 @@ class Invoice(Base):
     )
 
     @property
+    def tier_label(self) -> str:
+        """The tier in the reader's language ("Full fee", "25% reduction")."""
+        return Tier(self.tier).label
+
+    @property
     def number(self) -> str:
         return format_invoice_number(self.id)
 

@@ -2,15 +2,14 @@
 
 from decimal import Decimal
 
-from babel.numbers import format_decimal
 from flask import Flask
 
-from registry.formatting import formatting_locale
+from registry.formatting import format_number
 
 
 def format_score(mean_centi: int) -> str:
     """Return a mean score kept in hundredths with two decimals ("4.25", "4,25" in French)."""
-    return format_decimal(Decimal(mean_centi).scaleb(-2), "0.00", locale=formatting_locale())
+    return format_number(Decimal(mean_centi).scaleb(-2), decimals=2)
 
 
 def init_app(app: Flask) -> None:

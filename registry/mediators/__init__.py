@@ -4,6 +4,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from registry.mediators.checklist import step_text
     from registry.mediators.jobs import run_lifecycle
     from registry.mediators.models import Status
     from registry.mediators.views import bp
@@ -13,6 +14,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["Status"] = Status
     app.add_template_filter(country_name)
     app.add_template_filter(language_name)
+    app.add_template_filter(step_text)
     app.extensions["jobs"].add_daily(
         "lifecycle",
         run_lifecycle,

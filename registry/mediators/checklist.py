@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from registry.digests.models import Digest
 from registry.digests.queries import current_digest, latest_digest
 from registry.formatting import format_day
-from registry.i18n import _l
+from registry.i18n import _l, in_sentence
 from registry.mediators.models import Mediator, MediatorLanguage
 from registry.mediators.status import Standing
 
@@ -64,7 +64,12 @@ class ChecklistItem:
     @property
     def text(self) -> str:
         """The label in the reader's language."""
-        return str(LABEL_TEXTS.get(self.label, self.label))
+        return step_text(self.label)
+
+
+def step_text(label: str) -> str:
+    """Return a step's label (the English key of filters and CSV files) in the reader's language."""
+    return str(LABEL_TEXTS.get(label, label))
 
 
 def profile_checklist(mediator: Mediator) -> list[ChecklistItem]:
@@ -113,7 +118,7 @@ def certification_prerequisites(
 
     ``last_digest`` (the latest published one, current or not) only words the hint.
     """
-    missing = [item.text.lower() for item in profile_checklist(mediator) if not item.is_done]
+    missing = [in_sentence(item.text) for item in profile_checklist(mediator) if not item.is_done]
     assessed = [a.assessed_on for a in mediator.assessments if a.assessed_on <= on]
     items = [
         ChecklistItem(

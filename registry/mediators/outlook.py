@@ -19,23 +19,6 @@ from registry.mediators.status import Standing
 
 DAY = timedelta(days=1)
 
-# Written out here because strftime("%B") follows the process locale. (``long_date`` writes a
-# day in English whatever the page's language; the sentences below use the reader's.)
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
 CERTIFIED = _l(
     "Certified: listing contribution paid until %(valid_until)s. "
     "Lapses on %(lapses_on)s unless renewed."
@@ -88,11 +71,6 @@ class Outlook:
             "next_change": {"on": change.on.isoformat(), "to": change.to.value} if change else None,
             "explanation": self.explanation,
         }
-
-
-def long_date(day: date) -> str:
-    """Write ``day`` in English, e.g. "1 April 2027", whatever the locale."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def outlook(standing: Standing) -> Outlook:

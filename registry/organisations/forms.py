@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from registry.fields import DateField
 from registry.i18n import _l, choices
+from registry.mediators.checklist import step_text
 from registry.organisations.dashboard import (
     BUCKET_LABELS,
     SORTS,
@@ -215,7 +216,7 @@ class DashboardForm(PageForm):
         }
         self.bucket.choices = choices(BUCKET_CHOICES, blank=_("Every bucket"))
         self.sort.choices = choices(SORTS)
-        self.step.choices = {"": _("Any"), **{step_key(label): label for label in steps}}
+        self.step.choices = {"": _("Any"), **{step_key(label): step_text(label) for label in steps}}
 
     def wanted(self) -> DashboardFilter:
         """Return the filter the (validated) form describes."""

@@ -143,15 +143,12 @@ def test_the_compiled_catalogue_matches(language):
     assert compiled.exists(), f"run `make translations`: {compiled} is missing"
     with compiled.open("rb") as file:
         read = gettext.GNUTranslations(file)
-    translated = {
-        (m.id if isinstance(m.id, str) else m.id[0]): m.string
-        for m in catalogue(language)
-        if m.id and m.string and all(m.string if isinstance(m.string, tuple) else [m.string])
-        and not m.fuzzy
-    }  # fmt: skip
-    stale = [
-        key
-        for key, string in translated.items()
-        if isinstance(string, str) and read.gettext(key) != string
-    ]
+    stale = []
+    for m in catalogue(language):
+        singular = m.id if isinstance(m.id, str) else m.id[0] if m.id else ""
+        if not singular or not isinstance(m.string, str) or not m.string or m.fuzzy:
+            continue
+        found = read.pgettext(m.context, singular) if m.context else read.gettext(singular)
+        if found != m.string:
+            stale.append((m.context, singular))
     assert not stale, f"run `make translations`: {language}.mo differs for {stale[:5]}"

@@ -155,7 +155,7 @@ def levels() -> list[LevelInfo]:
         committee = queries.routed_committee(db.session, subject)
         if committee is not None:
             subjects_of.setdefault(committee.name, []).append(str(SUBJECT_SHORT[subject]))
-    committees = "; ".join(
+    committees = _("; ").join(
         _("the %(committee)s for %(subjects)s", committee=name, subjects=_(" and ").join(s))
         for name, s in subjects_of.items()
     )

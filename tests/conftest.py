@@ -344,6 +344,9 @@ def demo(database_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     application = make_test_app(url)
     with application.app_context():
         yield Demo(application, url, output)
+        # Give back what the test's session holds before the pool goes: a connection still
+        # checked out would be closed only by the garbage collector (a ResourceWarning later).
+        db.session.close()
         db.engine.dispose()
     drop_database(url)
 

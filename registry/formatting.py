@@ -19,7 +19,7 @@ from babel.numbers import format_currency, format_decimal, get_currency_precisio
 from flask import Flask
 
 from registry.clock import registry_zone
-from registry.i18n import current_language
+from registry.i18n import babel_locale, current_language
 
 # The locale whose conventions a language's pages follow where Babel's default for the bare
 # language is not the registry's (English: British dates, "7 December 2026").
@@ -29,7 +29,7 @@ DAY_FORMAT = "long"
 
 def formatting_locale(language: str | None = None) -> Locale:
     language = language or current_language()
-    return Locale.parse(FORMAT_LOCALES.get(language, language))
+    return babel_locale(FORMAT_LOCALES.get(language, language))
 
 
 def format_day(value: date | datetime | None) -> str:

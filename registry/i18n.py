@@ -12,6 +12,7 @@ the routes know nothing of it and every ``url_for`` on a ``/fr/`` page stays in 
 """
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from babel import Locale
@@ -159,8 +160,10 @@ def current_language() -> str:
     return locale.language if locale else DEFAULT_LOCALE
 
 
-def current_locale() -> Locale:
-    return get_locale() or Locale.parse(DEFAULT_LOCALE)
+@cache
+def babel_locale(name: str) -> Locale:
+    """Return Babel's locale ``name`` ("fr", "en_GB"), parsed once per process."""
+    return Locale.parse(name)
 
 
 def language_url(language: str | None) -> str:

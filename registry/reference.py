@@ -13,13 +13,13 @@ Algorithm, so "Ägypten" comes before "Albanien" and "Österreich" after "Oman".
 """
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import TypeVar
 
-from babel import Locale
-from flask import has_app_context
 from pyuca import Collator
+
+from registry.i18n import babel_locale, current_language
 
 Key = TypeVar("Key")
 
@@ -676,27 +676,23 @@ def language_code(value: str) -> str | None:
 def country_name(code: str) -> str:
     """Return a country's name in the page's language, or the code itself if it is unknown."""
     code = code.strip().upper()
-    local = _babel_locale()
-    name = local.territories.get(code) if local else None
-    return name or COUNTRIES.get(code, code)
+    return _names("territories", current_language()).get(code) or COUNTRIES.get(code, code)
 
 
 def language_name(code: str) -> str:
     """Return a language's name in the page's language, or the code itself if it is unknown."""
     code = code.strip().lower()
-    local = _babel_locale()
-    name = local.languages.get(code) if local else None
-    return name or LANGUAGES.get(code, code)
+    return _names("languages", current_language()).get(code) or LANGUAGES.get(code, code)
 
 
-def country_choices() -> list[tuple[str, str]]:
+def country_choices() -> tuple[tuple[str, str], ...]:
     """Return every (code, name) country pair in the page's language, in collation order."""
-    return by_name((code, country_name(code)) for code in COUNTRIES)
+    return _choices("territories", current_language())
 
 
-def language_choices() -> list[tuple[str, str]]:
+def language_choices() -> tuple[tuple[str, str], ...]:
     """Return every (code, name) language pair in the page's language, in collation order."""
-    return by_name((code, language_name(code)) for code in LANGUAGES)
+    return _choices("languages", current_language())
 
 
 def by_name(pairs: Iterable[tuple[Key, str]]) -> list[tuple[Key, str]]:
@@ -710,19 +706,17 @@ def _collator() -> Collator:
     return Collator()
 
 
-def _babel_locale() -> Locale | None:
-    """Return the page's locale when it is not English (whose names are the tables above)."""
-    if not has_app_context():
-        return None
-    from registry.i18n import current_language
-
-    language = current_language()
-    return None if language == "en" else _locale(language)
+def _names(kind: str, language: str) -> Mapping[str, str]:
+    """Babel's names of ``kind`` ("territories", "languages") in ``language``; English: ours."""
+    return {} if language == "en" else getattr(babel_locale(language), kind)
 
 
 @cache
-def _locale(language: str) -> Locale:
-    return Locale.parse(language)
+def _choices(kind: str, language: str) -> tuple[tuple[str, str], ...]:
+    """Every code of a table with its name in ``language``, sorted once per process."""
+    table = COUNTRIES if kind == "territories" else LANGUAGES
+    names = _names(kind, language)
+    return tuple(by_name((code, names.get(code) or name) for code, name in table.items()))
 
 
 def format_money(amount_minor: int, currency: str) -> str:

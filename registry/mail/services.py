@@ -17,6 +17,7 @@ from email.utils import format_datetime, make_msgid
 
 from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
+from flask_login import current_user
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -137,8 +138,6 @@ def mail_languages(
 def _acting_address() -> str | None:
     if not has_request_context():
         return None
-    from flask_login import current_user
-
     return current_user.email if current_user and current_user.is_authenticated else None
 
 

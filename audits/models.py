@@ -24,6 +24,7 @@ from registry.database import Base, sql_values
 from registry.i18n import _l
 from registry.mediators.models import Mediator
 from registry.organisations.models import Program
+from standards.models import StandardRule, StandardVersion
 
 
 class AuditStatus(StrEnum):
@@ -169,6 +170,10 @@ class Audit(Base):
 
     program: Mapped[Program] = relationship(lazy="joined")
     signed_off_by: Mapped[User | None] = relationship(foreign_keys=[signed_off_by_id])
+    # The standard versions it is judged against (empty until it opens).
+    standard_versions: Mapped[list["AuditStandardVersion"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
 
     @property
     def status_label(self) -> str:
@@ -184,6 +189,21 @@ class Audit(Base):
 
     def is_overdue_on(self, day: date) -> bool:
         return self.status != AuditStatus.COMPLETED and day > self.due_on
+
+
+class AuditStandardVersion(Base):
+    """A standard version an audit is judged against: fixed when the audit opens."""
+
+    __tablename__ = "audit_standard_versions"
+
+    audit_id: Mapped[int] = mapped_column(
+        ForeignKey("audits.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("standard_versions.id"), primary_key=True, index=True
+    )
+
+    version: Mapped[StandardVersion] = relationship(lazy="joined")
 
 
 class ConflictDeclaration(Base):
@@ -373,8 +393,12 @@ class AuditFinding(Base):
     )
     # A code of audits.criteria for the program's type, e.g. "CMTP-2".
     criterion: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # The rule of the standard version the audit is judged against (the same code).
+    rule_id: Mapped[int] = mapped_column(ForeignKey("standard_rules.id"), index=True)
     rating: Mapped[str] = mapped_column(String(8))
     evidence: Mapped[str] = mapped_column(Text)
+
+    rule: Mapped[StandardRule] = relationship(lazy="joined")
 
     @property
     def rating_label(self) -> str:
@@ -392,7 +416,11 @@ class AuditDeviation(Base):
         ForeignKey("audit_reports.audit_id", ondelete="CASCADE"), index=True
     )
     rule: Mapped[str] = mapped_column(String(16))
+    # The cited rule in the standard version the audit is judged against.
+    rule_id: Mapped[int] = mapped_column(ForeignKey("standard_rules.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
+
+    cited_rule: Mapped[StandardRule] = relationship(lazy="joined")
 
 
 class AuditNote(Base):

@@ -34,6 +34,7 @@ DOMAINS = (
     "registry.credentials",
     "registry.certificates",
     "registry.api",
+    "standards",
     "audits",
     "complaints",
     # Last: its before_request hook runs after the domains' own (sign-in, CSRF, limits).

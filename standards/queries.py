@@ -1,0 +1,115 @@
+"""Reading standards: the versions in force, their rules, and who sits on a taskforce."""
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from standards.models import (
+    Standard,
+    StandardKind,
+    StandardRule,
+    StandardVersion,
+    TaskforceMember,
+    VersionStatus,
+)
+
+# The kinds of standard an audit is judged against (guidance judges no program).
+JUDGING_KINDS = (StandardKind.CRITERIA, StandardKind.RULES)
+
+
+def standard_by_code(session: Session, code: str) -> Standard | None:
+    return session.scalar(select(Standard).where(Standard.code == code))
+
+
+def published_versions(session: Session, standard_id: int) -> list[StandardVersion]:
+    """Return a standard's published versions, oldest first."""
+    return list(
+        session.scalars(
+            select(StandardVersion)
+            .where(
+                StandardVersion.standard_id == standard_id,
+                StandardVersion.status == VersionStatus.PUBLISHED,
+            )
+            .order_by(StandardVersion.number)
+        )
+    )
+
+
+def version_in_force(session: Session, standard_id: int, day: date) -> StandardVersion | None:
+    """Return the version of a standard in force on ``day``.
+
+    That is the latest version published on or before ``day``; before the first publication,
+    the first version (the first versions hold the rules the registry applied from its start).
+    None while nothing is published.
+    """
+    versions = published_versions(session, standard_id)
+    in_force = [version for version in versions if version.published_on <= day]
+    if in_force:
+        return in_force[-1]
+    return versions[0] if versions else None
+
+
+def versions_for_program_type(
+    session: Session, program_type: str, day: date
+) -> list[StandardVersion]:
+    """Return the versions in force on ``day`` that judge a program of ``program_type``."""
+    standards = session.scalars(
+        select(Standard).where(Standard.kind.in_(JUDGING_KINDS)).order_by(Standard.code)
+    )
+    versions = []
+    for standard in standards:
+        if program_type in standard.program_types:
+            version = version_in_force(session, standard.id, day)
+            if version is not None:
+                versions.append(version)
+    return ordered(versions)
+
+
+def ordered(versions: Iterable[StandardVersion]) -> list[StandardVersion]:
+    """Criteria first, the broadest standard first (QAP before MAQAP), then the rules."""
+    return sorted(
+        versions,
+        key=lambda version: (
+            version.standard.kind != StandardKind.CRITERIA,
+            -len(version.standard.program_types),
+            version.standard.code,
+        ),
+    )
+
+
+def criteria_of(versions: Sequence[StandardVersion]) -> list[StandardRule]:
+    """Return the rules a report has one finding each for: those of the criteria versions."""
+    return [
+        rule
+        for version in ordered(versions)
+        if version.standard.kind == StandardKind.CRITERIA
+        for rule in version.rules
+    ]
+
+
+def citable_rules_of(versions: Sequence[StandardVersion]) -> list[StandardRule]:
+    """Return the rules a deviation may cite: the criteria, then the general rules."""
+    return [rule for version in ordered(versions) for rule in version.rules]
+
+
+def current_taskforce(session: Session, standard_id: int, day: date) -> list[TaskforceMember]:
+    """Return a standard's taskforce serving on ``day``: the chair first, then by name."""
+    members = session.scalars(
+        select(TaskforceMember).where(
+            TaskforceMember.standard_id == standard_id, TaskforceMember.ended_at.is_(None)
+        )
+    )
+    serving = [member for member in members if member.serves_on(day)]
+    return sorted(serving, key=lambda member: (not member.is_chair, member.user.name))
+
+
+def taskforce_standing(
+    session: Session, user_id: int, standard_id: int, day: date
+) -> TaskforceMember | None:
+    """Return ``user_id``'s current seat on the standard's taskforce, or None."""
+    for member in current_taskforce(session, standard_id, day):
+        if member.user_id == user_id:
+            return member
+    return None

@@ -55,11 +55,18 @@ FIRST_WORDING = frozenset(
         N_("The organisation cooperates with audits and answers requests on time"),
         N_("Public information about the program and its recognition is accurate"),
         N_("Records about mediators are kept confidential and secure"),
-        # COC-1 to COC-4.
-        N_("Declare any relationship, gift or prior work that touches the organisation"),
-        N_("Withdraw from an appraisal as soon as a conflict of interest arises"),
-        N_("Keep the organisation's documents and the mediators' records confidential"),
-        N_("Judge against the published standard version only, with evidence"),
+        # COC-1 to COC-5: the appraisers' code of conduct.
+        N_(
+            "Has no relationship or activity that prevents an impartial appraisal, and declares"
+            " any before the appraisal starts"
+        ),
+        N_("Avoids any conflict of interest throughout the appraisal"),
+        N_("Offers the applicant no expertise, time or side activities during the appraisal"),
+        N_("Accepts no gifts, cash or services from the organisation whose program is appraised"),
+        N_(
+            "Makes only objective findings, on clear evidence and the registry's rules, never on"
+            " assumptions"
+        ),
     }
 )
 

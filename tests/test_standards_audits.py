@@ -149,3 +149,20 @@ def test_the_report_page_reads_version_1_in_the_page_language(client, session, o
     french = client.get(f"/fr/audits/{audit.id}/report").get_data(as_text=True)
     assert "Assessors are independent of the candidates they assess" not in french
     assert "QAP-3" in french
+
+
+def test_every_first_wording_is_marked_for_translation():
+    """standards.wording lists exactly the texts migration 0019 writes, so each is translated."""
+    from standards.wording import FIRST_WORDING
+    from tests.first_standards import FIRST_VERSIONS
+
+    written = {
+        "The rules the registry applied when its standards were first published.",
+        *(
+            text
+            for _c, title, _k, _a, purpose, rules in FIRST_VERSIONS
+            for text in (title, purpose)
+        ),
+        *(rule for *_rest, rules in FIRST_VERSIONS for rule in rules),
+    }
+    assert written == FIRST_WORDING

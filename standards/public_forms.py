@@ -63,7 +63,7 @@ class _Signed(FlaskForm):
 
 
 class CommentForm(_Signed):
-    rule_code = SelectField(_l("Your comment is on"))
+    rule_code = SelectField(_l("Your comment is on"), default=WHOLE_DRAFT)
     body = TextAreaField(
         _l("Your comment"),
         validators=[
@@ -107,8 +107,8 @@ class FeedbackForm(_Signed):
         ],
         validators=[DataRequired(message=_l("Choose what your feedback is about."))],
     )
-    standard = SelectField(_l("Which standard"))
-    program = SelectField(_l("Which program"))
+    standard = SelectField(_l("Which standard"), default="")
+    program = SelectField(_l("Which program"), default="")
     initiative = StringField(
         _l("Which initiative of the registry"),
         filters=[_strip],

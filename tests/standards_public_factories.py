@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, User
+from registry.accounts.services import find_user
 from registry.database import utcnow
 from standards.models import (
     CommentAnswer,
@@ -19,6 +20,8 @@ from standards.models import (
     VersionStatus,
 )
 from tests.factories import make_user
+
+APPOINTER = "appointer@example.org"  # a Board member who appoints taskforces
 
 RULES_V1 = [
     ("TST-1", "The program publishes its assessment criteria."),
@@ -105,8 +108,8 @@ def seat(
     """Return a new committee member serving on the standard's taskforce around ``today``."""
     today = today or date.today()
     user = make_user(session, email=email, name=name, roles=[Role.COMMITTEE_MEMBER])
-    appointer = make_user(
-        session, email=f"board-{email}", name="Board Appointer", roles=[Role.BOARD_MEMBER]
+    appointer = find_user(session, APPOINTER) or make_user(
+        session, email=APPOINTER, name="Board Appointer", roles=[Role.BOARD_MEMBER]
     )
     session.add(
         TaskforceMember(

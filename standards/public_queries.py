@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.events.models import Event
+from registry.events.queries import events_about
 from registry.i18n import _l
 from standards.changes import RuleChange, rule_changes
 from standards.comments import is_closed
@@ -207,8 +207,8 @@ class HistoryEntry:
     text: str
 
 
-def _version_of(event: Event) -> str:
-    data = event.data or {}
+def _version_of(data: dict | None) -> str:
+    data = data or {}
     value = data.get("version", data.get("number", ""))
     return str(value) if value not in (None, "") else "?"
 
@@ -219,18 +219,11 @@ def standard_history(session: Session, standard: Standard) -> list[HistoryEntry]
     Only the known steps are shown, each in words: no actor, reason or data is read out, so
     nothing confidential (a commenter's address, a member's e-mail) can reach the page.
     """
-    events = session.scalars(
-        select(Event)
-        .where(
-            Event.subject_type == "standard",
-            Event.subject_id == str(standard.id),
-            Event.action.in_(list(HISTORY_TEXTS)),
-        )
-        .order_by(Event.occurred_at, Event.id)
-    )
+    events = events_about(session, "standard", standard.id, HISTORY_TEXTS)
     return [
         HistoryEntry(
-            event.occurred_at, str(HISTORY_TEXTS[event.action]) % {"version": _version_of(event)}
+            event.occurred_at,
+            str(HISTORY_TEXTS[event.action]) % {"version": _version_of(event.data)},
         )
         for event in events
     ]

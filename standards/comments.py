@@ -18,7 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +32,8 @@ from registry.validation import checked_text
 from standards.models import Consultation, ConsultationComment, Standard
 from standards.queries import current_taskforce
 
+# The address of a confirmation link, before its token (standards.public.confirm_comment).
+CONFIRM_PATH = "/standards/comments/confirm/"
 MAX_COMMENT_LENGTH = 5000
 MAX_NAME_LENGTH = 200
 MAX_REASON_LENGTH = 1000
@@ -173,8 +175,7 @@ def _mail_confirmation(
         comment=comment,
         standard=version.standard,
         version=version,
-        confirm_url=current_app.config["PUBLIC_URL"]
-        + url_for("standards_public.confirm_comment", token=token),
+        confirm_url=f"{current_app.config['PUBLIC_URL']}{CONFIRM_PATH}{token}",
     )
 
 

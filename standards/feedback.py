@@ -13,7 +13,7 @@ anonymous: the same protection as an anonymous complaint.
 
 from datetime import date, datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -163,8 +163,7 @@ def _tell_recipients(
         now=now,
         feedback=feedback,
         about=subject_title(session, feedback),
-        inbox_url=current_app.config["PUBLIC_URL"]
-        + url_for("open_feedback.detail", feedback_id=feedback.id),
+        inbox_url=f"{current_app.config['PUBLIC_URL']}/open-feedback/{feedback.id}",
     )
 
 

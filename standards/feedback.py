@@ -186,6 +186,13 @@ def acknowledge_feedback(
     """Acknowledge feedback for the body responsible; a named sender gets the message by mail."""
     if not may_read(session, actor, feedback, today):
         raise PermissionError("only the body responsible and staff acknowledge feedback")
+    # Two members acknowledging at once: the second waits for the first, then is refused.
+    feedback = session.scalars(
+        select(OpenFeedback)
+        .where(OpenFeedback.id == feedback.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     if feedback.acknowledged_at is not None:
         raise FeedbackError(_("This feedback is already acknowledged."))
     feedback.acknowledgement = checked_text(

@@ -13,6 +13,7 @@ from registry.database import Base, utcnow
 from registry.events.models import Event
 from registry.events.services import record_event
 from registry.mail.models import OutboxMessage
+from standards import comments
 from standards.changes import Change, rule_changes, word_diff
 from standards.models import Consultation, ConsultationComment
 from tests.conftest import csrf_token, post_form
@@ -484,3 +485,50 @@ def test_hiding_is_for_the_chair_and_staff_only(client, session, standard, role)
 def test_hiding_a_comment_of_another_consultation_is_not_found(client, session, standard):
     post_form(client, "/login", {"email": "chair@example.org", "password": PASSWORD})
     assert hide(client, 0).status_code == 404
+
+
+# -- Services ------------------------------------------------------------------------------
+
+
+def test_a_comment_confirmed_after_closing_is_not_published(app, ctx, session, standard):
+    consultation = the_consultation(session)
+    today = today_of(app)
+    posted = comments.post_comment(
+        session,
+        consultation,
+        body="Late to confirm.",
+        rule_code=None,
+        identity=comments.Identity(name="Erin", email="erin@example.org"),
+        today=today,
+        now=utcnow(),
+    )
+    consultation.closed_at = utcnow()
+    with pytest.raises(comments.CommentError, match="closed before this comment was confirmed"):
+        comments.confirm_comment(session, posted.token, today=today, now=utcnow())
+    assert posted.comment.confirmed_at is None and not posted.comment.is_shown
+
+
+def test_a_consultation_not_open_yet_refuses_comments(app, ctx, session, standard):
+    consultation = the_consultation(session)
+    today = today_of(app)
+    consultation.opened_on = today + timedelta(days=1)
+    with pytest.raises(comments.CommentError, match="not open yet"):
+        comments.post_comment(
+            session,
+            consultation,
+            body="Early.",
+            rule_code=None,
+            identity=comments.Identity(),
+            today=today,
+            now=utcnow(),
+        )
+
+
+def test_only_moderators_hide_through_the_service(app, ctx, session, standard):
+    target = add_comment(session, the_consultation(session), "Fine.")
+    member = session.scalars(sa.select(User).where(User.email == "member@example.org")).one()
+    with pytest.raises(PermissionError):
+        comments.hide_comment(
+            session, target, reason="No.", actor=member, today=today_of(app), now=utcnow()
+        )
+    assert target.hidden_at is None

@@ -81,9 +81,11 @@ def standard(code: str) -> str:
         in_force=version_in_force(db.session, standard.id, today),
         versions=list(reversed(published_versions(db.session, standard.id))),
         taskforce=current_taskforce(db.session, standard.id, today),
-        consultations=public_queries.consultations_of(db.session, standard),
+        consultations=public_queries.consultations_of(db.session, standard, today),
         history=public_queries.standard_history(db.session, standard),
         feedback_count=standard_feedback_count(db.session, standard.id),
+        # The Taskforce and staff read the feedback: a way to their inbox.
+        reads_feedback=comments.may_read_hidden(db.session, _user(), standard, today),
         is_closed=comments.is_closed,
     )
 
@@ -113,7 +115,9 @@ def version(code: str, number: int) -> str:
 def _consultation_or_404(code: str, number: int, round_: int) -> Consultation:
     standard = standard_by_code(db.session, code)
     consultation = (
-        public_queries.consultation_at(db.session, standard, number, round_) if standard else None
+        public_queries.consultation_at(db.session, standard, number, round_, local_today())
+        if standard
+        else None
     )
     if consultation is None:
         abort(404)

@@ -43,13 +43,16 @@ def published_standards(session: Session, today: date) -> list[StandardRow]:
     return rows
 
 
-def consultations_of(session: Session, standard: Standard) -> list[Consultation]:
-    """Return every consultation on the standard's drafts, the latest first."""
+def consultations_of(session: Session, standard: Standard, today: date) -> list[Consultation]:
+    """Return the consultations on the standard's drafts opened by ``today``, the latest first.
+
+    A consultation due to open later is not public yet: nor is the draft it will show.
+    """
     return list(
         session.scalars(
             select(Consultation)
             .join(StandardVersion, Consultation.version_id == StandardVersion.id)
-            .where(StandardVersion.standard_id == standard.id)
+            .where(StandardVersion.standard_id == standard.id, Consultation.opened_on <= today)
             .order_by(StandardVersion.number.desc(), Consultation.round.desc())
         )
     )
@@ -58,15 +61,15 @@ def consultations_of(session: Session, standard: Standard) -> list[Consultation]
 def open_consultations(session: Session, standard: Standard, today: date) -> list[Consultation]:
     return [
         consultation
-        for consultation in consultations_of(session, standard)
+        for consultation in consultations_of(session, standard, today)
         if consultation.is_open_on(today)
     ]
 
 
 def consultation_at(
-    session: Session, standard: Standard, number: int, round_: int
+    session: Session, standard: Standard, number: int, round_: int, today: date
 ) -> Consultation | None:
-    """Return round ``round_`` of the consultation on version ``number``, or None."""
+    """Return round ``round_`` of the consultation on version ``number`` if it has opened."""
     return session.scalar(
         select(Consultation)
         .join(StandardVersion, Consultation.version_id == StandardVersion.id)
@@ -74,6 +77,7 @@ def consultation_at(
             StandardVersion.standard_id == standard.id,
             StandardVersion.number == number,
             Consultation.round == round_,
+            Consultation.opened_on <= today,
         )
     )
 

@@ -532,3 +532,19 @@ def test_only_moderators_hide_through_the_service(app, ctx, session, standard):
             session, target, reason="No.", actor=member, today=today_of(app), now=utcnow()
         )
     assert target.hidden_at is None
+
+
+def test_a_consultation_due_to_open_later_is_not_public_yet(app, client, session, standard):
+    consultation = the_consultation(session)
+    consultation.opened_on = today_of(app) + timedelta(days=1)
+    consultation.closes_on = today_of(app) + timedelta(days=20)
+    session.flush()
+    assert client.get(CONSULTATION).status_code == 404
+    assert CONSULTATION not in client.get("/standards/TST").get_data(as_text=True)
+    assert "Open for comment" not in text_of(client.get("/standards"))
+
+
+def test_the_taskforce_finds_its_feedback_inbox_from_the_standard(client, session, standard):
+    assert "Read the feedback sent to you" not in text_of(client.get("/standards/TST"))
+    post_form(client, "/login", {"email": "member@example.org", "password": PASSWORD})
+    assert "Read the feedback sent to you" in text_of(client.get("/standards/TST"))

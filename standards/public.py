@@ -124,6 +124,16 @@ def _consultation_or_404(code: str, number: int, round_: int) -> Consultation:
     return consultation
 
 
+def _consultation_url(consultation: Consultation) -> str:
+    version = consultation.version
+    return url_for(
+        ".consultation",
+        code=version.standard.code,
+        number=version.number,
+        round_=consultation.round,
+    )
+
+
 def _comment_form(consultation: Consultation, **kwargs: Any) -> CommentForm:
     return CommentForm(
         rule_codes=comments.rule_codes(consultation), signed_in=_user() is not None, **kwargs
@@ -193,7 +203,7 @@ def post_comment(code: str, number: int, round_: int) -> ResponseReturnValue:
         return _render_consultation(consultation, form, 422)
     db.session.commit()
     flash(_posted_message(posted.comment), "success")
-    return redirect(request.path.removesuffix("/comments"), 303)
+    return redirect(_consultation_url(consultation), 303)
 
 
 def _posted_message(comment: ConsultationComment) -> str:
@@ -225,16 +235,7 @@ def confirm_comment(token: str) -> ResponseReturnValue:
         return render_error(404, str(error))
     db.session.commit()
     flash(_("Your comment is confirmed and shown on the consultation."), "success")
-    consultation = comment.consultation
-    return redirect(
-        url_for(
-            ".consultation",
-            code=consultation.version.standard.code,
-            number=consultation.version.number,
-            round_=consultation.round,
-        ),
-        303,
-    )
+    return redirect(_consultation_url(comment.consultation), 303)
 
 
 @bp.route(
@@ -252,7 +253,7 @@ def hide_comment(code: str, number: int, round_: int, comment_id: int) -> Respon
     if not comments.may_moderate(db.session, current_user, consultation.version.standard, today):
         abort(403)
     form = HideCommentForm(prefix=f"hide-{comment_id}")
-    back = redirect(request.path.rsplit("/comments/", 1)[0], 303)
+    back = redirect(_consultation_url(consultation), 303)
 
     def action() -> str:
         comments.hide_comment(

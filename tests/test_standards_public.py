@@ -548,3 +548,28 @@ def test_the_taskforce_finds_its_feedback_inbox_from_the_standard(client, sessio
     assert "Read the feedback sent to you" not in text_of(client.get("/standards/TST"))
     post_form(client, "/login", {"email": "member@example.org", "password": PASSWORD})
     assert "Read the feedback sent to you" in text_of(client.get("/standards/TST"))
+
+
+def test_the_chair_may_still_hide_a_comment_in_the_report(app, client, session, standard):
+    consultation = the_consultation(session)
+    target = add_comment(session, consultation, "Dr X is corrupt.")
+    consultation.closed_at = utcnow()
+    session.flush()
+    post_form(client, "/login", {"email": "chair@example.org", "password": PASSWORD})
+    assert "Hide this comment" in text_of(client.get(CONSULTATION))
+    assert hide(client, target.id).status_code == 303
+    session.refresh(target)
+    assert target.hidden_reason == "Names a person."
+
+
+def test_pages_keep_the_language_of_the_address(client, session, standard):
+    response = client.post(
+        f"/fr{CONSULTATION}/comments",
+        data={
+            "csrf_token": csrf_token(client, f"/fr{CONSULTATION}"),
+            "rule_code": "",
+            "body": "Bien.",
+            "signature": "anonymous",
+        },
+    )
+    assert response.headers["Location"] == f"/fr{CONSULTATION}"

@@ -52,7 +52,7 @@ def _accepted(response: Response) -> bool:
 
 def _standard_or_404(code: str) -> Standard:
     standard = standard_by_code(db.session, code)
-    if standard is None or not published_versions(db.session, standard.id):
+    if standard is None or not public_queries.is_public(db.session, standard, local_today()):
         abort(404)
     return standard
 

@@ -27,20 +27,27 @@ from standards.queries import published_versions, version_in_force
 @dataclass(frozen=True)
 class StandardRow:
     standard: Standard
-    in_force: StandardVersion
+    in_force: StandardVersion | None  # None for a new standard whose first draft is consulted
     open_consultations: list[Consultation]
 
 
 def published_standards(session: Session, today: date) -> list[StandardRow]:
-    """Return every standard with a published version, with its version in force, by code."""
+    """Return the public standards by code: those with a published version or a consultation."""
     rows = []
     for standard in session.scalars(select(Standard).order_by(Standard.code)):
         in_force = version_in_force(session, standard.id, today)
-        if in_force is not None:
+        if in_force is not None or consultations_of(session, standard, today):
             rows.append(
                 StandardRow(standard, in_force, open_consultations(session, standard, today))
             )
     return rows
+
+
+def is_public(session: Session, standard: Standard, today: date) -> bool:
+    """Return whether the standard has a public page: once published, or consulted on."""
+    return bool(
+        published_versions(session, standard.id) or consultations_of(session, standard, today)
+    )
 
 
 def consultations_of(session: Session, standard: Standard, today: date) -> list[Consultation]:

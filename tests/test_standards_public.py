@@ -23,6 +23,7 @@ from tests.standards_public_factories import (
     add_comment,
     add_version,
     answer,
+    make_standard,
     open_consultation,
     seat,
     two_versions,
@@ -573,3 +574,22 @@ def test_pages_keep_the_language_of_the_address(client, session, standard):
         },
     )
     assert response.headers["Location"] == f"/fr{CONSULTATION}"
+
+
+def test_a_new_standard_is_public_once_its_first_draft_is_consulted(app, client, session):
+    new = make_standard(session, code="NEW", title="New specialisation criteria")
+    draft = add_version(session, new, 1, [("NEW-1", "A first rule.")])
+    assert client.get("/standards/NEW").status_code == 404  # a draft alone is private
+    assert "NEW" not in text_of(client.get("/standards"))
+    opener = make_user(session, email="opener@example.org")
+    today = today_of(app)
+    open_consultation(
+        session, draft, opened_on=today, closes_on=today + timedelta(days=30), opened_by=opener
+    )
+    listed = text_of(client.get("/standards"))
+    assert "New specialisation criteria" in listed and "Not published yet" in listed
+    text = text_of(client.get("/standards/NEW"))
+    assert "No version of this standard is published yet" in text
+    assert "A first rule." not in text  # only on the consultation's page
+    assert client.get("/standards/NEW/1").status_code == 404
+    assert "A first rule." in text_of(client.get("/standards/NEW/1/consultations/1"))

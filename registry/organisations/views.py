@@ -125,6 +125,14 @@ def program_statuses(programs: list[Program]) -> dict[int, Any]:
     return hook(db.session, [program.id for program in programs], local_today())
 
 
+def program_feedback_counts(programs: list[Program]) -> dict[int, int]:
+    """Return each program's count of 360 feedback, from the standards package's hook."""
+    hook = current_app.extensions.get("program_feedback_counts")
+    if hook is None or not programs:
+        return {}
+    return hook(db.session, [program.id for program in programs])
+
+
 def _render_profile(
     organisation: Organisation, review_form: ReviewForm | None = None, status: int = 200
 ) -> ResponseReturnValue:
@@ -145,6 +153,7 @@ def _render_profile(
         "review_form": review_form or (_review_form() if user else None),
         "moderator": moderator,
         "program_statuses": program_statuses(organisation.programs),
+        "program_feedback": program_feedback_counts(organisation.programs),
     }
     if moderator:
         context["hide_forms"] = {

@@ -8,4 +8,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet: the public pages and the standard-setting steps come next."""
+    """Register the standard-setting pages, the daily sweep and the demo standards."""
+    from standards import views
+    from standards.demo import load_standards_demo
+    from standards.jobs import sweep_standards
+
+    app.register_blueprint(views.bp)
+    app.extensions.setdefault("demo_loaders", []).append(load_standards_demo)
+    app.extensions["jobs"].add_daily(
+        "standards", sweep_standards, "Close public consultations after their closing date"
+    )

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -604,6 +605,14 @@ def _refuse_version_delete(_mapper: Any, _connection: Any, target: StandardVersi
 @event.listens_for(StandardRule, "before_update")
 @event.listens_for(StandardRule, "before_delete")
 @event.listens_for(StandardRule, "before_insert")
-def _refuse_rule_change(_mapper: Any, _connection: Any, target: StandardRule) -> None:
-    if _was_published(target.version):
+def _refuse_rule_change(_mapper: Any, connection: Any, target: StandardRule) -> None:
+    version = target.version
+    if version is None:  # a new rule given only its version's id: ask the database
+        status = connection.scalar(
+            select(StandardVersion.status).where(StandardVersion.id == target.version_id)
+        )
+        published = status == VersionStatus.PUBLISHED
+    else:
+        published = _was_published(version)
+    if published:
         raise PublishedVersionError(f"rule {target.code} of a published version is immutable")

@@ -153,13 +153,16 @@ def load_standards_demo(session: Session, *, today: date, now: datetime) -> None
 
 
 def _date_first_versions(session: Session, today: date) -> None:
-    """Date the first versions from the demo register's oldest program, as the migration does.
+    """Date the first versions from the demo register's oldest program, as the migration does
+    (or a year back, without programs).
 
     Migration 0019 puts them in force from the earliest day the data knows; the demo loads
     its programs after the migration ran on an empty database. A direct UPDATE: the ORM guard
     refuses any change to a published version, and this is the only correction it ever needs.
     """
-    earliest = session.scalar(select(func.min(Program.recognised_on))) or today
+    oldest_program = session.scalar(select(func.min(Program.recognised_on)))
+    # A year back at least, so that QAP's version 2 (published months ago) comes after it.
+    earliest = min(oldest_program or today, today - timedelta(days=365))
     session.execute(
         update(StandardVersion)
         .where(StandardVersion.number == 1, StandardVersion.approved_by_id.is_(None))

@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from registry.accounts.models import Role
 from registry.events.models import Event
 from registry.mail.models import OutboxMessage
 from registry.mediators.models import Specialisation
 from standards import queries
 from standards import services as s
+from standards.demo import DOMAIN, load_standards_demo
 from standards.jobs import sweep_standards
 from standards.models import (
     Consultation,
@@ -724,3 +726,39 @@ def test_the_job_closes_only_consultations_past_their_last_day(session, people):
 
 def test_the_job_is_registered(app):
     assert "standards" in app.extensions["jobs"].daily
+
+
+# -- The demo ---------------------------------------------------------------------------------
+
+
+def test_the_demo_standards(session, ctx):
+    for local, roles in (
+        ("board", [Role.BOARD_MEMBER]),
+        ("chair", [Role.COMMITTEE_MEMBER]),
+        ("committee", [Role.COMMITTEE_MEMBER]),
+        ("mediator", [Role.MEDIATOR]),
+        ("applicant", [Role.MEDIATOR]),
+        ("director", [Role.EXECUTIVE_DIRECTOR]),
+    ):
+        make_user(session, email=f"{local}@{DOMAIN}", name=local.title(), roles=roles)
+    load_standards_demo(session, today=TODAY, now=NOW)
+    qap = queries.standard_by_code(session, "QAP")
+    first, second = queries.published_versions(session, qap.id)
+    assert (second.number, second.approved_by.email) == (2, f"board@{DOMAIN}")
+    assert first.published_on < second.published_on < TODAY
+    [consultation] = queries.consultations_of(session, second.id)
+    comments = consultation.comments
+    assert consultation.closed_at is not None and len(comments) == 5
+    assert {c.is_anonymous for c in comments} == {True, False}
+    assert any(c.author_id for c in comments) and any(c.author_email for c in comments)
+    assert [c.hidden_reason for c in comments if c.hidden_at] == [
+        "Advertising, unrelated to the draft."
+    ]
+    assert all(c.answer_id for c in comments if c.is_shown)
+    odr = queries.standard_by_code(session, "ODRETHICS")
+    version = queries.version_in_making(session, odr.id)
+    [open_round] = queries.consultations_of(session, version.id)
+    assert open_round.is_open_on(TODAY) and len(open_round.comments) == 2
+    assert [m.is_chair for m in queries.current_taskforce(session, odr.id, TODAY)] == [True, False]
+    assert [p.title for p in queries.pending_proposals(session)] == ["Peer mediation in schools"]
+    assert [f.code for f in queries.pending_foundings(session)] == ["elder"]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -756,7 +757,13 @@ def propose_publication(
         )
     waiting = queries.unanswered_comments(session, version.id)
     if waiting:
-        raise StandardError(_("%(count)s comment(s) still wait for an answer.", count=len(waiting)))
+        raise StandardError(
+            ngettext(
+                "%(num)d comment still waits for an answer.",
+                "%(num)d comments still wait for an answer.",
+                len(waiting),
+            )
+        )
     if version.number > 1 and not version.change_summary.strip():
         raise StandardError(_("Say what changed from the previous version before proposing it."))
     version.status = VersionStatus.PROPOSED

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -150,6 +151,7 @@ def proposal(proposal_id: int) -> str:
 def accept_proposal(proposal_id: int) -> Response:
     proposal = _get_or_404(StandardProposal, proposal_id)
     form = AcceptProposalForm()
+    created: list[Standard] = []
 
     def action() -> str:
         standard = services.accept_proposal(
@@ -161,20 +163,16 @@ def accept_proposal(proposal_id: int) -> Response:
             actor=current_user,
             now=utcnow(),
         )
+        created.append(standard)
         return _(
             "Accepted: %(code)s exists, with version 1 in drafting. Appoint its taskforce.",
             code=standard.code,
         )
 
-    response = submit_form(
-        form,
-        redirect(url_for("standard_setting.proposal", proposal_id=proposal.id), 303),
-        action,
-        StandardError,
-    )
-    if proposal.standard_id is not None:
-        code = db.session.get(Standard, proposal.standard_id).code
-        return redirect(url_for("standard_setting.taskforce", code=code), 303)
+    back = redirect(url_for("standard_setting.proposal", proposal_id=proposal.id), 303)
+    response = submit_form(form, back, action, StandardError)
+    if created:  # on to the new standard's taskforce
+        return redirect(url_for("standard_setting.taskforce", code=created[0].code), 303)
     return response
 
 
@@ -604,7 +602,7 @@ def answer_comments(standard: Standard) -> Response:
             body=form.body.data,
             **_clock(),
         )
-        return _("%(count)s comment(s) answered.", count=len(comments))
+        return ngettext("%(num)d comment answered.", "%(num)d comments answered.", len(comments))
 
     return submit_form(form, _back(standard, "comments"), action, StandardError)
 

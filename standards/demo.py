@@ -1,5 +1,6 @@
 """Demo standards: QAP revised to version 2 through a public consultation, a second standard in
-consultation now, and a proposal waiting for the Board.
+consultation now, the appraisers' code of conduct (COC) revised after a consultation whose
+comments wait for their answers, and a proposal waiting for the Board.
 
 Loaded by ``mediator-registry demo`` through the registry's ``demo_loaders`` hook. Every step
 goes through the services with past dates; the public's comments are inserted as rows (the
@@ -109,6 +110,17 @@ ODR_COMMENTS = [
     (None, "Please cover mediations held by telephone as well as by video.", "anonymous"),
 ]
 
+COC_EDIT = (
+    "COC-2",
+    "Withdraw from an appraisal as soon as a conflict of interest arises, and tell the chair"
+    " of the subcommittee the same day",
+)
+COC_COMMENTS = [
+    ("COC-2", "The same day is not always possible; say within two working days.", "account"),
+    ("COC-3", "Say how long an appraiser may keep copies of the documents.", "email"),
+    (None, "Appraisers should also declare if they compete with the organisation.", "anonymous"),
+]
+
 
 def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=UTC)
@@ -141,6 +153,7 @@ def load_standards_demo(session: Session, *, today: date, now: datetime) -> None
     _date_first_versions(session, today)
     _revise_qap(session, people, today)
     _consult_on_odr_ethics(session, people, today)
+    _revise_code_of_conduct(session, people, today)
     services.propose_standard(
         session,
         title="Peer mediation in schools",
@@ -313,3 +326,41 @@ def _consult_on_odr_ethics(session: Session, people: dict[str, User], today: dat
         day = opened + timedelta(days=1 + 2 * index)
         session.add(_comment(consultation, rule_code, body, who, people["applicant"], day))
     session.flush()
+
+
+def _revise_code_of_conduct(session: Session, people: dict[str, User], today: date) -> None:
+    """COC version 2 after its consultation: three comments wait for the taskforce's answers."""
+    board, chair = people["board"], people["committee"]
+    coc = queries.standard_by_code(session, "COC")
+    start = today - timedelta(days=70)
+    for user, is_chair in ((chair, True), (people["taskforce"], False)):
+        services.appoint_member(
+            session,
+            coc,
+            user,
+            is_chair=is_chair,
+            term_starts_on=start,
+            term_ends_on=date(start.year + 2, 12, 31),
+            today=start,
+            now=_at(start),
+            actor=board,
+        )
+    version = services.start_revision(session, coc, actor=board, now=_at(start, 11))
+    code, body = COC_EDIT
+    rule = next(rule for rule in version.rules if rule.code == code)
+    services.edit_rule(session, rule, body=body, today=start, now=_at(start, 12), actor=chair)
+    opened = today - timedelta(days=40)
+    consultation = services.open_consultation(
+        session,
+        version,
+        closes_on=opened + timedelta(days=30),
+        today=opened,
+        now=_at(opened),
+        actor=chair,
+    )
+    for index, (rule_code, body, who) in enumerate(COC_COMMENTS):
+        day = opened + timedelta(days=3 + 5 * index)
+        session.add(_comment(consultation, rule_code, body, who, people["applicant"], day))
+    session.flush()
+    closed = consultation.closes_on + timedelta(days=1)
+    services.close_consultation(session, consultation, today=closed, now=_at(closed, 2))

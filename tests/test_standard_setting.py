@@ -760,5 +760,8 @@ def test_the_demo_standards(session, ctx):
     [open_round] = queries.consultations_of(session, version.id)
     assert open_round.is_open_on(TODAY) and len(open_round.comments) == 2
     assert [m.is_chair for m in queries.current_taskforce(session, odr.id, TODAY)] == [True, False]
+    coc = queries.version_in_making(session, queries.standard_by_code(session, "COC").id)
+    assert (coc.number, coc.status) == (2, VersionStatus.REVISING)
+    assert len(queries.unanswered_comments(session, coc.id)) == 3
     assert [p.title for p in queries.pending_proposals(session)] == ["Peer mediation in schools"]
     assert [f.code for f in queries.pending_foundings(session)] == ["elder"]

@@ -110,14 +110,20 @@ ODR_COMMENTS = [
     (None, "Please cover mediations held by telephone as well as by video.", "anonymous"),
 ]
 
+# Written for the code of conduct's current wording (migration 0019): COC-2 avoids conflicts of
+# interest, COC-4 refuses gifts.
 COC_EDIT = (
     "COC-2",
-    "Withdraw from an appraisal as soon as a conflict of interest arises, and tell the chair"
-    " of the subcommittee the same day",
+    "Avoids any conflict of interest throughout the appraisal, and tells the subcommittee's chair"
+    " the same day if one arises",
 )
 COC_COMMENTS = [
     ("COC-2", "The same day is not always possible; say within two working days.", "account"),
-    ("COC-3", "Say how long an appraiser may keep copies of the documents.", "email"),
+    (
+        "COC-4",
+        "Say whether a lunch offered during a site visit counts as a gift.",
+        "email",
+    ),
     (None, "Appraisers should also declare if they compete with the organisation.", "anonymous"),
 ]
 

@@ -588,7 +588,8 @@ def answer_comments(standard: Standard) -> Response:
     form = AnswerForm()
 
     def action() -> str:
-        consultation = db.session.get(Consultation, int(form.consultation_id.data))
+        ident = form.consultation_id.data
+        consultation = db.session.get(Consultation, int(ident)) if ident.isdigit() else None
         if consultation is None or consultation.version_id != version.id:
             raise StandardError(_("Choose the comments of one of this draft's consultations."))
         comments = [db.session.get(ConsultationComment, i) for i in form.comment_ids.data or []]

@@ -20,10 +20,12 @@ from standards.queries import standard_by_code
 from tests.conftest import post_form
 from tests.factories import PASSWORD, make_user
 from tests.standards_factories import (
+    close_consultation,
     make_comment,
     make_committee_member,
     make_standard,
     make_taskforce,
+    open_consultation,
 )
 
 BOARD = {Role.BOARD_MEMBER}
@@ -307,3 +309,32 @@ def test_a_standard_from_proposal_to_publication_through_the_pages(app, session)
     assert response.headers["Location"] == "/board/standards"
     assert (version.status, version.published_on) == (VersionStatus.PUBLISHED, today)
     assert "ODRE v1 is published" in page(board, "/board/standards")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"consultation_id": "abc", "comment_ids": ["1"]}, "Choose the comments of one of this"),
+        ({"consultation_id": "{consultation}", "comment_ids": []}, "Choose the comments this"),
+        ({"consultation_id": "{consultation}", "comment_ids": ["x"]}, "Comments answered"),
+    ],
+)
+def test_answering_refuses_bad_input(app, client, session, data, message):
+    standard = make_standard(session, published_on=None)
+    chair = make_committee_member(session, email="chair@example.org")
+    make_taskforce(session, standard, chair=chair, starts_on=registry_today(app))
+    consultation = open_consultation(session, standard.versions[0])
+    comment = make_comment(session, consultation)
+    close_consultation(session, consultation)
+    sign_in(client, session, "chair@example.org")
+    workspace = f"/standards/{standard.code}/workspace"
+    data = {
+        **data,
+        "consultation_id": data["consultation_id"].format(consultation=consultation.id),
+        "verdict": "accepted",
+        "body": "Because.",
+    }
+    response = post(session, client, f"{workspace}/answers", data, form_url=workspace)
+    assert response.status_code == 303
+    assert message in page(client, workspace)
+    assert comment.answer_id is None

@@ -12,8 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from registry.accounts.models import Role, User
-from registry.accounts.services import create_user, find_user
+from registry.accounts.models import User
+from registry.accounts.services import find_user
 from registry.organisations.models import Program
 from standards import queries, services
 from standards.models import (
@@ -26,9 +26,9 @@ from standards.models import (
 )
 
 DOMAIN = "demo.registry.example"
-# A committee member who chairs the second standard's taskforce (the other people are the
-# registry's demo staff: Beatriz Board, Chen Chair, Kofi Committee).
-TASKFORCE_CHAIR = ("taskforce", "Tomasz Taskforce")
+# The demo staff (registry/demo.py) who set standards: Beatriz Board decides; Chen Chair chairs
+# the QAP taskforce, Tomasz Taskforce the ODRETHICS one, Kofi Committee the COC one.
+PEOPLE = ("board", "chair", "committee", "taskforce", "mediator", "applicant", "director")
 
 QAP_EDITS = {
     "QAP-2": "Candidates show the required mediation experience with evidence the program has"
@@ -132,30 +132,9 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=UTC)
 
 
-def _person(session: Session, local: str, name: str, now: datetime) -> User:
-    """Return the demo account ``local@``, creating a committee member if it is missing."""
-    user = find_user(session, f"{local}@{DOMAIN}")
-    if user is None:
-        board = find_user(session, f"board@{DOMAIN}")
-        user = create_user(
-            session,
-            email=f"{local}@{DOMAIN}",
-            name=name,
-            password=None,
-            roles=[Role.COMMITTEE_MEMBER],
-            now=now,
-        )
-        user.password_hash = board.password_hash  # the shared demo password
-    return user
-
-
 def load_standards_demo(session: Session, *, today: date, now: datetime) -> None:
     """Revise QAP to version 2, consult on ODRETHICS now, and leave a proposal pending."""
-    people = {
-        local: find_user(session, f"{local}@{DOMAIN}")
-        for local in ("board", "chair", "committee", "mediator", "applicant", "director")
-    }
-    people["taskforce"] = _person(session, *TASKFORCE_CHAIR, now)
+    people = {local: find_user(session, f"{local}@{DOMAIN}") for local in PEOPLE}
     _date_first_versions(session, today)
     _revise_qap(session, people, today)
     _consult_on_odr_ethics(session, people, today)

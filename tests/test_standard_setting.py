@@ -736,6 +736,7 @@ def test_the_demo_standards(session, ctx):
         ("board", [Role.BOARD_MEMBER]),
         ("chair", [Role.COMMITTEE_MEMBER]),
         ("committee", [Role.COMMITTEE_MEMBER]),
+        ("taskforce", [Role.COMMITTEE_MEMBER]),
         ("mediator", [Role.MEDIATOR]),
         ("applicant", [Role.MEDIATOR]),
         ("director", [Role.EXECUTIVE_DIRECTOR]),

@@ -9,9 +9,11 @@ from sqlalchemy import select
 from registry.accounts.models import Role
 from registry.accounts.services import find_user
 from registry.clock import local_today
+from registry.mediators.models import Specialisation
 from standards.models import (
     Consultation,
     Decision,
+    FoundingProposal,
     StandardProposal,
     TaskforceMember,
     VersionStatus,
@@ -338,3 +340,91 @@ def test_answering_refuses_bad_input(app, client, session, data, message):
     assert response.status_code == 303
     assert message in page(client, workspace)
     assert comment.answer_id is None
+
+
+def test_the_other_actions_through_the_pages(app, session):
+    today = registry_today(app)
+    board, chair, member = (app.test_client() for _ in range(3))
+    sign_in(board, session, "board@example.org", [Role.BOARD_MEMBER], "Bea Board")
+    standard = make_standard(session)
+    chair_user = make_committee_member(session, email="chair@example.org", name="Cy Chair")
+    member_user = make_committee_member(session, email="member@example.org", name="Mo Member")
+    make_taskforce(session, standard, chair=chair_user, members=[member_user], starts_on=today)
+    sign_in(chair, session, "chair@example.org")
+    sign_in(member, session, "member@example.org")
+    workspace, desk = "/standards/ETH/workspace", "/board/standards"
+    # The Board starts a revision; the member reorders, removes and summarises.
+    response = post(session, board, "/board/standards/ETH/revision", {}, form_url=desk)
+    assert response.headers["Location"] == workspace
+    [_, revision] = standard.versions
+    _, second, third = revision.rules
+    post(
+        session,
+        member,
+        f"{workspace}/rules/{second.id}/move",
+        {"direction": "up"},
+        form_url=workspace,
+    )
+    post(session, member, f"{workspace}/rules/{third.id}/remove", {}, form_url=workspace)
+    post(
+        session,
+        member,
+        f"{workspace}/summary",
+        {"change_summary": "ETH-3 goes."},
+        form_url=workspace,
+    )
+    assert [rule.code for rule in revision.rules] == ["ETH-2", "ETH-1"]
+    assert revision.change_summary == "ETH-3 goes."
+    # The Board sends a proposed version back with its reason.
+    revision.status = VersionStatus.PROPOSED
+    session.flush()
+    url = "/board/standards/ETH/publication/decline"
+    post(session, board, url, {"reason": "Keep ETH-3."}, form_url=workspace)
+    assert revision.status == VersionStatus.REVISING
+    # Founding: the chair proposes; the Board approves one and declines the other.
+    for kind, code, name in (("specialisation", "elder", "Elder"), ("program_type", "CCQAP", "CC")):
+        data = {"kind": kind, "code": code, "name": name, "rationale": "Why."}
+        response = post(session, chair, f"{workspace}/founding", data, form_url=workspace)
+        assert response.headers["Location"] == f"{workspace}#founding"
+    elder, ccqap = session.scalars(select(FoundingProposal).order_by(FoundingProposal.id))
+    post(session, board, f"/board/founding-proposals/{elder.id}/approve", {}, form_url=desk)
+    url = f"/board/founding-proposals/{ccqap.id}/decline"
+    post(session, board, url, {"reason": "Not yet."}, form_url=desk)
+    assert (elder.decision, ccqap.decision) == (Decision.ACCEPTED, Decision.DECLINED)
+    assert session.get(Specialisation, "elder").name == "Elder"
+    # The Board hands the chair to the member and ends the former chair's membership.
+    seats = {m.user_id: m for m in session.scalars(select(TaskforceMember))}
+    taskforce = "/board/standards/ETH/taskforce"
+    response = post(
+        session,
+        board,
+        f"/board/taskforce-members/{seats[member_user.id].id}/chair",
+        {},
+        form_url=taskforce,
+    )
+    assert response.headers["Location"] == taskforce
+    post(
+        session,
+        board,
+        f"/board/taskforce-members/{seats[chair_user.id].id}/end",
+        {},
+        form_url=taskforce,
+    )
+    assert seats[member_user.id].is_chair and seats[chair_user.id].ended_at is not None
+    assert chair.get(workspace).status_code == 403
+
+
+def test_the_board_declines_a_proposal_through_the_pages(app, client, session):
+    proposer = make_user(session, email="proposer@example.org")
+    proposal = StandardProposal(
+        title="T", purpose="P", scope="S", proposed_by=proposer, proposed_at=proposer.created_at
+    )
+    session.add(proposal)
+    session.flush()
+    sign_in(client, session, "board@example.org", [Role.BOARD_MEMBER])
+    url = f"/board/standard-proposals/{proposal.id}"
+    post(session, client, f"{url}/decline", {"reason": ""}, form_url=url)
+    assert proposal.decision == Decision.PENDING
+    post(session, client, f"{url}/decline", {"reason": "Covered by QAP."}, form_url=url)
+    assert (proposal.decision, proposal.decision_reason) == (Decision.DECLINED, "Covered by QAP.")
+    assert "Covered by QAP." in page(client, url)

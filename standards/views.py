@@ -302,12 +302,15 @@ def _committee_members() -> list[User]:
 @role_required(BOARD)
 def taskforce(code: str) -> str:
     standard = _standard_or_404(code)
+    members = queries.taskforce_history(db.session, standard.id)
+    seated = {member.user_id for member in members if member.ended_at is None}
+    candidates = [user for user in _committee_members() if user.id not in seated]
     return render_template(
         "standards/setting/taskforce.html",
         standard=standard,
-        members=queries.taskforce_history(db.session, standard.id),
+        members=members,
         today=local_today(),
-        form=AppointForm(formdata=None, candidates=_committee_members()),
+        form=AppointForm(formdata=None, candidates=candidates),
         action_form=ActionForm(formdata=None),
         end_form=EndMembershipForm(formdata=None),
     )

@@ -227,6 +227,8 @@ def test_a_standard_from_proposal_to_publication_through_the_pages(app, session)
         assert response.status_code == 303
     text = page(board, taskforce_url)
     assert "Cy Chair" in text and "Mo Member" in text
+    chair_id = find_user(session, "chair@example.org").id
+    assert f'<option value="{chair_id}">' not in text  # no second seat offered
     assert "ODRE" in page(chair, "/my/taskforces")
     # The member drafts; the chair opens the consultation (a too-early date is refused).
     workspace = "/standards/ODRE/workspace"

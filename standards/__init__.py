@@ -8,13 +8,21 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the public pages of standards and the 360 feedback pages."""
-    from standards import feedback, feedback_views, public
+    """Register the standard-setting and public pages, 360 feedback, the daily sweep and the
+    demo standards (the standard setting's first, so the public demo finds its consultations)."""
+    from standards import feedback, feedback_views, public, views
+    from standards.demo import load_standards_demo
+    from standards.jobs import sweep_standards
     from standards.public_demo import load_public_demo
 
+    app.register_blueprint(views.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(feedback_views.bp)
     # The organisation pages show each program's count of 360 feedback (registry/ may not
     # import standards/, so it reads the count through this hook).
     app.extensions["program_feedback_counts"] = feedback.program_feedback_counts
-    app.extensions.setdefault("demo_loaders", []).append(load_public_demo)
+    demo_loaders = app.extensions.setdefault("demo_loaders", [])
+    demo_loaders.extend([load_standards_demo, load_public_demo])
+    app.extensions["jobs"].add_daily(
+        "standards", sweep_standards, "Close public consultations after their closing date"
+    )

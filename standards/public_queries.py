@@ -188,17 +188,19 @@ def reports_of(session: Session, version: StandardVersion, today: date) -> list[
 # standard (comments posted or hidden, drafts saved) are not part of its public history.
 HISTORY_TEXTS = {
     "standard.proposal_accepted": _l("The Board accepted the proposal of this standard."),
-    "standard.created": _l("The standard was created."),
     "taskforce.member_appointed": _l("The Board appointed a member of the Taskforce."),
-    "taskforce.chair_appointed": _l("The Board appointed the chair of the Taskforce."),
-    "taskforce.member_ended": _l("A member left the Taskforce."),
-    "standard.draft_started": _l("The Taskforce started drafting version %(version)s."),
+    "taskforce.chair_named": _l("The Board appointed the chair of the Taskforce."),
+    "taskforce.membership_ended": _l("A member left the Taskforce."),
+    "standard.revision_started": _l("The Board started version %(version)s."),
     "standard.consultation_opened": _l(
         "A public consultation opened on draft version %(version)s."
     ),
     "standard.consultation_closed": _l("The public consultation on version %(version)s closed."),
-    "standard.comments_answered": _l("The Taskforce answered comments on version %(version)s."),
+    "standard.comment_answered": _l("The Taskforce answered comments on version %(version)s."),
     "standard.publication_proposed": _l("The chair proposed version %(version)s for publication."),
+    "standard.publication_declined": _l(
+        "The Board sent version %(version)s back to the Taskforce."
+    ),
     "standard.version_published": _l("Version %(version)s was published."),
     "standard.founding_proposed": _l(
         "The Taskforce proposed that this standard found a specialisation or program type."

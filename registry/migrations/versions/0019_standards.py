@@ -230,6 +230,7 @@ def upgrade() -> None:
     _link_opened_audits(versions_by_type)
     for table in ("audit_findings", "audit_deviations"):
         _cite_rules(table)
+    _create_program_recognition()
 
 
 def _create_standard_setting() -> None:
@@ -672,6 +673,7 @@ def _cite_rules(table: str) -> None:
 
 
 def downgrade() -> None:
+    _drop_program_recognition()
     with op.batch_alter_table("standard_consultation_comments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_standard_consultation_comments_consultation_id"))
         batch_op.drop_index(batch_op.f("ix_standard_consultation_comments_author_id"))
@@ -727,3 +729,106 @@ def downgrade() -> None:
     op.drop_index("uq_standard_versions_unpublished", table_name="standard_versions")
     op.drop_table("standard_versions")
     op.drop_table("standards")
+
+
+def _create_program_recognition() -> None:
+    """Programs applied for (no recognition date yet), recognition audits, applications."""
+    with op.batch_alter_table("programs") as batch:
+        batch.alter_column("recognised_on", existing_type=sa.Date(), nullable=True)
+    with op.batch_alter_table("audits") as batch:
+        batch.add_column(sa.Column("kind", sa.String(length=16), nullable=True))
+    op.execute("UPDATE audits SET kind = 'cycle'")
+    with op.batch_alter_table("audits") as batch:
+        batch.alter_column("kind", existing_type=sa.String(length=16), nullable=False)
+        batch.create_check_constraint(
+            op.f("ck_audits_known_kind"), "kind IN ('cycle', 'recognition')"
+        )
+    op.create_table(
+        "program_applications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("program_id", sa.Integer(), nullable=False),
+        sa.Column("audit_id", sa.Integer(), nullable=False),
+        sa.Column("resubmission_of_id", sa.Integer(), nullable=True),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("submitted_by_id", sa.Integer(), nullable=False),
+        sa.Column("decision", sa.String(length=32), nullable=True),
+        sa.Column("reasons", sa.Text(), nullable=True),
+        sa.Column("conditions", sa.Text(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint(
+            "decision IS NULL OR decision IN"
+            " ('recognise', 'recognise_with_conditions', 'decline')",
+            name=op.f("ck_program_applications_known_decision"),
+        ),
+        sa.CheckConstraint(
+            "(decision IS NULL) = (decided_at IS NULL)"
+            " AND (decision IS NULL) = (decided_by_id IS NULL)"
+            " AND (decision IS NULL) = (reasons IS NULL)",
+            name=op.f("ck_program_applications_decision_has_reasons"),
+        ),
+        sa.CheckConstraint(
+            "(decision = 'recognise_with_conditions') = (conditions <> '')",
+            name=op.f("ck_program_applications_conditions_with_decision"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["audit_id"], ["audits.id"], name=op.f("fk_program_applications_audit_id_audits")
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["users.id"],
+            name=op.f("fk_program_applications_decided_by_id_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_program_applications_organisation_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_program_applications_program_id_programs")
+        ),
+        sa.ForeignKeyConstraint(
+            ["resubmission_of_id"],
+            ["program_applications.id"],
+            name=op.f("fk_program_applications_resubmission_of_id_program_applications"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["submitted_by_id"],
+            ["users.id"],
+            name=op.f("fk_program_applications_submitted_by_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_program_applications")),
+        sa.UniqueConstraint("audit_id", name=op.f("uq_program_applications_audit_id")),
+        sa.UniqueConstraint("program_id", name=op.f("uq_program_applications_program_id")),
+        sa.UniqueConstraint(
+            "resubmission_of_id", name=op.f("uq_program_applications_resubmission_of_id")
+        ),
+    )
+    op.create_index(
+        op.f("ix_program_applications_organisation_id"),
+        "program_applications",
+        ["organisation_id"],
+        unique=False,
+    )
+
+
+def _drop_program_recognition() -> None:
+    op.drop_index(
+        op.f("ix_program_applications_organisation_id"), table_name="program_applications"
+    )
+    op.drop_table("program_applications")
+    # Programs applied for have no place in the schema before: they go with their audits.
+    op.execute(
+        "DELETE FROM audit_standard_versions WHERE audit_id IN"
+        " (SELECT id FROM audits WHERE kind = 'recognition')"
+    )
+    op.execute("DELETE FROM audits WHERE kind = 'recognition'")
+    op.execute("DELETE FROM program_locations WHERE program_id IN"
+               " (SELECT id FROM programs WHERE recognised_on IS NULL)")
+    op.execute("DELETE FROM programs WHERE recognised_on IS NULL")
+    with op.batch_alter_table("audits") as batch:
+        batch.drop_constraint(op.f("ck_audits_known_kind"), type_="check")
+        batch.drop_column("kind")
+    with op.batch_alter_table("programs") as batch:
+        batch.alter_column("recognised_on", existing_type=sa.Date(), nullable=False)

@@ -20,7 +20,6 @@ from audits.committee.services import (
     assign_appraiser,
     declare_conflicts,
 )
-from audits.criteria import criteria_for
 from audits.documents.services import answer_request, request_documents, upload_document
 from audits.jobs import sweep_audits
 from audits.models import (
@@ -33,8 +32,10 @@ from audits.models import (
     ConflictDeclaration,
     Recommendation,
 )
+from audits.queries import standard_set
 from audits.reports.services import save_draft, submit_report
 from audits.schedule import opening_date
+from audits.services import fix_standards
 from registry.accounts.models import User
 from registry.accounts.services import find_user
 from registry.clock import add_years
@@ -123,6 +124,7 @@ class _AuditDemo:
         )
         self.session.add(audit)
         self.session.flush()
+        fix_standards(self.session, audit, audit.opened_on)
         self.session.add_all(
             [
                 ConflictDeclaration(
@@ -147,11 +149,12 @@ class _AuditDemo:
         self, audit: Audit, author: User, outcome: Recommendation, at: datetime
     ) -> AuditReport:
         conditional = outcome != Recommendation.RENEW
-        criteria = criteria_for(audit.program.program_type)
+        criteria = standard_set(self.session, audit).criteria
         # A renewal on conditions or a suspension: the last criterion is only partly met.
         deviations = [
             AuditDeviation(
                 rule=criteria[-1].code,
+                rule_id=criteria[-1].id,
                 description="Results reached the registry up to four months late.",
             )
         ]
@@ -170,6 +173,7 @@ class _AuditDemo:
             findings=[
                 AuditFinding(
                     criterion=criterion.code,
+                    rule_id=criterion.id,
                     rating="partly" if conditional and criterion is criteria[-1] else "met",
                     evidence="Checked the published documents and a sample of five files.",
                 )
@@ -189,6 +193,7 @@ class _AuditDemo:
         )
         self.session.add(audit)
         self.session.flush()
+        fix_standards(self.session, audit, audit.opened_on)
         return audit
 
     def declare(self, audit: Audit, local: str, *, conflict: bool = False) -> None:
@@ -217,7 +222,7 @@ class _AuditDemo:
         )
 
     def draft(self, audit: Audit, local: str, *, complete: bool) -> None:
-        criteria = criteria_for(audit.program.program_type)
+        criteria = standard_set(self.session, audit).criteria
         shown = criteria if complete else criteria[:3]
         save_draft(
             self.session,

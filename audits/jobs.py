@@ -25,7 +25,7 @@ from audits.criteria import required_appraisers
 from audits.models import ACTIVE_STATUSES, Audit, AuditStatus, DocumentRequest
 from audits.notify import log_audit
 from audits.queries import active_assignments, organisation_admin_emails, pool, subcommittee_for
-from audits.services import schedule_audit
+from audits.services import fix_standards, schedule_audit
 from registry.mail.services import queue_template_mail
 from registry.organisations.models import Program
 
@@ -98,6 +98,7 @@ def _open(session: Session, today: date, now: datetime, lead_days: int) -> int:
     scheduled = Audit.status == AuditStatus.SCHEDULED
     opened = _claim_each(session, due, scheduled, status=AuditStatus.OPEN, opened_on=today)
     for audit in opened:
+        fix_standards(session, audit, today)
         _tell_opened(session, audit, now)
         log_audit(session, "audit.opened", audit, now=now, actor=None, due_on=str(audit.due_on))
     return len(opened)

@@ -21,6 +21,7 @@ from audits.models import (
 from audits.schedule import ProgramFacts, ProgramStatus, due_date, program_status
 from registry.accounts.models import Role, User, UserRole
 from registry.organisations.models import OrganisationAdmin, Program
+from standards.queries import StandardSet, ordered, versions_for_program_type
 
 
 def subcommittee_for(session: Session, program_type: str) -> Subcommittee | None:
@@ -309,3 +310,16 @@ def signed_off_audits(
         .order_by(Audit.completed_on.desc(), Audit.id.desc())
     )
     return [(audit, report) for audit, report in rows]
+
+
+def standard_set(session: Session, audit: Audit, today: date | None = None) -> StandardSet:
+    """Return the standard versions the audit is judged against.
+
+    They are fixed when the audit opens (``audits.services.fix_standards``); an audit opened
+    without them (made directly in a test or by an older release) reads the versions in force
+    on its opening day, and one not yet open those in force ``today``.
+    """
+    if audit.standard_versions:
+        return StandardSet(tuple(ordered(link.version for link in audit.standard_versions)))
+    day = audit.opened_on or today or date.today()
+    return StandardSet(tuple(versions_for_program_type(session, audit.program.program_type, day)))

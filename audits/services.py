@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from audits.models import Audit, AuditStatus
+from audits.models import Audit, AuditStandardVersion, AuditStatus
 from audits.notify import log_audit
 from audits.queries import chairs_audit, completed_audits, open_cycle
 from audits.schedule import due_date
@@ -22,6 +22,7 @@ from registry.events.services import record_event
 from registry.i18n import _l
 from registry.organisations.models import Organisation, Program, ProgramType
 from registry.validation import checked_text
+from standards.queries import versions_for_program_type
 
 MAX_NAME_LENGTH = 200
 MAX_TEXT_LENGTH = 5000
@@ -62,6 +63,17 @@ def check_chair(session: Session, audit: Audit, actor: User, *, doing: str) -> N
 
 
 # -- Programs and their cycles ----------------------------------------------------------
+
+
+def fix_standards(session: Session, audit: Audit, day: date) -> None:
+    """Judge the audit against the standard versions in force on ``day``, its opening day.
+
+    A version published later never changes what an open audit is judged against.
+    """
+    if audit.standard_versions:
+        return
+    versions = versions_for_program_type(session, audit.program.program_type, day)
+    audit.standard_versions = [AuditStandardVersion(version_id=version.id) for version in versions]
 
 
 def next_due_date(session: Session, program: Program) -> date:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from registry.accounts.models import User
 from registry.database import Base, sql_values
 from registry.i18n import _l
+from standards.wording import translated
 
 
 class StandardKind(StrEnum):
@@ -95,6 +96,14 @@ class Standard(Base):
     versions: Mapped[list["StandardVersion"]] = relationship(
         back_populates="standard", order_by="StandardVersion.number"
     )
+
+    @property
+    def display_title(self) -> str:
+        return translated(self.title)
+
+    @property
+    def display_purpose(self) -> str:
+        return translated(self.purpose)
 
     @property
     def program_types(self) -> list[str]:
@@ -162,6 +171,10 @@ class StandardVersion(Base):
         return VersionStatus(self.status).label
 
     @property
+    def display_summary(self) -> str:
+        return translated(self.change_summary)
+
+    @property
     def label(self) -> str:
         """E.g. "QAP v2": how reports and pages cite a version."""
         return f"{self.standard.code} v{self.number}"
@@ -186,6 +199,11 @@ class StandardRule(Base):
     body: Mapped[str] = mapped_column(Text)
 
     version: Mapped[StandardVersion] = relationship(back_populates="rules")
+
+    @property
+    def title(self) -> str:
+        """The rule's text in the page's language (see ``standards.wording``)."""
+        return translated(self.body)
 
 
 # -- Standard setting: proposals, taskforces, consultations ---------------------------------

@@ -1,6 +1,7 @@
 """Reading standards: the versions in force, their rules, and who sits on a taskforce."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -77,6 +78,28 @@ def ordered(versions: Iterable[StandardVersion]) -> list[StandardVersion]:
             version.standard.code,
         ),
     )
+
+
+@dataclass(frozen=True)
+class StandardSet:
+    """The standard versions one audit (or appraisal) is judged against."""
+
+    versions: tuple[StandardVersion, ...]
+
+    @property
+    def criteria(self) -> list[StandardRule]:
+        """The rules a report has one finding each for."""
+        return criteria_of(self.versions)
+
+    @property
+    def rules(self) -> list[StandardRule]:
+        """The rules a deviation may cite: the criteria, then the general rules."""
+        return citable_rules_of(self.versions)
+
+    @property
+    def label(self) -> str:
+        """E.g. "QAP v1, MAQAP v1, GEN v1"."""
+        return ", ".join(version.label for version in self.versions)
 
 
 def criteria_of(versions: Sequence[StandardVersion]) -> list[StandardRule]:

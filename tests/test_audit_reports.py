@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from audits.criteria import criteria_for
 from audits.models import (
     Audit,
     AuditFinding,
@@ -35,9 +34,10 @@ from tests.audit_factories import (
 )
 from tests.conftest import confirmation_page, post_form
 from tests.factories import PASSWORD, make_organisation, make_program, make_user
+from tests.first_standards import first_criteria
 
 D = date.fromisoformat
-QAP_CODES = [criterion.code for criterion in criteria_for("QAP")]
+QAP_CODES = [criterion.code for criterion in first_criteria("QAP")]
 STRENGTHS = "Published criteria and well-trained assessors."
 WEAKNESSES = "Results reach the registry late."
 SUMMARY = "The program assesses candidates fairly and keeps its files in order."
@@ -354,7 +354,7 @@ def test_a_submitted_report_is_not_submitted_again(session, qap):
 
 def test_a_cmtp_report_has_findings_on_the_training_criteria(session, ctx):
     cmtp = make_setting(session, "CMTP")
-    codes = [criterion.code for criterion in criteria_for("CMTP")]
+    codes = [criterion.code for criterion in first_criteria("CMTP")]
     with pytest.raises(AuditError, match="QAP-1 is not a criterion of a CMTP audit"):
         save(session, cmtp)
     save(session, cmtp, findings={code: ("met", "Seen.") for code in codes})
@@ -690,7 +690,7 @@ def test_the_organisation_posts_nothing(client, session, setting):
 def test_the_appraiser_sees_the_form_with_one_row_per_criterion(client, setting):
     sign_in(client, setting.appraiser.email)
     html = main(page(client, url(setting)))
-    for criterion in criteria_for("QAP"):
+    for criterion in first_criteria("QAP"):
         assert criterion.title in html
     assert html.count('name="findings-') == 3 * len(QAP_CODES)  # code, rating, evidence
     assert 'name="deviations-2-rule"' in html and 'name="deviations-3-rule"' not in html

@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from audits.criteria import criteria_for, rules_for
 from audits.models import AuditFinding, AuditReport, Rating, Recommendation
 from audits.reports.services import (
     MAX_COMMENTS_LENGTH,
@@ -17,6 +16,7 @@ from audits.reports.services import (
     MAX_SECTION_LENGTH,
 )
 from registry.i18n import _l
+from standards.queries import StandardSet
 
 # Empty deviation rows offered under the filled ones, for adding more without scripts.
 BLANK_DEVIATION_ROWS = 3
@@ -122,25 +122,25 @@ class ReportForm(FlaskForm):
         ),
     )
 
-    def __init__(self, *args: object, program_type: str, **kwargs: object) -> None:
+    def __init__(self, *args: object, standards: StandardSet, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.recommendation.choices = {item.value: item.label for item in Recommendation}
-        self.criteria = {criterion.code: criterion for criterion in criteria_for(program_type)}
+        self.criteria = {criterion.code: criterion for criterion in standards.criteria}
         self.rule_choices = {
             "": _("Choose the rule"),
-            **{rule.code: f"{rule.code}: {rule.title}" for rule in rules_for(program_type)},
+            **{rule.code: f"{rule.code}: {rule.title}" for rule in standards.rules},
         }
         for entry in self.deviations:
             entry.form.rule.choices = self.rule_choices
 
     @classmethod
-    def of_report(cls, report: AuditReport | None, *, program_type: str) -> "ReportForm":
+    def of_report(cls, report: AuditReport | None, *, standards: StandardSet) -> "ReportForm":
         """Return the form filled with the saved draft, or empty."""
         findings = {finding.criterion: finding for finding in report.findings} if report else {}
         data = {
             "findings": [
                 _finding_row(criterion.code, findings.get(criterion.code))
-                for criterion in criteria_for(program_type)
+                for criterion in standards.criteria
             ],
             "deviations": [
                 {"rule": deviation.rule, "description": deviation.description}
@@ -150,7 +150,7 @@ class ReportForm(FlaskForm):
         if report is not None:
             for name in ("strengths", "weaknesses", "summary", "recommendation", "conditions"):
                 data[name] = getattr(report, name)
-        return cls(formdata=None, data=data, program_type=program_type)
+        return cls(formdata=None, data=data, standards=standards)
 
     def add_blank_rows(self) -> None:
         """Offer ``BLANK_DEVIATION_ROWS`` empty deviation rows below the filled ones."""

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audits import queries
-from audits.criteria import criteria_for, rules_for
 from audits.models import (
     Audit,
     AuditDeviation,
@@ -32,6 +31,8 @@ from audits.services import AuditError, check_chair, locked, schedule_audit, tex
 from registry.accounts.models import User
 from registry.i18n import _l, in_sentence
 from registry.mail.services import queue_template_mail
+from standards.models import StandardRule
+from standards.queries import StandardSet
 
 MAX_EVIDENCE_LENGTH = 5000
 MAX_SECTION_LENGTH = 10000  # strengths, weaknesses, summary, conditions
@@ -95,9 +96,9 @@ def _join(items: Sequence[str]) -> str:
     return _("%(items)s and %(last)s", items=", ".join(items[:-1]), last=items[-1])
 
 
-def missing_parts(report: AuditReport | None, program_type: str) -> list[str]:
+def missing_parts(report: AuditReport | None, standards: StandardSet) -> list[str]:
     """Return what ``report`` still needs before it can be submitted; empty when complete."""
-    codes = [criterion.code for criterion in criteria_for(program_type)]
+    codes = [criterion.code for criterion in standards.criteria]
     findings = {finding.criterion: finding for finding in report.findings} if report else {}
     missing = []
     if unrated := [code for code in codes if code not in findings]:
@@ -159,9 +160,11 @@ def _check_submitted(audit: Audit, done: str) -> None:
         raise AuditError(str(NOT_SUBMITTED[done]) % {"status": in_sentence(audit.status_label)})
 
 
-def _checked_findings(program_type: str, findings: Findings) -> dict[str, tuple[str, str]]:
+def _checked_findings(
+    criteria: Mapping[str, StandardRule], program_type: str, findings: Findings
+) -> dict[str, tuple[str, str]]:
     """Return the rated findings of ``findings``, or refuse an unknown criterion or rating."""
-    codes = {criterion.code for criterion in criteria_for(program_type)}
+    codes = criteria.keys()
     checked = {}
     for code, (rating, evidence) in findings.items():
         if code not in codes:
@@ -190,11 +193,12 @@ def _checked_findings(program_type: str, findings: Findings) -> dict[str, tuple[
     return checked
 
 
-def _checked_deviations(program_type: str, deviations: Deviations) -> list[tuple[str, str]]:
+def _checked_deviations(
+    rules: Mapping[str, StandardRule], program_type: str, deviations: Deviations
+) -> list[tuple[str, str]]:
     """Return ``deviations`` trimmed, or refuse one without a known rule or a description."""
     if len(deviations) > MAX_DEVIATIONS:
         raise AuditError(_("A report lists at most %(limit)s deviations.", limit=MAX_DEVIATIONS))
-    rules = {rule.code for rule in rules_for(program_type)}
     checked = []
     for number, (rule, description) in enumerate(deviations, start=1):
         rule = (rule or "").strip()
@@ -252,8 +256,11 @@ def save_draft(
     _check_appraiser(session, audit, actor, "write its report")
     _check_writable(audit)
     program_type = audit.program.program_type
-    rated = _checked_findings(program_type, findings)
-    cited = _checked_deviations(program_type, deviations)
+    standards = queries.standard_set(session, audit)
+    criteria = {rule.code: rule for rule in standards.criteria}
+    rules = {rule.code: rule for rule in standards.rules}
+    rated = _checked_findings(criteria, program_type, findings)
+    cited = _checked_deviations(rules, program_type, deviations)
     texts = {
         name: text(value, what=str(SECTIONS[name]), limit=MAX_SECTION_LENGTH, minimum=0)
         for name, value in (
@@ -272,8 +279,11 @@ def save_draft(
         setattr(report, name, value)
     report.recommendation = recommendation
     report.updated_at, report.updated_by_id = now, actor.id
-    _replace_findings(report, rated)
-    report.deviations = [AuditDeviation(rule=rule, description=d) for rule, d in cited]
+    _replace_findings(report, rated, criteria)
+    report.deviations = [
+        AuditDeviation(rule=code, rule_id=rules[code].id, description=description)
+        for code, description in cited
+    ]
     log_audit(
         session,
         "audit.report_saved",
@@ -287,7 +297,11 @@ def save_draft(
     return report
 
 
-def _replace_findings(report: AuditReport, rated: dict[str, tuple[str, str]]) -> None:
+def _replace_findings(
+    report: AuditReport,
+    rated: dict[str, tuple[str, str]],
+    criteria: Mapping[str, StandardRule],
+) -> None:
     """Update the report's findings in place: change, add, and drop those no longer rated."""
     existing = {finding.criterion: finding for finding in report.findings}
     for code, finding in existing.items():
@@ -296,7 +310,11 @@ def _replace_findings(report: AuditReport, rated: dict[str, tuple[str, str]]) ->
     for code, (rating, evidence) in rated.items():
         finding = existing.get(code)
         if finding is None:
-            report.findings.append(AuditFinding(criterion=code, rating=rating, evidence=evidence))
+            report.findings.append(
+                AuditFinding(
+                    criterion=code, rule_id=criteria[code].id, rating=rating, evidence=evidence
+                )
+            )
         else:
             finding.rating, finding.evidence = rating, evidence
 
@@ -307,7 +325,7 @@ def submit_report(session: Session, audit: Audit, *, now: datetime, actor: User)
     _check_appraiser(session, audit, actor, "submit its report")
     _check_writable(audit)
     report = report_of(session, audit.id)
-    missing = missing_parts(report, audit.program.program_type)
+    missing = missing_parts(report, queries.standard_set(session, audit))
     if report is None or missing:
         raise AuditError(
             _(

@@ -17,8 +17,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from audits.access import AuditViewer, Standing, audit_page
-from audits.criteria import criteria_for, rules_for
 from audits.models import Audit, AuditStatus
+from audits.queries import standard_set
 from audits.reports import services
 from audits.reports.forms import NoteForm, ReportForm, ReturnForm, SignOffForm
 from audits.services import AuditError
@@ -48,20 +48,21 @@ def _render(
         report = services.report_of(db.session, audit.id) if completed else None
         page = render_template("audits/reports/organisation.html", audit=audit, report=report)
         return page, status
-    program_type = audit.program.program_type
+    standards = standard_set(db.session, audit)
     report = services.report_of(db.session, audit.id)
     context: dict[str, Any] = {
         "audit": audit,
         "viewer": viewer,
         "report": report,
-        "criteria": criteria_for(program_type),
-        "rules": {rule.code: rule for rule in rules_for(program_type)},
-        "missing": services.missing_parts(report, program_type),
+        "standards": standards,
+        "criteria": standards.criteria,
+        "rules": {rule.code: rule for rule in standards.rules},
+        "missing": services.missing_parts(report, standards),
         "notes": services.notes_of(db.session, audit.id),
         "note_form": forms.get("note_form") or NoteForm(formdata=None),
     }
     if viewer.is_(Standing.APPRAISER) and audit.status == AuditStatus.IN_PROGRESS:
-        form = forms.get("report_form") or ReportForm.of_report(report, program_type=program_type)
+        form = forms.get("report_form") or ReportForm.of_report(report, standards=standards)
         form.add_blank_rows()
         context["report_form"] = form
     if viewer.is_(Standing.CHAIR) and audit.status == AuditStatus.SUBMITTED:
@@ -114,7 +115,7 @@ def _save_draft(audit: Audit, form: ReportForm) -> None:
 @bp.route("/audits/<int:audit_id>/report", methods=["POST"])
 @audit_page(*WRITERS)
 def save_draft(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
-    form = ReportForm(program_type=audit.program.program_type)
+    form = ReportForm(standards=standard_set(db.session, audit))
 
     def action() -> str:
         _save_draft(audit, form)
@@ -127,7 +128,7 @@ def save_draft(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
 @audit_page(*WRITERS)
 def submit(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
     """Save the draft, then submit it: an incomplete report stays saved, with what it lacks."""
-    form = ReportForm(program_type=audit.program.program_type)
+    form = ReportForm(standards=standard_set(db.session, audit))
     if not form.validate_on_submit():
         flash(_("Check the form: each problem is marked below."), "error")
         return _render(audit, viewer, 422, report_form=form)

@@ -109,10 +109,13 @@ FIRST_VERSIONS = (
         "",
         "How appraisers behave when they appraise a program for the registry.",
         (
-            "Declare any relationship, gift or prior work that touches the organisation",
-            "Withdraw from an appraisal as soon as a conflict of interest arises",
-            "Keep the organisation's documents and the mediators' records confidential",
-            "Judge against the published standard version only, with evidence",
+            "Has no relationship or activity that prevents an impartial appraisal, and declares"
+            " any before the appraisal starts",
+            "Avoids any conflict of interest throughout the appraisal",
+            "Offers the applicant no expertise, time or side activities during the appraisal",
+            "Accepts no gifts, cash or services from the organisation whose program is appraised",
+            "Makes only objective findings, on clear evidence and the registry's rules, never on"
+            " assumptions",
         ),
     ),
 )

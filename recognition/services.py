@@ -19,7 +19,6 @@ from audits.documents.services import upload_document
 from audits.models import (
     Audit,
     AuditKind,
-    AuditStandardVersion,
     AuditStatus,
     DocumentRequest,
     Recommendation,
@@ -27,7 +26,7 @@ from audits.models import (
 )
 from audits.notify import log_audit
 from audits.reports.services import report_of
-from audits.services import AuditError, locked
+from audits.services import AuditError, fix_standards, locked
 from recognition.models import Decision, ProgramApplication
 from registry.accounts.models import Role, User
 from registry.events.services import record_event
@@ -42,7 +41,6 @@ from registry.organisations.models import (
 )
 from registry.reference import COUNTRIES
 from registry.validation import checked_text
-from standards.queries import versions_for_program_type
 
 MAX_NAME_LENGTH = 200
 MAX_TEXT_LENGTH = 5000
@@ -244,11 +242,6 @@ def submit_application(
         ],
     )
     _check_documents(documents)
-    versions = versions_for_program_type(session, kind.value, today)
-    if not versions or audit_queries.subcommittee_for(session, kind.value) is None:
-        raise RecognitionError(
-            _("%(type)s programs cannot be appraised yet: ask the registry.", type=kind.value)
-        )
     audit = Audit(
         program=program,
         kind=AuditKind.RECOGNITION,
@@ -256,8 +249,12 @@ def submit_application(
         status=AuditStatus.OPEN,
         scheduled_at=now,
         opened_on=today,
-        standard_versions=[AuditStandardVersion(version=version) for version in versions],
     )
+    fix_standards(session, audit, today)  # the versions in force on submission, as audits do
+    if not audit.standard_versions or audit_queries.subcommittee_for(session, kind.value) is None:
+        raise RecognitionError(
+            _("%(type)s programs cannot be appraised yet: ask the registry.", type=kind.value)
+        )
     application = ProgramApplication(
         organisation=organisation,
         program=program,
@@ -279,7 +276,7 @@ def submit_application(
         actor=actor,
         program_type=kind.value,
         resubmission_of_id=application.resubmission_of_id,
-        versions=[version.id for version in versions],
+        versions=[link.version_id for link in audit.standard_versions],
     )
     _tell_subcommittee(session, application, now=now)
     return application

@@ -8,13 +8,13 @@ from datetime import date
 from werkzeug.datastructures import FileStorage
 
 from audits.committee.services import assign_appraiser, declare_conflicts
-from audits.criteria import criteria_for
 from audits.reports.services import save_draft, submit_report
 from recognition.models import ProgramApplication
 from recognition.services import REQUIRED_DOCUMENTS, ProgramDetails, submit_application
 from registry.accounts.models import User
 from registry.database import utcnow
 from registry.organisations.models import Organisation
+from tests.first_standards import first_criteria
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 SUBMITTED_ON = date(2026, 3, 2)
@@ -87,7 +87,7 @@ def appraise(
     save_draft(
         session,
         application.audit,
-        findings={c.code: ("met", f"Read the handbook ({c.code}).") for c in criteria_for(program_type)},
+        findings={c.code: ("met", f"Read the handbook ({c.code}).") for c in first_criteria(program_type)},
         strengths="Clear criteria.",
         weaknesses="Few assessors.",
         summary="A sound program.",

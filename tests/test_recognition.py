@@ -100,7 +100,7 @@ def test_an_application_is_recognised_and_its_first_audit_scheduled(world, sessi
     assert application.status == ApplicationStatus.RECOGNISED
     assert program.recognised_on == DECIDED_ON
     assert audit.status == AuditStatus.COMPLETED and audit.outcome == "renew"
-    assert "Decision: Recognise" in mails_to(session, world.admin.email)[-1].body
+    assert "Decision: Recognise" in mails_to(session, world.admin.email)[-1].body_text
     assert actions(session, application.id) == [
         "program_application.submitted",
         "program_application.recognised",
@@ -155,7 +155,7 @@ def test_declined_with_a_conflicted_appraiser_refused_then_resubmitted(world, se
 
     assert application.status == ApplicationStatus.DECLINED
     assert application.program.recognised_on is None
-    assert "No appeal procedure." in mails_to(session, world.admin.email)[-1].body
+    assert "No appeal procedure." in mails_to(session, world.admin.email)[-1].body_text
     assert sweep_audits(session, DECIDED_ON + timedelta(days=1), utcnow())["scheduled"] == 0
     with pytest.raises(RecognitionError, match="already decided"):
         decide(session, application, world.chair, "recognise")

@@ -29,6 +29,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from recognition import views
     from recognition.demo import load_recognition_demo
+    from recognition.queries import applications_of
 
     app.register_blueprint(views.bp)
+    app.extensions["organisation_applications"] = applications_of
     app.extensions.setdefault("demo_loaders", []).append(load_recognition_demo)

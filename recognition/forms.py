@@ -14,9 +14,8 @@ from recognition.services import (
     REQUIRED_DOCUMENTS,
     ProgramDetails,
 )
-from registry.i18n import _l
+from registry.i18n import _l, choices, country_select_choices
 from registry.organisations.models import ProgramType
-from registry.reference import country_choices
 
 LOCATION_ROWS = 4
 
@@ -72,8 +71,10 @@ class ApplicationForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.program_type.choices = [("", "")] + [(t.value, f"{t.value}: {t.label}") for t in ProgramType]
-        countries = [("", ""), *country_choices()]
+        self.program_type.choices = choices(
+            {t.value: f"{t.value}: {t.label}" for t in ProgramType}, blank=""
+        )
+        countries = country_select_choices(blank="")
         for entry in self.locations:
             entry.form.country.choices = countries
 
@@ -111,7 +112,7 @@ class ApplicationForm(FlaskForm):
 class DecisionForm(FlaskForm):
     decision = RadioField(
         _l("Decision"),
-        choices=[(decision.value, DECISION_LABELS[decision]) for decision in Decision],
+        choices=choices({decision.value: DECISION_LABELS[decision] for decision in Decision}),
         validators=[DataRequired(message=_l("Choose a decision."))],
     )
     reasons = TextAreaField(

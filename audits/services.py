@@ -73,7 +73,7 @@ def fix_standards(session: Session, audit: Audit, day: date) -> None:
     if audit.standard_versions:
         return
     versions = versions_for_program_type(session, audit.program.program_type, day)
-    audit.standard_versions = [AuditStandardVersion(version_id=version.id) for version in versions]
+    audit.standard_versions = [AuditStandardVersion(version=version) for version in versions]
 
 
 def next_due_date(session: Session, program: Program) -> date:

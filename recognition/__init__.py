@@ -1,4 +1,5 @@
-"""Program recognition (issue 23): organisations apply, the subcommittee appraises, the chair decides.
+"""Program recognition (issue 23): organisations apply, the subcommittee appraises, the chair
+decides.
 
 Design (decided first, to reuse the audits machinery rather than copy it):
 

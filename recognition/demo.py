@@ -6,7 +6,7 @@ demo's helpers (declarations, assignments, requests, drafts) on the recognition 
 """
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +28,13 @@ ACADEMY = "Amsterdam Mediation Academy"
 # (type, name, locations, days ago submitted, the stage it has reached)
 APPLICATIONS = [
     ("MAQAP", "Advocacy in Mediation", [("NL", "Amsterdam")], 3, "submitted"),
-    ("ICQAP", "Intercultural Assessment", [("NL", "Amsterdam"), ("SR", "Paramaribo")], 30, "appraisal"),
+    (
+        "ICQAP",
+        "Intercultural Assessment",
+        [("NL", "Amsterdam"), ("SR", "Paramaribo")],
+        30,
+        "appraisal",
+    ),
     ("ODRQAP", "Online Assessment Days", [("NL", "")], 60, "report"),
     ("QAP", "Family Mediation Assessment", [("NL", "Utrecht")], 120, "recognise"),
     ("CMTP", "Workplace Mediation Course", [("NL", "Rotterdam")], 150, "conditions"),
@@ -39,9 +45,7 @@ DESCRIPTION = "Applied for in the demo: {name}, delivered by the Amsterdam Media
 
 
 def _documents() -> dict[str, FileStorage | None]:
-    return {
-        key: FileStorage(io.BytesIO(PDF), filename=f"{key}.pdf") for key in REQUIRED_DOCUMENTS
-    }
+    return {key: FileStorage(io.BytesIO(PDF), filename=f"{key}.pdf") for key in REQUIRED_DOCUMENTS}
 
 
 def load_recognition_demo(session: Session, *, today: date, now: datetime) -> None:
@@ -139,6 +143,8 @@ def _carry(
             else ""
         ),
         today=decided_on,
-        now=now - timedelta(days=2),
-        actor=demo.people["chair" if application.program.program_type in ("QAP", "CMTP") else "committee"],
+        now=datetime.combine(decided_on, time(10), tzinfo=UTC),
+        actor=demo.people[
+            "chair" if application.program.program_type in ("QAP", "CMTP") else "committee"
+        ],
     )

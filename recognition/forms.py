@@ -61,13 +61,9 @@ class ApplicationForm(FlaskForm):
         render_kw={"rows": 5, "maxlength": MAX_TEXT_LENGTH},
     )
     locations = FieldList(FormField(LocationForm), min_entries=LOCATION_ROWS)
-    document_program = FileField(
-        REQUIRED_DOCUMENTS["program"], render_kw={"accept": ACCEPTED}
-    )
+    document_program = FileField(REQUIRED_DOCUMENTS["program"], render_kw={"accept": ACCEPTED})
     document_people = FileField(REQUIRED_DOCUMENTS["people"], render_kw={"accept": ACCEPTED})
-    document_policies = FileField(
-        REQUIRED_DOCUMENTS["policies"], render_kw={"accept": ACCEPTED}
-    )
+    document_policies = FileField(REQUIRED_DOCUMENTS["policies"], render_kw={"accept": ACCEPTED})
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -157,9 +157,7 @@ def _checked_locations(locations: list[tuple[str, str]]) -> list[tuple[str, str]
     if not cleaned:
         raise RecognitionError(_("Give at least one country where the program is delivered."))
     if len(cleaned) > MAX_LOCATIONS:
-        raise RecognitionError(
-            _("Give at most %(limit)s locations.", limit=MAX_LOCATIONS)
-        )
+        raise RecognitionError(_("Give at most %(limit)s locations.", limit=MAX_LOCATIONS))
     return list(cleaned)
 
 
@@ -195,7 +193,10 @@ def _check_resubmission(
         raise RecognitionError(_("This application has already been resubmitted."))
     if previous.program.program_type != kind.value:
         raise RecognitionError(
-            _("A resubmission is for the same program type: %(type)s.", type=previous.program.program_type)
+            _(
+                "A resubmission is for the same program type: %(type)s.",
+                type=previous.program.program_type,
+            )
         )
 
 
@@ -203,7 +204,10 @@ def _check_documents(documents: dict[str, FileStorage | None]) -> None:
     missing = [str(label) for key, label in REQUIRED_DOCUMENTS.items() if not documents.get(key)]
     if missing:
         raise RecognitionError(
-            _("Attach every required document; missing: %(documents)s.", documents="; ".join(missing))
+            _(
+                "Attach every required document; missing: %(documents)s.",
+                documents="; ".join(missing),
+            )
         )
 
 
@@ -412,7 +416,10 @@ def decide_application(
     conditions = text(conditions, what=_("The conditions"), minimum=1 if with_conditions else 0)
     if conditions and not with_conditions:
         raise RecognitionError(
-            _("Conditions go with a recognition with conditions; clear them or choose that decision.")
+            _(
+                "Conditions go with a recognition with conditions; clear them or choose that"
+                " decision."
+            )
         )
     audit = application.audit
     audit.outcome = OUTCOMES[chosen]

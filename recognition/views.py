@@ -77,14 +77,11 @@ def _render_application(
         "program": application.program,
         "viewer": viewer,
         "Standing": Standing,
-        "requests": services.required_requests(db.session, application)
-        if sees_documents
-        else None,
+        "requests": services.required_requests(db.session, application) if sees_documents else None,
         "shows_report": viewer.is_(Standing.CHAIR, Standing.APPRAISER) and report is not None,
         "decision_form": (form or DecisionForm(formdata=None)) if refusal is None else None,
         "resubmission": services.resubmission_of(db.session, application),
-        "may_resubmit": viewer.is_(Standing.ORGANISATION)
-        and application.decision == "decline",
+        "may_resubmit": viewer.is_(Standing.ORGANISATION) and application.decision == "decline",
     }
     return render_template("recognition/application.html", **context)
 
@@ -99,12 +96,10 @@ def for_audit(audit_id: int) -> Response:
     return redirect(url_for("recognition.application", application_id=application.id))
 
 
-@bp.route(
-    "/recognition/applications/<int:application_id>/decision", methods=["POST"]
-)
+@bp.route("/recognition/applications/<int:application_id>/decision", methods=["POST"])
 @role_required(Role.COMMITTEE_MEMBER)
 def decide(application_id: int) -> Response:
-    application, viewer = _application_or_404(application_id)
+    application, _viewer = _application_or_404(application_id)
     form = DecisionForm()
 
     def action() -> str:
@@ -118,7 +113,10 @@ def decide(application_id: int) -> Response:
             now=utcnow(),
             actor=current_user,
         )
-        return _("Decision recorded: %(decision)s. The organisation is told.", decision=application.decision_label)
+        return _(
+            "Decision recorded: %(decision)s. The organisation is told.",
+            decision=application.decision_label,
+        )
 
     back = redirect(url_for("recognition.application", application_id=application.id), code=303)
     return submit_form(form, back, action, services.RecognitionError)

@@ -23,9 +23,7 @@ SUBMITTED_ON = date(2026, 3, 2)
 def documents(**missing: None) -> dict[str, FileStorage | None]:
     """Return one PDF per required document, less those named in ``missing``."""
     return {
-        key: None
-        if key in missing
-        else FileStorage(stream=io.BytesIO(PDF), filename=f"{key}.pdf")
+        key: None if key in missing else FileStorage(stream=io.BytesIO(PDF), filename=f"{key}.pdf")
         for key in REQUIRED_DOCUMENTS
     }
 
@@ -87,7 +85,9 @@ def appraise(
     save_draft(
         session,
         application.audit,
-        findings={c.code: ("met", f"Read the handbook ({c.code}).") for c in first_criteria(program_type)},
+        findings={
+            c.code: ("met", f"Read the handbook ({c.code}).") for c in first_criteria(program_type)
+        },
         strengths="Clear criteria.",
         weaknesses="Few assessors.",
         summary="A sound program.",

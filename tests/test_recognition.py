@@ -22,8 +22,8 @@ from tests.factories import make_organisation
 from tests.recognition_factories import (
     SUBMITTED_ON,
     World,
-    appraise,
     apply,
+    appraise,
     declare_none,
     details,
     documents,

@@ -3,18 +3,22 @@ and programs applied for kept out of every public page."""
 
 import io
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
+from audits.committee.services import assign_appraiser
 from audits.models import AuditDocument
 from recognition.models import ProgramApplication
+from recognition.services import decide_application
 from registry.accounts.models import Role
+from registry.database import utcnow
 from registry.organisations.models import Program
 from tests.audit_factories import make_appraiser, make_chair, make_organisation_admin
 from tests.conftest import form_tokens, one_time_token, post_form
-from tests.factories import PASSWORD, make_organisation, make_program, make_user, staff_user
-from tests.recognition_factories import PDF, appraise, apply, declare_none
+from tests.factories import PASSWORD, make_organisation, make_user, staff_user
+from tests.recognition_factories import PDF, apply, appraise, declare_none
 
 CHAIR = "chair@example.org"
 APPRAISER = "appraiser@example.org"
@@ -60,30 +64,60 @@ def sign_in(client, email):
     assert response.status_code == 303
 
 
-# -- Role × route ---------------------------------------------------------------------------
+# -- Role by route ---------------------------------------------------------------------------
 
 # Who gets what on each page of one application: 200 (or a redirect), 404 (no standing on
 # the application, so its existence is not told), 403 (the wrong role altogether).
 PAGES = {
     "list": {
-        CHAIR: 200, APPRAISER: 200, POOL: 200, ADMIN: 200, OTHER_ADMIN: 200, STAFF: 200,
-        OTHER_CHAIR: 200, MEDIATOR: 403,
+        CHAIR: 200,
+        APPRAISER: 200,
+        POOL: 200,
+        ADMIN: 200,
+        OTHER_ADMIN: 200,
+        STAFF: 200,
+        OTHER_CHAIR: 200,
+        MEDIATOR: 403,
     },
     "application": {
-        CHAIR: 200, APPRAISER: 200, POOL: 200, ADMIN: 200, OTHER_ADMIN: 404, STAFF: 200,
-        OTHER_CHAIR: 404, MEDIATOR: 403,
+        CHAIR: 200,
+        APPRAISER: 200,
+        POOL: 200,
+        ADMIN: 200,
+        OTHER_ADMIN: 404,
+        STAFF: 200,
+        OTHER_CHAIR: 404,
+        MEDIATOR: 403,
     },
     "for_audit": {
-        CHAIR: 302, APPRAISER: 302, POOL: 302, ADMIN: 302, OTHER_ADMIN: 404, STAFF: 302,
-        OTHER_CHAIR: 404, MEDIATOR: 403,
+        CHAIR: 302,
+        APPRAISER: 302,
+        POOL: 302,
+        ADMIN: 302,
+        OTHER_ADMIN: 404,
+        STAFF: 302,
+        OTHER_CHAIR: 404,
+        MEDIATOR: 403,
     },
     "new": {
-        CHAIR: 403, APPRAISER: 403, POOL: 403, ADMIN: 200, OTHER_ADMIN: 404, STAFF: 403,
-        OTHER_CHAIR: 403, MEDIATOR: 403,
+        CHAIR: 403,
+        APPRAISER: 403,
+        POOL: 403,
+        ADMIN: 200,
+        OTHER_ADMIN: 404,
+        STAFF: 403,
+        OTHER_CHAIR: 403,
+        MEDIATOR: 403,
     },
     "resubmit": {
-        CHAIR: 403, APPRAISER: 403, POOL: 403, ADMIN: 303, OTHER_ADMIN: 404, STAFF: 403,
-        OTHER_CHAIR: 403, MEDIATOR: 403,
+        CHAIR: 403,
+        APPRAISER: 403,
+        POOL: 403,
+        ADMIN: 303,
+        OTHER_ADMIN: 404,
+        STAFF: 403,
+        OTHER_CHAIR: 403,
+        MEDIATOR: 403,
     },
 }
 
@@ -101,7 +135,9 @@ def url_of(page, world):
 
 
 @pytest.mark.parametrize("page", list(PAGES))
-@pytest.mark.parametrize("email", [CHAIR, APPRAISER, POOL, ADMIN, OTHER_ADMIN, STAFF, OTHER_CHAIR, MEDIATOR])
+@pytest.mark.parametrize(
+    "email", [CHAIR, APPRAISER, POOL, ADMIN, OTHER_ADMIN, STAFF, OTHER_CHAIR, MEDIATOR]
+)
 def test_each_page_lets_in_only_those_concerned(client, session, world, page, email):
     if email == APPRAISER:
         declare_none(session, world["application"], world["appraiser"])
@@ -118,7 +154,14 @@ def test_strangers_are_sent_to_sign_in(client, world, page):
 
 @pytest.mark.parametrize(
     ("email", "status"),
-    [(CHAIR, 303), (APPRAISER, 403), (ADMIN, 403), (STAFF, 403), (OTHER_CHAIR, 404), (MEDIATOR, 403)],
+    [
+        (CHAIR, 303),
+        (APPRAISER, 403),
+        (ADMIN, 403),
+        (STAFF, 403),
+        (OTHER_CHAIR, 404),
+        (MEDIATOR, 403),
+    ],
 )
 def test_only_the_chair_posts_a_decision(client, session, world, email, status):
     application = world["application"]
@@ -247,10 +290,9 @@ def document_urls(session, application):
 def test_the_documents_are_confidential(client, session, world, email, status):
     application = world["application"]
     declare_none(session, application, world["appraiser"])
-    from audits.committee.services import assign_appraiser
-    from registry.database import utcnow
-
-    assign_appraiser(session, application.audit, world["appraiser"], now=utcnow(), actor=world["chair"])
+    assign_appraiser(
+        session, application.audit, world["appraiser"], now=utcnow(), actor=world["chair"]
+    )
     urls = document_urls(session, application)
     assert len(urls) == 3
     sign_in(client, email)
@@ -275,10 +317,6 @@ def test_the_public_never_sees_a_program_applied_for(client, session, world):
 
 
 def test_a_recognised_program_appears_with_its_date(client, session, world):
-    from recognition.services import decide_application
-    from registry.database import utcnow
-    from datetime import date
-
     application = world["application"]
     appraise(session, application, world["appraiser"], world["chair"])
     decide_application(

@@ -18,6 +18,7 @@ Revises: 0018
 Create Date: 2026-12-07 18:40:00.000000
 """
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
@@ -735,17 +736,21 @@ def downgrade() -> None:
 
 
 def _create_program_recognition() -> None:
-    """Programs applied for (no recognition date yet), recognition audits, applications."""
-    with op.batch_alter_table("programs") as batch:
-        batch.alter_column("recognised_on", existing_type=sa.Date(), nullable=True)
-    with op.batch_alter_table("audits") as batch:
-        batch.add_column(sa.Column("kind", sa.String(length=16), nullable=True))
-    op.execute("UPDATE audits SET kind = 'cycle'")
-    with op.batch_alter_table("audits") as batch:
-        batch.alter_column("kind", existing_type=sa.String(length=16), nullable=False)
-        batch.create_check_constraint(
-            op.f("ck_audits_known_kind"), "kind IN ('cycle', 'recognition')"
-        )
+    """Programs applied for (no recognition date yet), recognition audits, applications.
+
+    On SQLite neither ``programs`` nor ``audits`` is rebuilt (a rebuild drops a table that
+    other tables reference, which the foreign keys refuse inside the migration's transaction):
+    the kind is added as a column with its check, and the NOT NULL of ``recognised_on`` is
+    removed in the stored schema, as SQLite's documentation describes for removing a NOT NULL.
+    """
+    op.execute(
+        "ALTER TABLE audits ADD COLUMN kind VARCHAR(16) DEFAULT 'cycle' NOT NULL"
+        " CONSTRAINT ck_audits_known_kind CHECK (kind IN ('cycle', 'recognition'))"
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_recognised_on("recognised_on DATE NOT NULL", "recognised_on DATE")
+    else:
+        op.alter_column("programs", "recognised_on", existing_type=sa.Date(), nullable=True)
     op.create_table(
         "program_applications",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -761,8 +766,7 @@ def _create_program_recognition() -> None:
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.CheckConstraint(
-            "decision IS NULL OR decision IN"
-            " ('recognise', 'recognise_with_conditions', 'decline')",
+            "decision IS NULL OR decision IN ('recognise', 'recognise_with_conditions', 'decline')",
             name=op.f("ck_program_applications_known_decision"),
         ),
         sa.CheckConstraint(
@@ -789,7 +793,9 @@ def _create_program_recognition() -> None:
             name=op.f("fk_program_applications_organisation_id_organisations"),
         ),
         sa.ForeignKeyConstraint(
-            ["program_id"], ["programs.id"], name=op.f("fk_program_applications_program_id_programs")
+            ["program_id"],
+            ["programs.id"],
+            name=op.f("fk_program_applications_program_id_programs"),
         ),
         sa.ForeignKeyConstraint(
             ["resubmission_of_id"],
@@ -827,11 +833,35 @@ def _drop_program_recognition() -> None:
         " (SELECT id FROM audits WHERE kind = 'recognition')"
     )
     op.execute("DELETE FROM audits WHERE kind = 'recognition'")
-    op.execute("DELETE FROM program_locations WHERE program_id IN"
-               " (SELECT id FROM programs WHERE recognised_on IS NULL)")
+    op.execute(
+        "DELETE FROM program_locations WHERE program_id IN"
+        " (SELECT id FROM programs WHERE recognised_on IS NULL)"
+    )
     op.execute("DELETE FROM programs WHERE recognised_on IS NULL")
-    with op.batch_alter_table("audits") as batch:
-        batch.drop_constraint(op.f("ck_audits_known_kind"), type_="check")
-        batch.drop_column("kind")
-    with op.batch_alter_table("programs") as batch:
-        batch.alter_column("recognised_on", existing_type=sa.Date(), nullable=False)
+    op.execute("ALTER TABLE audits DROP COLUMN kind")
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_recognised_on("recognised_on DATE", "recognised_on DATE NOT NULL")
+    else:
+        op.alter_column("programs", "recognised_on", existing_type=sa.Date(), nullable=False)
+
+
+def _sqlite_recognised_on(before: str, after: str) -> None:
+    """Change the stored definition of ``programs.recognised_on`` (its NOT NULL) in place.
+
+    The rows are unchanged, so the table need not be rebuilt: SQLite's "ALTER TABLE" page,
+    "making other kinds of table schema changes", describes this for removing NOT NULL.
+    """
+    bind = op.get_bind()
+    sql = bind.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'programs'")
+    ).scalar_one()
+    changed = re.sub(rf"\b{before}(?=\s*[,)])", after, sql, count=1)
+    assert changed != sql, f"programs.recognised_on is not '{before}' in {sql}"
+    version = bind.execute(sa.text("PRAGMA schema_version")).scalar_one()
+    bind.execute(sa.text("PRAGMA writable_schema = ON"))
+    bind.execute(
+        sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'programs'"),
+        {"sql": changed},
+    )
+    bind.execute(sa.text(f"PRAGMA schema_version = {version + 1}"))
+    bind.execute(sa.text("PRAGMA writable_schema = OFF"))

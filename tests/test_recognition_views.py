@@ -139,8 +139,15 @@ def url_of(page, world):
     "email", [CHAIR, APPRAISER, POOL, ADMIN, OTHER_ADMIN, STAFF, OTHER_CHAIR, MEDIATOR]
 )
 def test_each_page_lets_in_only_those_concerned(client, session, world, page, email):
-    if email == APPRAISER:
+    if email == APPRAISER:  # assigned
         declare_none(session, world["application"], world["appraiser"])
+        assign_appraiser(
+            session,
+            world["application"].audit,
+            world["appraiser"],
+            now=utcnow(),
+            actor=world["chair"],
+        )
     sign_in(client, email)
     assert client.get(url_of(page, world)).status_code == PAGES[page][email]
 
@@ -314,6 +321,7 @@ def test_the_public_never_sees_a_program_applied_for(client, session, world):
     assert not re.search(r'<option value="BE"', client.get("/organisations").get_data(as_text=True))
     for url in document_urls(session, world["application"]):
         assert status_of(client, url) == 302  # sign in first
+    assert client.get(f"/programs/{world['application'].program_id}").status_code == 404
 
 
 def test_a_recognised_program_appears_with_its_date(client, session, world):
@@ -333,6 +341,31 @@ def test_a_recognised_program_appears_with_its_date(client, session, world):
     assert "Hidden Assessment Days" in page and "recognised on 4 May 2026" in page
     directory = client.get("/organisations?program=QAP").get_data(as_text=True)
     assert "Mediation Academy" in directory
+    assert client.get(f"/programs/{application.program_id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("email", "pages"),
+    [
+        (CHAIR, ["/committee/audits", "/audits/{audit}", "/audits/{audit}/appraisers",
+                 "/audits/{audit}/report", "/audits/{audit}/requests"]),
+        (APPRAISER, ["/appraiser", "/audits/{audit}", "/audits/{audit}/report"]),
+        (STAFF, ["/staff/audits", "/audits/{audit}", "/staff/appraisal-committee"]),
+        (ADMIN, ["/organisation/{organisation}/audits", "/audits/{audit}",
+                 "/audits/{audit}/requests", "/organisation/{organisation}/dashboard"]),
+    ],
+)  # fmt: skip
+def test_the_audit_pages_show_an_appraisal(client, session, world, email, pages):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"])
+    sign_in(client, email)
+    for page in pages:
+        url = page.format(audit=application.audit_id, organisation=application.organisation_id)
+        response = client.get(url)
+        assert response.status_code == 200, url
+    if email == CHAIR:
+        report = client.get(f"/audits/{application.audit_id}/report").get_data(as_text=True)
+        assert "Decide on the application" in report and "Sign off:" not in report
 
 
 def urls_of_public_pages(organisation):

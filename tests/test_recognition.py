@@ -16,9 +16,12 @@ from recognition.services import RecognitionError, decide_application, submit_ap
 from registry.database import utcnow
 from registry.events.models import Event
 from registry.mail.models import OutboxMessage
-from registry.organisations.models import Program
+from registry.mediators.queries import program_choices
+from registry.mediators.services import MediatorError, record_assessment
+from registry.organisations.models import ASSESSMENT_TYPES, Program
+from registry.organisations.services import OrganisationError, link_mediator_to_program
 from tests.audit_factories import make_appraiser, make_chair, make_organisation_admin
-from tests.factories import make_organisation
+from tests.factories import make_mediator, make_organisation
 from tests.recognition_factories import (
     SUBMITTED_ON,
     World,
@@ -231,3 +234,34 @@ def test_a_pool_appraiser_must_declare_before_assignment(world, session):
     declare_none(session, application, world.appraiser)
     assign_appraiser(session, application.audit, world.appraiser, now=utcnow(), actor=world.chair)
     assert application.status == ApplicationStatus.UNDER_APPRAISAL
+
+
+def test_a_program_applied_for_cannot_be_used_before_its_recognition(world, session):
+    application = apply(session, world.organisation, world.admin)
+    program_id = application.program_id
+    mediator = make_mediator(session, email="zoe@example.org")
+    with pytest.raises(OrganisationError, match="Choose one of the programs"):
+        link_mediator_to_program(
+            session,
+            world.organisation,
+            program_id=program_id,
+            mediator_reference="zoe@example.org",
+            linked_on=SUBMITTED_ON,
+            today=SUBMITTED_ON,
+            now=utcnow(),
+            actor=world.admin,
+        )
+    with pytest.raises(MediatorError, match="Choose a recognised program"):
+        record_assessment(
+            session,
+            mediator,
+            program_id=program_id,
+            assessed_on=SUBMITTED_ON,
+            today=SUBMITTED_ON,
+            now=utcnow(),
+            actor=world.admin,
+        )
+    assert program_id not in dict(program_choices(session, ASSESSMENT_TYPES))
+    appraise(session, application, world.appraiser, world.chair)
+    decide(session, application, world.chair)
+    assert program_id in dict(program_choices(session, ASSESSMENT_TYPES))

@@ -171,5 +171,5 @@ def _apply(
         flash(str(error), "error")
         return render_template("recognition/apply.html", **context), 400
     db.session.commit()
-    flash(_("Your application is submitted; its appraisal is open."))
+    flash(_("Your application is submitted; its appraisal is open."), "success")
     return redirect(url_for("recognition.application", application_id=application.id), code=303)

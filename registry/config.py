@@ -187,6 +187,9 @@ def load_config(instance_path: Path) -> dict:
         # Tracking and filing pages one client (network address) may use, against guessing.
         "COMPLAINT_TRACK_RATE_LIMIT": os.environ.get("COMPLAINT_TRACK_RATE_LIMIT", "10 per minute"),
         "COMPLAINT_FILE_RATE_LIMIT": os.environ.get("COMPLAINT_FILE_RATE_LIMIT", "5 per hour"),
+        # Public consultation comments and 360 feedback one client (network address) may send.
+        "STANDARD_COMMENT_RATE_LIMIT": os.environ.get("STANDARD_COMMENT_RATE_LIMIT", "10 per hour"),
+        "OPEN_FEEDBACK_RATE_LIMIT": os.environ.get("OPEN_FEEDBACK_RATE_LIMIT", "5 per hour"),
         # Payment provider webhook: HMAC-SHA256 secret (empty turns the webhook off) and how
         # far a signature's timestamp may be from now.
         "PAYMENT_WEBHOOK_SECRET": os.environ.get("PAYMENT_WEBHOOK_SECRET", ""),

@@ -35,6 +35,7 @@ STAFF = [
     ("mediator", "Marta Mediator", [Role.MEDIATOR]),
     ("applicant", "Amal Applicant", [Role.MEDIATOR]),
     ("chair", "Chen Chair", [Role.COMMITTEE_MEMBER, Role.APPRAISER]),
+    ("taskforce", "Tomasz Taskforce", [Role.COMMITTEE_MEMBER]),
 ]
 
 GIVEN_NAMES = [

@@ -8,4 +8,21 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet: the public pages and the standard-setting steps come next."""
+    """Register the standard-setting and public pages, 360 feedback, the daily sweep and the
+    demo standards (the standard setting's first, so the public demo finds its consultations)."""
+    from standards import feedback, feedback_views, public, views
+    from standards.demo import load_standards_demo
+    from standards.jobs import sweep_standards
+    from standards.public_demo import load_public_demo
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(feedback_views.bp)
+    # The organisation pages show each program's count of 360 feedback (registry/ may not
+    # import standards/, so it reads the count through this hook).
+    app.extensions["program_feedback_counts"] = feedback.program_feedback_counts
+    demo_loaders = app.extensions.setdefault("demo_loaders", [])
+    demo_loaders.extend([load_standards_demo, load_public_demo])
+    app.extensions["jobs"].add_daily(
+        "standards", sweep_standards, "Close public consultations after their closing date"
+    )

@@ -14,6 +14,7 @@ program.
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +24,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -304,6 +308,7 @@ class TaskforceMember(Base):
     ended_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    standard: Mapped[Standard] = relationship()
 
     def serves_on(self, day: date) -> bool:
         return self.ended_at is None and self.term_starts_on <= day <= self.term_ends_on
@@ -505,6 +510,10 @@ class FoundingProposal(Base):
     def decision_label(self) -> str:
         return Decision(self.decision).label
 
+    @property
+    def kind_label(self) -> str:
+        return FoundingKind(self.kind).label
+
 
 # -- 360 feedback ---------------------------------------------------------------------------
 
@@ -574,3 +583,54 @@ class OpenFeedback(Base):
     standard: Mapped[Standard | None] = relationship()
     sender: Mapped[User | None] = relationship(foreign_keys=[sender_id])
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+
+
+# -- A published version never changes --------------------------------------------------------
+
+
+class PublishedVersionError(RuntimeError):
+    """A write to a published version or its rules (the services refuse these first)."""
+
+
+def _was_published(version: StandardVersion | None) -> bool:
+    """Return whether ``version`` was published before this flush's changes."""
+    if version is None:
+        return False
+    history = inspect(version).attrs.status.load_history()
+    return VersionStatus.PUBLISHED in (*(history.unchanged or ()), *(history.deleted or ()))
+
+
+def _writes_columns(target: Base) -> bool:
+    """Return whether a flush would write a column of ``target`` (not only a relationship)."""
+    state = inspect(target)
+    return any(
+        state.attrs[column.key].history.has_changes() for column in state.mapper.column_attrs
+    )
+
+
+@event.listens_for(StandardVersion, "before_update")
+def _refuse_version_update(_mapper: Any, _connection: Any, target: StandardVersion) -> None:
+    if _was_published(target) and _writes_columns(target):
+        raise PublishedVersionError(f"{target.label} is published and immutable")
+
+
+@event.listens_for(StandardVersion, "before_delete")
+def _refuse_version_delete(_mapper: Any, _connection: Any, target: StandardVersion) -> None:
+    if _was_published(target):
+        raise PublishedVersionError(f"{target.label} is published and cannot be deleted")
+
+
+@event.listens_for(StandardRule, "before_update")
+@event.listens_for(StandardRule, "before_delete")
+@event.listens_for(StandardRule, "before_insert")
+def _refuse_rule_change(_mapper: Any, connection: Any, target: StandardRule) -> None:
+    version = target.version
+    if version is None:  # a new rule given only its version's id: ask the database
+        status = connection.scalar(
+            select(StandardVersion.status).where(StandardVersion.id == target.version_id)
+        )
+        published = status == VersionStatus.PUBLISHED
+    else:
+        published = _was_published(version)
+    if published:
+        raise PublishedVersionError(f"rule {target.code} of a published version is immutable")

@@ -8,8 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from standards.models import (
+    Consultation,
+    ConsultationComment,
+    Decision,
+    FoundingProposal,
     Standard,
     StandardKind,
+    StandardProposal,
     StandardRule,
     StandardVersion,
     TaskforceMember,
@@ -136,3 +141,131 @@ def taskforce_standing(
         if member.user_id == user_id:
             return member
     return None
+
+
+# -- Standard setting (the Board's and the taskforces' pages) --------------------------------
+
+
+def version_in_making(session: Session, standard_id: int) -> StandardVersion | None:
+    """Return the standard's unpublished version (at most one), or None."""
+    return session.scalar(
+        select(StandardVersion).where(
+            StandardVersion.standard_id == standard_id,
+            StandardVersion.status != VersionStatus.PUBLISHED,
+        )
+    )
+
+
+def consultations_of(session: Session, version_id: int) -> list[Consultation]:
+    """Return a version's consultations, first round first."""
+    return list(
+        session.scalars(
+            select(Consultation)
+            .where(Consultation.version_id == version_id)
+            .order_by(Consultation.round)
+        )
+    )
+
+
+def unanswered_comments(session: Session, version_id: int) -> list[ConsultationComment]:
+    """Return the shown comments of a version's consultations that have no answer yet."""
+    comments = session.scalars(
+        select(ConsultationComment)
+        .join(Consultation)
+        .where(Consultation.version_id == version_id, ConsultationComment.answer_id.is_(None))
+        .order_by(ConsultationComment.id)
+    )
+    return [comment for comment in comments if comment.is_shown]
+
+
+def proposals_by(session: Session, user_id: int) -> list[StandardProposal]:
+    """Return the proposals ``user_id`` made, newest first."""
+    return list(
+        session.scalars(
+            select(StandardProposal)
+            .where(StandardProposal.proposed_by_id == user_id)
+            .order_by(StandardProposal.proposed_at.desc(), StandardProposal.id.desc())
+        )
+    )
+
+
+def pending_proposals(session: Session) -> list[StandardProposal]:
+    """Return the proposals waiting for the Board, oldest first."""
+    return list(
+        session.scalars(
+            select(StandardProposal)
+            .where(StandardProposal.decision == Decision.PENDING)
+            .order_by(StandardProposal.proposed_at, StandardProposal.id)
+        )
+    )
+
+
+def versions_in(session: Session, status: VersionStatus) -> list[StandardVersion]:
+    """Return the versions in ``status``, by standard code."""
+    return list(
+        session.scalars(
+            select(StandardVersion)
+            .join(Standard)
+            .where(StandardVersion.status == status)
+            .order_by(Standard.code)
+        )
+    )
+
+
+def pending_foundings(session: Session) -> list[FoundingProposal]:
+    """Return the founding proposals waiting for the Board, oldest first."""
+    return list(
+        session.scalars(
+            select(FoundingProposal)
+            .where(FoundingProposal.decision == Decision.PENDING)
+            .order_by(FoundingProposal.proposed_at, FoundingProposal.id)
+        )
+    )
+
+
+def foundings_of(session: Session, standard_id: int) -> list[FoundingProposal]:
+    """Return a standard's founding proposals, newest first."""
+    return list(
+        session.scalars(
+            select(FoundingProposal)
+            .where(FoundingProposal.standard_id == standard_id)
+            .order_by(FoundingProposal.proposed_at.desc(), FoundingProposal.id.desc())
+        )
+    )
+
+
+def all_standards(session: Session) -> list[Standard]:
+    return list(session.scalars(select(Standard).order_by(Standard.code)))
+
+
+def taskforce_history(session: Session, standard_id: int) -> list[TaskforceMember]:
+    """Return every membership of a standard's taskforce, current ones first, then by name."""
+    members = session.scalars(
+        select(TaskforceMember).where(TaskforceMember.standard_id == standard_id)
+    )
+    return sorted(
+        members,
+        key=lambda member: (member.ended_at is not None, not member.is_chair, member.user.name),
+    )
+
+
+def seats_of(session: Session, user_id: int, day: date) -> list[TaskforceMember]:
+    """Return the taskforce seats ``user_id`` holds on ``day``, by standard code."""
+    members = session.scalars(
+        select(TaskforceMember)
+        .join(Standard, Standard.id == TaskforceMember.standard_id)
+        .where(TaskforceMember.user_id == user_id, TaskforceMember.ended_at.is_(None))
+        .order_by(Standard.code)
+    )
+    return [member for member in members if member.serves_on(day)]
+
+
+def due_consultations(session: Session, day: date) -> list[Consultation]:
+    """Return the open consultations whose closing date is before ``day``."""
+    return list(
+        session.scalars(
+            select(Consultation)
+            .where(Consultation.closed_at.is_(None), Consultation.closes_on < day)
+            .order_by(Consultation.id)
+        )
+    )

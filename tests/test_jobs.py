@@ -102,6 +102,7 @@ def test_scheduler_settings(app):
         "expire-feedback-links",
         "digests",
         "audits",
+        "standards",
         "complaints-overdue",
         "purge-complaints",
         "sweep-upload-files",

@@ -143,7 +143,8 @@ def test_the_report_page_reads_version_1_in_the_page_language(client, session, o
     session.commit()
     post_form(client, "/login", {"email": appraiser.email, "password": PASSWORD})
     english = client.get(f"/audits/{audit.id}/report").get_data(as_text=True)
-    assert "Judged against: QAP v1, GEN v1." in english
+    assert 'Judged against: <a href="/standards/QAP/1">QAP v1</a>, ' in english
+    assert '<a href="/standards/GEN/1">GEN v1</a>.' in english
     assert "Assessors are independent of the candidates they assess" in english
     assert REWORDED not in english and NEW_RULE not in english
     french = client.get(f"/fr/audits/{audit.id}/report").get_data(as_text=True)

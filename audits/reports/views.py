@@ -46,7 +46,12 @@ def _render(
     if not viewer.sees_confidential:
         completed = audit.status == AuditStatus.COMPLETED
         report = services.report_of(db.session, audit.id) if completed else None
-        page = render_template("audits/reports/organisation.html", audit=audit, report=report)
+        page = render_template(
+            "audits/reports/organisation.html",
+            audit=audit,
+            report=report,
+            standards=standard_set(db.session, audit),
+        )
         return page, status
     standards = standard_set(db.session, audit)
     report = services.report_of(db.session, audit.id)

@@ -1,5 +1,6 @@
 """Reading the event log: filtered, newest first, a page at a time."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -55,3 +56,20 @@ def find_events(session: Session, wanted: EventFilter, page: int = 1) -> Page[Ev
     """Return one page of the events matching ``wanted``, newest first."""
     query = _filtered(select(Event), wanted).order_by(Event.occurred_at.desc(), Event.id.desc())
     return paginate(session, query, page, PAGE_SIZE)
+
+
+def events_about(
+    session: Session, subject_type: str, subject_id: object, actions: Iterable[str]
+) -> list[Event]:
+    """Return the events of ``actions`` on one subject, oldest first (a public history)."""
+    return list(
+        session.scalars(
+            select(Event)
+            .where(
+                Event.subject_type == subject_type,
+                Event.subject_id == str(subject_id),
+                Event.action.in_(list(actions)),
+            )
+            .order_by(Event.occurred_at, Event.id)
+        )
+    )

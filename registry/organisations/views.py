@@ -125,6 +125,14 @@ def program_statuses(programs: list[Program]) -> dict[int, Any]:
     return hook(db.session, [program.id for program in programs], local_today())
 
 
+def program_feedback_counts(programs: list[Program]) -> dict[int, int]:
+    """Return each program's count of 360 feedback, from the standards package's hook."""
+    hook = current_app.extensions.get("program_feedback_counts")
+    if hook is None or not programs:
+        return {}
+    return hook(db.session, [program.id for program in programs])
+
+
 def program_applications(organisation: Organisation) -> list[Any] | None:
     """Return the organisation's applications for recognition, from the recognition package's
     ``organisation_applications`` hook; None without it."""
@@ -152,6 +160,7 @@ def _render_profile(
         "review_form": review_form or (_review_form() if user else None),
         "moderator": moderator,
         "program_statuses": program_statuses(organisation.programs),
+        "program_feedback": program_feedback_counts(organisation.programs),
     }
     if moderator:
         context["hide_forms"] = {

@@ -322,6 +322,8 @@ def test_the_public_never_sees_a_program_applied_for(client, session, world):
     for url in document_urls(session, world["application"]):
         assert status_of(client, url) == 302  # sign in first
     assert client.get(f"/programs/{world['application'].program_id}").status_code == 404
+    feedback_form = client.get("/open-feedback").get_data(as_text=True)
+    assert "Hidden Assessment Days" not in feedback_form
 
 
 def test_a_recognised_program_appears_with_its_date(client, session, world):
@@ -342,6 +344,7 @@ def test_a_recognised_program_appears_with_its_date(client, session, world):
     directory = client.get("/organisations?program=QAP").get_data(as_text=True)
     assert "Mediation Academy" in directory
     assert client.get(f"/programs/{application.program_id}").status_code == 200
+    assert "Hidden Assessment Days" in client.get("/open-feedback").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

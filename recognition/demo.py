@@ -22,6 +22,7 @@ from recognition.services import (
     decide_application,
     submit_application,
 )
+from registry.accounts.models import User
 from registry.organisations.models import Organisation
 
 ACADEMY = "Amsterdam Mediation Academy"
@@ -79,7 +80,7 @@ def load_recognition_demo(session: Session, *, today: date, now: datetime) -> No
 def _apply(
     session: Session,
     academy: Organisation,
-    olga,  # type: ignore[no-untyped-def]
+    olga: User,
     program_type: str,
     name: str,
     locations: list[tuple[str, str]],

@@ -366,6 +366,8 @@ def test_the_audit_pages_show_an_appraisal(client, session, world, email, pages)
         url = page.format(audit=application.audit_id, organisation=application.organisation_id)
         response = client.get(url)
         assert response.status_code == 200, url
+    audit_page = client.get(f"/audits/{application.audit_id}").get_data(as_text=True)
+    assert "Appraisal of the application for Hidden Assessment Days" in audit_page
     if email == CHAIR:
         report = client.get(f"/audits/{application.audit_id}/report").get_data(as_text=True)
         assert "Decide on the application" in report and "Sign off:" not in report

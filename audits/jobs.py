@@ -9,7 +9,8 @@ after the first transaction commits) or, on SQLite, waits for the whole first tr
 Rows are claimed in id order, so two runners never wait on each other in a circle. The
 conditions are ranges of dates, so a missed day is caught up by the next run.
 
-A program withdrawn as of the date is left alone by every step: it is not audited any more.
+A program withdrawn as of the date is left alone by every step: it is not audited any more;
+nor is a program not recognised (applied for, or declined).
 """
 
 from collections import defaultdict
@@ -42,8 +43,12 @@ def sweep_audits(session: Session, today: date, now: datetime) -> dict[str, int]
 
 
 def _live(today: date) -> ColumnElement[bool]:
-    """SQL: the program is not withdrawn as of ``today``."""
-    return or_(Program.withdrawn_on.is_(None), Program.withdrawn_on > today)
+    """SQL: the program is recognised and not withdrawn as of ``today``.
+
+    A program applied for is appraised on its application (``recognition``), and a declined
+    one is never audited: the sweep leaves both alone.
+    """
+    return Program.is_recognised & or_(Program.withdrawn_on.is_(None), Program.withdrawn_on > today)
 
 
 def _claim_each(session: Session, rows: list[Any], still_due: Any, **values: Any) -> list[Any]:

@@ -51,6 +51,11 @@ AUDIT_STATUS_LABELS = {
 ACTIVE_STATUSES = frozenset({AuditStatus.OPEN, AuditStatus.IN_PROGRESS, AuditStatus.SUBMITTED})
 
 
+class AuditKind(StrEnum):
+    CYCLE = "cycle"  # a recognised program's two-yearly audit
+    RECOGNITION = "recognition"  # the appraisal of an application (``recognition``)
+
+
 class Recommendation(StrEnum):
     RENEW = "renew"
     RENEW_WITH_CONDITIONS = "renew_with_conditions"
@@ -131,6 +136,7 @@ class Audit(Base):
     __tablename__ = "audits"
     __table_args__ = (
         CheckConstraint(f"status IN ({sql_values(AuditStatus)})", name="known_status"),
+        CheckConstraint(f"kind IN ({sql_values(AuditKind)})", name="known_kind"),
         CheckConstraint(
             f"outcome IS NULL OR outcome IN ({sql_values(Recommendation)})", name="known_outcome"
         ),
@@ -155,7 +161,11 @@ class Audit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
-    # A 30 June or 31 December: see audits.schedule.due_date.
+    # A recognition audit appraises the program's application and opens on submission; the
+    # chair's decision on the application completes it (``recognition.services``).
+    kind: Mapped[str] = mapped_column(String(16), default=AuditKind.CYCLE)
+    # A cycle's: a 30 June or 31 December (audits.schedule.due_date); a recognition audit's:
+    # a target some weeks after the application.
     due_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(16))
     scheduled_at: Mapped[datetime]
@@ -186,6 +196,10 @@ class Audit(Base):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_recognition(self) -> bool:
+        return self.kind == AuditKind.RECOGNITION
 
     def is_overdue_on(self, day: date) -> bool:
         return self.status != AuditStatus.COMPLETED and day > self.due_on

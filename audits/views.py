@@ -69,7 +69,7 @@ def _lead_days() -> int:
 
 def _program_or_404(program_id: int) -> Program:
     program = db.session.get(Program, program_id)
-    if program is None:
+    if program is None or not program.is_recognised:  # one applied for: see its application
         abort(404)
     return program
 
@@ -137,7 +137,9 @@ def schedule() -> ResponseReturnValue:
     if not form.validate():
         return render_template("audits/schedule.html", form=form, rows=None), 400
     today = local_today()
-    programs = db.session.scalars(select(Program).options(lazyload(Program.locations))).all()
+    programs = db.session.scalars(
+        select(Program).where(Program.is_recognised).options(lazyload(Program.locations))
+    ).all()
     rows = queries.program_rows(db.session, list(programs), today, _lead_days())
     if form.type.data:
         rows = [row for row in rows if row.program.program_type == form.type.data]

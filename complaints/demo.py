@@ -64,7 +64,9 @@ def load_complaint_demo(session: Session, *, today: date, now: datetime) -> None
     _file(session, Subject.REGISTRY, REGISTRY, now=now - timedelta(hours=3))
     # Named, about a program: answered by Support, escalated by the complainant, with the
     # Executive Director now.
-    program = session.scalars(select(Program).order_by(Program.id)).first()
+    program = session.scalars(
+        select(Program).where(Program.is_recognised).order_by(Program.id)
+    ).first()
     about_program = _file(
         session, Subject.PROGRAM, PROGRAM, now=now - timedelta(days=12), program=program
     )

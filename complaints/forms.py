@@ -167,7 +167,8 @@ class IntakeForm(FlaskForm):
         kind, _colon, digits = field.data.partition(":")
         row_id = int(digits) if digits.isdigit() else None
         if kind == "p" and row_id is not None:
-            self.program_chosen = self._session.get(Program, row_id)
+            program = self._session.get(Program, row_id)
+            self.program_chosen = program if program is not None and program.is_recognised else None
             if self.program_chosen is not None:
                 self.organisation_chosen = self.program_chosen.organisation
                 return

@@ -36,6 +36,7 @@ DOMAINS = (
     "registry.api",
     "standards",
     "audits",
+    "recognition",
     "complaints",
     # Last: its before_request hook runs after the domains' own (sign-in, CSRF, limits).
     "registry.submissions",

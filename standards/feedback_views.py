@@ -51,7 +51,9 @@ def _user() -> Any:
 
 
 def _recognised_programs() -> list[Program]:
-    programs = db.session.scalars(select(Program).where(Program.withdrawn_on.is_(None)))
+    programs = db.session.scalars(
+        select(Program).where(Program.is_recognised, Program.withdrawn_on.is_(None))
+    )
     return sorted(programs, key=lambda program: program.title.casefold())
 
 
@@ -84,6 +86,7 @@ def _subject_of(form: FeedbackForm) -> dict[str, Any]:
         standard = db.session.scalar(select(Standard).where(Standard.code == form.standard.data))
     if form.program.data and form.program.data.isdigit():
         program = db.session.get(Program, int(form.program.data))
+        program = program if program is not None and program.is_recognised else None
     return {"standard": standard, "program": program, "initiative": form.initiative.data}
 
 

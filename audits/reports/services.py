@@ -401,6 +401,8 @@ def sign_off(
     """
     audit = locked(session, audit)
     check_chair(session, audit, actor, doing="sign off an audit")
+    if audit.is_recognition:  # the chair's decision on the application completes it
+        raise AuditError(_("This appraises an application: decide on the application's page."))
     _check_submitted(audit, "signed off")
     report = report_of(session, audit.id)
     assert report is not None and report.recommendation is not None  # checked at submission

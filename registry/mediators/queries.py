@@ -66,7 +66,9 @@ def assessing_program_choices(mediator: Mediator) -> list[tuple[int, str]]:
 
 def program_choices(session: Session, types: frozenset[ProgramType]) -> list[tuple[int, str]]:
     programs = session.scalars(
-        select(Program).where(Program.program_type.in_([t.value for t in types]))
+        select(Program).where(
+            Program.program_type.in_([t.value for t in types]), Program.is_recognised
+        )
     )
     return sorted(((p.id, p.title) for p in programs), key=lambda choice: choice[1])
 

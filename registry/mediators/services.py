@@ -545,7 +545,11 @@ def revoke_certification(
 
 def _program(session: Session, program_id: int, types: frozenset[ProgramType]) -> Program:
     program = session.get(Program, program_id)
-    if program is None or ProgramType(program.program_type) not in types:
+    if (
+        program is None
+        or not program.is_recognised
+        or ProgramType(program.program_type) not in types
+    ):
         kinds = ", ".join(sorted(types))
         raise MediatorError(_("Choose a recognised program of type %(types)s.", types=kinds))
     return program

@@ -75,7 +75,7 @@ def _check_program(
 ) -> Program:
     """Return the program that is the basis of a grant on ``on``, or raise why it is not."""
     program = session.get(Program, program_id)
-    if program is None:
+    if program is None or not program.is_recognised:
         raise SpecialisationError(_("Choose a recognised program as the basis."))
     accepted = basis_types(session, code)
     if ProgramType(program.program_type) not in accepted:

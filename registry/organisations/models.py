@@ -3,7 +3,17 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.accounts.models import User
@@ -61,13 +71,25 @@ class Organisation(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
 
+    # The recognised programs only: a program applied for (``recognition``) stays out of every
+    # page until its recognition.
     programs: Mapped[list["Program"]] = relationship(
-        back_populates="organisation", order_by="Program.program_type"
+        primaryjoin="and_(Organisation.id == Program.organisation_id,"
+        " Program.recognised_on.is_not(None))",
+        order_by="Program.program_type",
+        viewonly=True,
     )
 
 
 class Program(Base):
-    """A recognised program. Its public status comes from its audits (``audits.schedule``)."""
+    """A program: recognised, or applied for. Its public status comes from its audits
+    (``audits.schedule``).
+
+    A program applied for (``recognition.models.ProgramApplication``) has no recognition date
+    until the subcommittee's chair recognises it; until then (and for ever if declined) it is
+    shown nowhere but on its application, and no audit of it is scheduled. Queries that list
+    programs select ``Program.is_recognised``.
+    """
 
     __tablename__ = "programs"
     __table_args__ = (
@@ -82,12 +104,13 @@ class Program(Base):
     program_type: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    recognised_on: Mapped[date]
+    # None while the program is applied for, and after its application is declined.
+    recognised_on: Mapped[date | None]
     # Set when an administrator withdraws the recognition: no further audits are scheduled.
     withdrawn_on: Mapped[date | None]
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
-    organisation: Mapped[Organisation] = relationship(back_populates="programs", lazy="joined")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
     locations: Mapped[list["ProgramLocation"]] = relationship(
         cascade="all, delete-orphan",
         lazy="selectin",
@@ -97,6 +120,15 @@ class Program(Base):
     @property
     def title(self) -> str:
         return f"{self.organisation.name}: {self.name} ({self.program_type})"
+
+    @hybrid_property
+    def is_recognised(self) -> bool:
+        return self.recognised_on is not None
+
+    @is_recognised.inplace.expression
+    @classmethod
+    def _is_recognised_expression(cls) -> ColumnElement[bool]:
+        return cls.recognised_on.is_not(None)
 
 
 class ProgramLocation(Base):

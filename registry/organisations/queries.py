@@ -3,7 +3,7 @@ the mediators linked to programs (the dashboard itself is in ``dashboard``)."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from registry.accounts.models import User
@@ -63,18 +63,24 @@ class RatingSummary:
 
 def directory_options(session: Session) -> DirectoryOptions:
     """Return the head-office countries, program types, account types and locations in use."""
-    program_types = _distinct(session, Program.program_type)
+    program_types = _distinct(session, Program.program_type, Program.is_recognised)
     account_types = _distinct(session, Organisation.account_type)
     return DirectoryOptions(
         countries=_distinct(session, Organisation.head_office_country),
         program_types=[t for t in ProgramType if t.value in program_types],
         account_types=[t for t in AccountType if t.value in account_types],
-        locations=_distinct(session, ProgramLocation.country),
+        locations=_distinct(
+            session,
+            ProgramLocation.country,
+            ProgramLocation.program_id.in_(select(Program.id).where(Program.is_recognised)),
+        ),
     )
 
 
-def _distinct(session: Session, column: InstrumentedAttribute[str]) -> list[str]:
-    return sorted(session.scalars(select(column).distinct()))
+def _distinct(
+    session: Session, column: InstrumentedAttribute[str], *where: ColumnElement[bool]
+) -> list[str]:
+    return sorted(session.scalars(select(column).where(*where).distinct()))
 
 
 def directory_page(session: Session, wanted: DirectoryFilter, number: int, size: int) -> Page:
@@ -108,7 +114,7 @@ def _matching(wanted: DirectoryFilter) -> Select:
         query = query.where(Organisation.account_type == wanted.account_type)
     if wanted.program_type or wanted.location:
         # Both name the same program: "CMTP in Germany" is a CMTP delivered in Germany.
-        programs = select(Program.organisation_id)
+        programs = select(Program.organisation_id).where(Program.is_recognised)
         if wanted.program_type:
             programs = programs.where(Program.program_type == wanted.program_type)
         if wanted.location:

@@ -257,7 +257,7 @@ def remove_organisation_admin(
 
 def _own_program(session: Session, organisation: Organisation, program_id: int) -> Program:
     program = session.get(Program, program_id)
-    if program is None or program.organisation_id != organisation.id:
+    if program is None or not program.is_recognised or program.organisation_id != organisation.id:
         raise OrganisationError(
             _("Choose one of the programs of %(organisation)s.", organisation=organisation.name)
         )

@@ -133,6 +133,13 @@ def program_feedback_counts(programs: list[Program]) -> dict[int, int]:
     return hook(db.session, [program.id for program in programs])
 
 
+def program_applications(organisation: Organisation) -> list[Any] | None:
+    """Return the organisation's applications for recognition, from the recognition package's
+    ``organisation_applications`` hook; None without it."""
+    hook = current_app.extensions.get("organisation_applications")
+    return None if hook is None else hook(db.session, organisation.id)
+
+
 def _render_profile(
     organisation: Organisation, review_form: ReviewForm | None = None, status: int = 200
 ) -> ResponseReturnValue:
@@ -425,7 +432,13 @@ def _dashboard_args() -> dict[str, str]:
 def dashboard(organisation: Organisation) -> ResponseReturnValue:
     today = local_today()
     form = _dashboard_form(organisation, today)
-    context: dict[str, Any] = {"organisation": organisation, "form": form, "today": today}
+    context: dict[str, Any] = {
+        "organisation": organisation,
+        "form": form,
+        "today": today,
+        "applications": program_applications(organisation),
+        "may_apply": is_organisation_admin(db.session, organisation.id, current_user),
+    }
     if not form.validate():
         return render_template("organisations/dashboard.html", board=None, **context), 400
     number = form.page.data or 1

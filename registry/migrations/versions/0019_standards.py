@@ -18,6 +18,7 @@ Revises: 0018
 Create Date: 2026-12-07 18:40:00.000000
 """
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
@@ -233,6 +234,7 @@ def upgrade() -> None:
     _link_opened_audits(versions_by_type)
     for table in ("audit_findings", "audit_deviations"):
         _cite_rules(table)
+    _create_program_recognition()
 
 
 def _create_standard_setting() -> None:
@@ -675,6 +677,7 @@ def _cite_rules(table: str) -> None:
 
 
 def downgrade() -> None:
+    _drop_program_recognition()
     with op.batch_alter_table("standard_consultation_comments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_standard_consultation_comments_consultation_id"))
         batch_op.drop_index(batch_op.f("ix_standard_consultation_comments_author_id"))
@@ -730,3 +733,135 @@ def downgrade() -> None:
     op.drop_index("uq_standard_versions_unpublished", table_name="standard_versions")
     op.drop_table("standard_versions")
     op.drop_table("standards")
+
+
+def _create_program_recognition() -> None:
+    """Programs applied for (no recognition date yet), recognition audits, applications.
+
+    On SQLite neither ``programs`` nor ``audits`` is rebuilt (a rebuild drops a table that
+    other tables reference, which the foreign keys refuse inside the migration's transaction):
+    the kind is added as a column with its check, and the NOT NULL of ``recognised_on`` is
+    removed in the stored schema, as SQLite's documentation describes for removing a NOT NULL.
+    """
+    op.execute(
+        "ALTER TABLE audits ADD COLUMN kind VARCHAR(16) DEFAULT 'cycle' NOT NULL"
+        " CONSTRAINT ck_audits_known_kind CHECK (kind IN ('cycle', 'recognition'))"
+    )
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_recognised_on("recognised_on DATE NOT NULL", "recognised_on DATE")
+    else:
+        op.alter_column("programs", "recognised_on", existing_type=sa.Date(), nullable=True)
+    op.create_table(
+        "program_applications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("program_id", sa.Integer(), nullable=False),
+        sa.Column("audit_id", sa.Integer(), nullable=False),
+        sa.Column("resubmission_of_id", sa.Integer(), nullable=True),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("submitted_by_id", sa.Integer(), nullable=False),
+        sa.Column("decision", sa.String(length=32), nullable=True),
+        sa.Column("reasons", sa.Text(), nullable=True),
+        sa.Column("conditions", sa.Text(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint(
+            "decision IS NULL OR decision IN ('recognise', 'recognise_with_conditions', 'decline')",
+            name=op.f("ck_program_applications_known_decision"),
+        ),
+        sa.CheckConstraint(
+            "(decision IS NULL) = (decided_at IS NULL)"
+            " AND (decision IS NULL) = (decided_by_id IS NULL)"
+            " AND (decision IS NULL) = (reasons IS NULL)",
+            name=op.f("ck_program_applications_decision_has_reasons"),
+        ),
+        sa.CheckConstraint(
+            "(decision = 'recognise_with_conditions') = (conditions <> '')",
+            name=op.f("ck_program_applications_conditions_with_decision"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["audit_id"], ["audits.id"], name=op.f("fk_program_applications_audit_id_audits")
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["users.id"],
+            name=op.f("fk_program_applications_decided_by_id_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_program_applications_organisation_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["program_id"],
+            ["programs.id"],
+            name=op.f("fk_program_applications_program_id_programs"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["resubmission_of_id"],
+            ["program_applications.id"],
+            name=op.f("fk_program_applications_resubmission_of_id_program_applications"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["submitted_by_id"],
+            ["users.id"],
+            name=op.f("fk_program_applications_submitted_by_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_program_applications")),
+        sa.UniqueConstraint("audit_id", name=op.f("uq_program_applications_audit_id")),
+        sa.UniqueConstraint("program_id", name=op.f("uq_program_applications_program_id")),
+        sa.UniqueConstraint(
+            "resubmission_of_id", name=op.f("uq_program_applications_resubmission_of_id")
+        ),
+    )
+    op.create_index(
+        op.f("ix_program_applications_organisation_id"),
+        "program_applications",
+        ["organisation_id"],
+        unique=False,
+    )
+
+
+def _drop_program_recognition() -> None:
+    op.drop_index(
+        op.f("ix_program_applications_organisation_id"), table_name="program_applications"
+    )
+    op.drop_table("program_applications")
+    # Programs applied for have no place in the schema before: they go with their audits.
+    op.execute(
+        "DELETE FROM audit_standard_versions WHERE audit_id IN"
+        " (SELECT id FROM audits WHERE kind = 'recognition')"
+    )
+    op.execute("DELETE FROM audits WHERE kind = 'recognition'")
+    op.execute(
+        "DELETE FROM program_locations WHERE program_id IN"
+        " (SELECT id FROM programs WHERE recognised_on IS NULL)"
+    )
+    op.execute("DELETE FROM programs WHERE recognised_on IS NULL")
+    op.execute("ALTER TABLE audits DROP COLUMN kind")
+    if op.get_bind().dialect.name == "sqlite":
+        _sqlite_recognised_on("recognised_on DATE", "recognised_on DATE NOT NULL")
+    else:
+        op.alter_column("programs", "recognised_on", existing_type=sa.Date(), nullable=False)
+
+
+def _sqlite_recognised_on(before: str, after: str) -> None:
+    """Change the stored definition of ``programs.recognised_on`` (its NOT NULL) in place.
+
+    The rows are unchanged, so the table need not be rebuilt: SQLite's "ALTER TABLE" page,
+    "making other kinds of table schema changes", describes this for removing NOT NULL.
+    """
+    bind = op.get_bind()
+    sql = bind.execute(
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'programs'")
+    ).scalar_one()
+    changed = re.sub(rf"\b{before}(?=\s*[,)])", after, sql, count=1)
+    assert changed != sql, f"programs.recognised_on is not '{before}' in {sql}"
+    version = bind.execute(sa.text("PRAGMA schema_version")).scalar_one()
+    bind.execute(sa.text("PRAGMA writable_schema = ON"))
+    bind.execute(
+        sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'programs'"),
+        {"sql": changed},
+    )
+    bind.execute(sa.text(f"PRAGMA schema_version = {version + 1}"))
+    bind.execute(sa.text("PRAGMA writable_schema = OFF"))

@@ -69,6 +69,16 @@ class Recommendation(StrEnum):
             Recommendation.SUSPEND: _("Suspend"),
         }[self]
 
+    def label_for(self, kind: str) -> str:
+        """The recommendation as an audit of ``kind`` says it: an application is recognised."""
+        if kind != AuditKind.RECOGNITION:
+            return self.label
+        return {
+            Recommendation.RENEW: _("Recognise"),
+            Recommendation.RENEW_WITH_CONDITIONS: _("Recognise with conditions"),
+            Recommendation.SUSPEND: _("Decline"),
+        }[self]
+
 
 class Rating(StrEnum):
     MET = "met"
@@ -191,7 +201,7 @@ class Audit(Base):
 
     @property
     def outcome_label(self) -> str | None:
-        return Recommendation(self.outcome).label if self.outcome else None
+        return Recommendation(self.outcome).label_for(self.kind) if self.outcome else None
 
     @property
     def is_active(self) -> bool:
@@ -393,7 +403,9 @@ class AuditReport(Base):
 
     @property
     def recommendation_label(self) -> str | None:
-        return Recommendation(self.recommendation).label if self.recommendation else None
+        if not self.recommendation:
+            return None
+        return Recommendation(self.recommendation).label_for(self.audit.kind)
 
 
 class AuditFinding(Base):

@@ -26,7 +26,7 @@ from audits.models import (
 )
 from audits.notify import log_audit
 from audits.reports.services import report_of
-from audits.services import AuditError, fix_standards, locked
+from audits.services import AuditError, fix_standards, locked, schedule_audit
 from recognition.models import Decision, ProgramApplication
 from registry.accounts.models import Role, User
 from registry.events.services import record_event
@@ -402,7 +402,7 @@ def decide_application(
     """Record the chair's decision, with reasons sent to the organisation.
 
     It completes the recognition audit; a recognition dates the program, which then shows in
-    the directory, and the audits sweep schedules its first audit from that date.
+    the directory with its first audit scheduled from that date.
     """
     locked(session, application.audit)
     refusal = decision_refusal(session, application, actor)
@@ -433,6 +433,9 @@ def decide_application(
     session.flush()
     log_audit(session, "audit.signed_off", audit, now=now, actor=actor, outcome=audit.outcome)
     _log(session, _DECIDED_ACTIONS[chosen], application, now=now, actor=actor, reason=reasons)
+    if application.program.is_recognised:
+        # The first two-yearly audit, by the rule every recognised program follows.
+        schedule_audit(session, application.program, now=now, actor=actor)
     queue_template_mail(
         session,
         "recognition_decided.txt",

@@ -103,14 +103,15 @@ def test_an_application_is_recognised_and_its_first_audit_scheduled(world, sessi
     assert application.status == ApplicationStatus.RECOGNISED
     assert program.recognised_on == DECIDED_ON
     assert audit.status == AuditStatus.COMPLETED and audit.outcome == "renew"
+    assert audit.outcome_label == "Recognise"  # as an application's outcome reads
     assert "Decision: Recognise" in mails_to(session, world.admin.email)[-1].body_text
     assert actions(session, application.id) == [
         "program_application.submitted",
         "program_application.recognised",
     ]
-    # The daily sweep schedules the first audit by the existing rule, once.
+    # The decision schedules the first audit by the existing rule; the daily sweep adds none.
     swept = sweep_audits(session, DECIDED_ON + timedelta(days=1), utcnow())
-    assert swept["scheduled"] == 1
+    assert swept["scheduled"] == 0
     first = session.scalars(
         select(Audit).where(Audit.program_id == program.id, Audit.kind == AuditKind.CYCLE)
     ).one()

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from audits.models import AuditFinding, AuditReport, Rating, Recommendation
+from audits.models import AuditFinding, AuditKind, AuditReport, Rating, Recommendation
 from audits.reports.services import (
     MAX_COMMENTS_LENGTH,
     MAX_DEVIATION_LENGTH,
@@ -122,9 +122,11 @@ class ReportForm(FlaskForm):
         ),
     )
 
-    def __init__(self, *args: object, standards: StandardSet, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, standards: StandardSet, kind: str = AuditKind.CYCLE, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.recommendation.choices = {item.value: item.label for item in Recommendation}
+        self.recommendation.choices = {item.value: item.label_for(kind) for item in Recommendation}
         self.criteria = {criterion.code: criterion for criterion in standards.criteria}
         self.rule_choices = {
             "": _("Choose the rule"),
@@ -134,7 +136,9 @@ class ReportForm(FlaskForm):
             entry.form.rule.choices = self.rule_choices
 
     @classmethod
-    def of_report(cls, report: AuditReport | None, *, standards: StandardSet) -> "ReportForm":
+    def of_report(
+        cls, report: AuditReport | None, *, standards: StandardSet, kind: str = AuditKind.CYCLE
+    ) -> "ReportForm":
         """Return the form filled with the saved draft, or empty."""
         findings = {finding.criterion: finding for finding in report.findings} if report else {}
         data = {
@@ -150,7 +154,7 @@ class ReportForm(FlaskForm):
         if report is not None:
             for name in ("strengths", "weaknesses", "summary", "recommendation", "conditions"):
                 data[name] = getattr(report, name)
-        return cls(formdata=None, data=data, standards=standards)
+        return cls(formdata=None, data=data, standards=standards, kind=kind)
 
     def add_blank_rows(self) -> None:
         """Offer ``BLANK_DEVIATION_ROWS`` empty deviation rows below the filled ones."""

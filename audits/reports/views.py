@@ -67,7 +67,9 @@ def _render(
         "note_form": forms.get("note_form") or NoteForm(formdata=None),
     }
     if viewer.is_(Standing.APPRAISER) and audit.status == AuditStatus.IN_PROGRESS:
-        form = forms.get("report_form") or ReportForm.of_report(report, standards=standards)
+        form = forms.get("report_form") or ReportForm.of_report(
+            report, standards=standards, kind=audit.kind
+        )
         form.add_blank_rows()
         context["report_form"] = form
     if viewer.is_(Standing.CHAIR) and audit.status == AuditStatus.SUBMITTED:
@@ -120,7 +122,7 @@ def _save_draft(audit: Audit, form: ReportForm) -> None:
 @bp.route("/audits/<int:audit_id>/report", methods=["POST"])
 @audit_page(*WRITERS)
 def save_draft(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
-    form = ReportForm(standards=standard_set(db.session, audit))
+    form = ReportForm(standards=standard_set(db.session, audit), kind=audit.kind)
 
     def action() -> str:
         _save_draft(audit, form)
@@ -133,7 +135,7 @@ def save_draft(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
 @audit_page(*WRITERS)
 def submit(audit: Audit, viewer: AuditViewer) -> ResponseReturnValue:
     """Save the draft, then submit it: an incomplete report stays saved, with what it lacks."""
-    form = ReportForm(standards=standard_set(db.session, audit))
+    form = ReportForm(standards=standard_set(db.session, audit), kind=audit.kind)
     if not form.validate_on_submit():
         flash(_("Check the form: each problem is marked below."), "error")
         return _render(audit, viewer, 422, report_form=form)

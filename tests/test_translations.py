@@ -11,6 +11,7 @@ import gettext
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,16 @@ def test_the_template_holds_what_the_code_marks(extracted):
     stale = sorted(map(str, kept - extracted))[:10]
     assert not missing, f"run `make messages`: the template lacks {missing}"
     assert not stale, f"run `make messages`: the template still has {stale}"
+
+
+def test_extraction_reads_every_package():
+    """A package missing from babel.cfg would leave its messages out of every catalogue."""
+    mapping = (ROOT / "babel.cfg").read_text()
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["wheel"]["packages"]
+    missing = [name for name in packages if f"[python: {name}/**.py]" not in mapping]
+    assert not missing, f"babel.cfg does not extract {missing}"
 
 
 def test_the_code_marks_a_real_number_of_messages(extracted):

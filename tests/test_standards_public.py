@@ -171,6 +171,29 @@ def test_the_diff_is_by_word_and_accessible(app):
     assert "&lt;b&gt;" in marked and "<b>" not in marked  # rule text is escaped
 
 
+def test_the_diff_marks_only_the_words_that_changed_not_their_punctuation(app):
+    with app.test_request_context():
+        marked = str(
+            word_diff(
+                "Candidates show mediation experience, at least 20 mediations",
+                "Candidates show mediation experience with evidence, at least 30 mediations",
+            )
+        )
+    hidden = '<span class="visually-hidden">'
+    assert marked == (
+        "Candidates show mediation experience"
+        f' <ins>{hidden}[added: </span>with evidence{hidden}]</span></ins>, at least'
+        f" <del>{hidden}[removed: </span>20{hidden}]</span></del>"
+        f" <ins>{hidden}[added: </span>30{hidden}]</span></ins> mediations"
+    )
+    with app.test_request_context():
+        # A comma dropped is the only change; the inserted word keeps no leading space.
+        assert str(word_diff("one, two", "one two")) == (
+            f"one<del>{hidden}[removed: </span>,{hidden}]</span></del> two"
+        )
+        assert str(word_diff("two", "one two")).startswith(f"<ins>{hidden}[added: </span>one")
+
+
 # -- Commenting ----------------------------------------------------------------------------
 
 

@@ -459,6 +459,37 @@ def test_the_report_groups_comments_by_answer(client, session, standard):
     assert "Unconfirmed words." not in text
 
 
+def test_the_report_lists_hidden_comments_apart_from_those_without_an_answer(
+    client, session, standard
+):
+    consultation = the_consultation(session)
+    chair = session.scalars(sa.select(User).where(User.email == "chair@example.org")).one()
+    answered = add_comment(session, consultation, "Say who pays.")
+    add_comment(session, consultation, "Nothing to add.")
+    hidden = add_comment(session, consultation, "Dr X is corrupt.")
+    hidden.hidden_at, hidden.hidden_reason = utcnow(), "Names a person."
+    consultation.closed_at = utcnow()
+    session.flush()
+    answer(session, consultation, [answered], verdict="accepted", body="We do.", by=chair)
+    text = text_of(client.get(CONSULTATION))
+    without_answer = text.split("Comments without an answer")[1].split(
+        "Comments hidden by moderation"
+    )[0]
+    assert "Nothing to add." in without_answer and "Names a person." not in without_answer
+    assert "Names a person." in text.split("Comments hidden by moderation")[1]
+    assert "Dr X is corrupt." not in text
+
+    # Once the shown comments are all answered, nothing is listed as waiting for an answer.
+    session.delete(
+        session.scalars(
+            sa.select(ConsultationComment).where(ConsultationComment.body == "Nothing to add.")
+        ).one()
+    )
+    session.flush()
+    text = text_of(client.get(CONSULTATION))
+    assert "Comments without an answer" not in text and "Comments hidden by moderation" in text
+
+
 def test_a_published_version_links_its_consultation_report(app, client, session):
     _standard, _first, second = two_versions(session)
     opener = make_user(session, email="opener@example.org")

@@ -256,18 +256,29 @@ def test_a_comment_named_by_email_shows_once_confirmed(client, session, standard
     token = link.group(1).rsplit("/", 1)[1]
     assert token not in everything_stored(session) and saved.confirmation_hash
     # Opening the link confirms nothing: a mail scanner may open it; the button confirms.
-    assert client.get(link.group(1)).status_code == 200
+    opened = client.get(link.group(1))
+    assert opened.status_code == 200
+    # The page says which consultation and which comment the button confirms.
+    shown = text_of(opened)
+    assert "draft version 3" in shown and "Round 1" in shown and "TST" in shown
+    assert saved.body in shown
     assert only_comment(session).confirmed_at is None
     confirmed = client.post(link.group(1), data={"csrf_token": csrf_token(client, link.group(1))})
     assert confirmed.status_code == 303 and confirmed.headers["Location"] == CONSULTATION
     assert only_comment(session).confirmed_at is not None
+    # A link works once: opened again, it answers 404 and says why.
+    again = client.get(link.group(1))
+    assert again.status_code == 404 and "has been used" in text_of(again)
     text = text_of(client.get(CONSULTATION))
     assert "Erin Email" in text and "erin@example.org" not in text
 
 
 def test_a_wrong_confirmation_link_is_refused(client, session, standard):
     url = "/standards/comments/confirm/not-a-token"
-    response = client.post(url, data={"csrf_token": csrf_token(client, url)})
+    response = client.get(url)
+    assert response.status_code == 404 and "not valid" in text_of(response)
+    assert "Confirm my comment" not in text_of(response)
+    response = client.post(url, data={"csrf_token": csrf_token(client, CONSULTATION)})
     assert response.status_code == 404 and "not valid" in text_of(response)
 
 
@@ -513,7 +524,6 @@ PUBLIC_PAGES = [
     "/standards/TST",
     "/standards/TST/2",
     CONSULTATION,
-    "/standards/comments/confirm/some-token",
 ]
 
 
@@ -523,6 +533,13 @@ def test_public_pages_are_open_to_everyone(client, session, standard, role, page
     if role is not None:
         sign_in(client, session, "someone@example.org", roles=[role])
     assert client.get(page).status_code == 200
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+def test_a_bogus_confirmation_link_is_404_for_everyone(client, session, standard, role):
+    if role is not None:
+        sign_in(client, session, "someone@example.org", roles=[role])
+    assert client.get("/standards/comments/confirm/some-token").status_code == 404
 
 
 @pytest.mark.parametrize("role", [None, *Role])

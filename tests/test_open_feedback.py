@@ -246,11 +246,13 @@ def test_a_withdrawn_program_takes_no_feedback(client, session, bodies):
 
 
 def test_counts_are_public(client, session, bodies):
+    organisation = bodies["program"].organisation_id
+    text = text_of(client.get(f"/organisations/{organisation}"))
+    assert "No feedback received yet." in text and "0 pieces" not in text
     give(client, **subject_fields("standard", bodies))
     give(client, **subject_fields("standard", bodies))
     give(client, **subject_fields("program", bodies))
     assert "2 pieces of feedback received." in text_of(client.get("/standards/TST"))
-    organisation = bodies["program"].organisation_id
     text = text_of(client.get(f"/organisations/{organisation}"))
     assert "1 piece of 360 feedback received." in text and "Give feedback on this program" in text
 

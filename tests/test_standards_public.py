@@ -115,7 +115,7 @@ def test_the_standard_page(client, session, standard):
     assert "Chloe Chair (chair)" in text and "Mo Member" in text and "term " in text
     assert "Version 2 was published." in text
     assert "secret@example.org" not in text and "comment_posted" not in text
-    assert "0 pieces of feedback received." in text
+    assert "No feedback received yet." in text and "0 pieces" not in text
     assert "Public consultation open until" in text
     # A draft's rules are never on the standard's page.
     assert "A secret draft rule" not in text and "Edited after opening" not in text

@@ -664,3 +664,26 @@ def test_a_new_standard_is_public_once_its_first_draft_is_consulted(app, client,
     assert "A first rule." not in text  # only on the consultation's page
     assert client.get("/standards/NEW/1").status_code == 404
     assert "A first rule." in text_of(client.get("/standards/NEW/1/consultations/1"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "marked", "message"),
+    [
+        ({"name": "", "email": "erin@example.org"}, 'id="name"', "cannot be empty"),
+        ({"name": "Erin", "email": ""}, 'id="email"', "Give an e-mail address"),
+        ({"name": "Erin", "email": "erin@"}, 'id="email"', "not a valid"),
+    ],
+)
+def test_a_missing_name_or_bad_address_marks_its_field(
+    client, session, standard, fields, marked, message
+):
+    response = comment(client, signature="email", **fields)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in text_of(response)
+    invalid = [
+        tag
+        for tag in re.findall(r"<(?:input|textarea|select)[^>]*>", page)
+        if "aria-invalid" in tag
+    ]
+    assert len(invalid) == 1 and marked in invalid[0]
+    assert session.scalar(sa.select(sa.func.count()).select_from(ConsultationComment)) == 0

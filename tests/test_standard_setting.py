@@ -786,6 +786,14 @@ def test_the_demo_standards(session, ctx):
         "Advertising, unrelated to the draft."
     ]
     assert all(c.answer_id for c in comments if c.is_shown)
+    # Consulted on the draft as first written (version 1's words); revised after it closed.
+    consulted = {rule["code"]: rule["body"] for rule in consultation.rules}
+    assert consulted == {rule.code: rule.body for rule in first.rules}
+    assert {rule.code for rule in second.rules if consulted.get(rule.code) != rule.body} == {
+        "QAP-2",
+        "QAP-6",
+        "QAP-8",
+    }
     odr = queries.standard_by_code(session, "ODRETHICS")
     version = queries.version_in_making(session, odr.id)
     [open_round] = queries.consultations_of(session, version.id)

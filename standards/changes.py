@@ -53,32 +53,62 @@ _MARKED = (
     '<{}><span class="visually-hidden">[{} </span>{}<span class="visually-hidden">]</span></{}>'
 )
 _CLOSE = Markup('<span class="visually-hidden">]</span>')
-# Words and the spaces between them, so that the diff keeps the text's spacing.
-_TOKENS = re.compile(r"\S+|\s+")
+# Words and punctuation marks apart, so that "experience," and "experience" share the word.
+_TOKENS = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+def _tokens(text: str) -> tuple[list[str], list[str]]:
+    """Split ``text`` into its tokens and the spacing written before each of them."""
+    tokens, spaces, end = [], [], 0
+    for match in _TOKENS.finditer(text):
+        tokens.append(match.group())
+        spaces.append(text[end : match.start()])
+        end = match.end()
+    return tokens, spaces
+
+
+def _joined(tokens: list[str], spaces: list[str]) -> str:
+    """The tokens with their spacing, but none before the first (it goes outside the mark)."""
+    return "".join(
+        (space if index else "") + token
+        for index, (token, space) in enumerate(zip(tokens, spaces, strict=True))
+    )
 
 
 def word_diff(old: str, new: str) -> Markup:
     """Return ``new`` as HTML, marking words removed from ``old`` and words added."""
-    before, after = _TOKENS.findall(old), _TOKENS.findall(new)
+    before, before_spaces = _tokens(old)
+    after, after_spaces = _tokens(new)
     parts: list[Markup] = []
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for operation, a_start, a_end, b_start, b_end in matcher.get_opcodes():
-        removed = "".join(before[a_start:a_end])
-        added = "".join(after[b_start:b_end])
         if operation == "equal":
-            parts.append(escape(added))
-            continue
-        # Screen readers do not announce <del> and <ins>: say it in words they read.
-        if removed:
             parts.append(
-                Markup('<del><span class="visually-hidden">[{} </span>{}{}</del>').format(
-                    _("removed:"), removed, _CLOSE
+                escape(
+                    "".join(
+                        space + token
+                        for token, space in zip(
+                            after[b_start:b_end], after_spaces[b_start:b_end], strict=True
+                        )
+                    )
                 )
             )
-        if added:
+            continue
+        # Screen readers do not announce <del> and <ins>: say it in words they read.
+        if a_end > a_start:
+            parts.append(escape(before_spaces[a_start] if b_start else ""))
+            parts.append(
+                Markup('<del><span class="visually-hidden">[{} </span>{}{}</del>').format(
+                    _("removed:"),
+                    _joined(before[a_start:a_end], before_spaces[a_start:a_end]),
+                    _CLOSE,
+                )
+            )
+        if b_end > b_start:
+            parts.append(escape(after_spaces[b_start]))
             parts.append(
                 Markup('<ins><span class="visually-hidden">[{} </span>{}{}</ins>').format(
-                    _("added:"), added, _CLOSE
+                    _("added:"), _joined(after[b_start:b_end], after_spaces[b_start:b_end]), _CLOSE
                 )
             )
     return Markup("").join(parts)

@@ -179,10 +179,9 @@ def _mail_confirmation(
     )
 
 
-def confirm_comment(
-    session: Session, token: str, *, today: date, now: datetime
-) -> ConsultationComment:
-    """Confirm the comment of a mailed link: it is shown from now on. Following it again is fine."""
+def comment_to_confirm(session: Session, token: str, *, today: date) -> ConsultationComment:
+    """Return the comment a mailed link confirms, or raise: a wrong token, a link used already,
+    or a consultation closed before the comment was confirmed."""
     comment = session.scalar(
         select(ConsultationComment).where(
             ConsultationComment.confirmation_hash == token_hash(token)
@@ -193,11 +192,19 @@ def confirm_comment(
             _("This confirmation link is not valid. Copy the whole link from the e-mail.")
         )
     if comment.confirmed_at is not None:
-        return comment
+        raise CommentError(_("This link has been used: your comment is confirmed already."))
     if is_closed(comment.consultation, today):
         raise CommentError(
             _("The consultation closed before this comment was confirmed, so it is not published.")
         )
+    return comment
+
+
+def confirm_comment(
+    session: Session, token: str, *, today: date, now: datetime
+) -> ConsultationComment:
+    """Confirm the comment of a mailed link: it is shown from now on. A link works once."""
+    comment = comment_to_confirm(session, token, today=today)
     comment.confirmed_at = now
     _log(session, "standard.comment_confirmed", comment, now=now, actor=None)
     session.flush()

@@ -202,11 +202,9 @@ def _revise_qap(session: Session, people: dict[str, User], today: date) -> None:
             actor=board,
         )
     version = services.start_revision(session, qap, actor=board, now=_at(start, 11))
-    day = start + timedelta(days=10)
-    clock = {"today": day, "now": _at(day), "actor": chair}
-    for rule in version.rules:
-        if rule.code in QAP_EDITS:
-            services.edit_rule(session, rule, body=QAP_EDITS[rule.code], **clock)
+    # Consulted on the draft as first written (version 1's wording); the taskforce revises it
+    # after the consultation closes, so that the report shows what was consulted on and the
+    # published version's "What changed" shows the revisions.
     opened = start + timedelta(days=30)
     consultation = services.open_consultation(
         session,
@@ -239,6 +237,9 @@ def _revise_qap(session: Session, people: dict[str, User], today: date) -> None:
             body=body,
             **clock,
         )
+    for rule in version.rules:
+        if rule.code in QAP_EDITS:
+            services.edit_rule(session, rule, body=QAP_EDITS[rule.code], **clock)
     services.add_rule(session, version, body=QAP_NEW_RULE, **clock)
     services.save_change_summary(session, version, summary=QAP_SUMMARY, **clock)
     day += timedelta(days=5)

@@ -225,7 +225,11 @@ def confirm_comment(token: str) -> ResponseReturnValue:
     """A mailed link: confirm with a button (so that a mail scanner's visit confirms nothing)."""
     form = ConfirmCommentForm()
     if request.method == "GET":
-        return render_template("standards/public/confirm.html", form=form)
+        try:
+            comment = comments.comment_to_confirm(db.session, token, today=local_today())
+        except CommentError as error:
+            return render_error(404, str(error))
+        return render_template("standards/public/confirm.html", form=form, comment=comment)
     if not form.validate_on_submit():
         return render_error(400, _("The form had expired. Open the link again."))
     try:

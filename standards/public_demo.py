@@ -75,22 +75,37 @@ def _feedback(session: Session, *, today: date, now: datetime) -> None:
     )
 
 
+# What the public says on a consultation open today: (on a rule?, text) for the first three
+# comments, written for the standard consulted on; any other standard gets the general ones.
+COMMENT_TEXTS = {
+    "ODRETHICS": [
+        (True, "Say whether the platform may keep the parties' data abroad, and for how long."),
+        (None, "Say whether the mediator may record a session, and who keeps the recording."),
+        (None, "Say whether a free platform that reads its users' messages may be used at all."),
+    ],
+}
+GENERAL_TEXTS = [
+    (True, "Say how an audit will check this rule, and what evidence it asks for."),
+    (None, "The draft reads well; define its terms once, at the start."),
+    (None, "Give programs a year to adapt before this version applies."),
+]
+
+
 def _comment(session: Session, consultation: Consultation, *, today: date, now: datetime) -> None:
     codes = comments.rule_codes(consultation)
-    texts = [
-        (
-            Identity(user=_person(session, "mediator")),
-            codes[0] if codes else None,
-            "Say how a candidate learns the result, and by when.",
-        ),
-        (Identity(), None, "The draft reads well; define 'independent' once, at the start."),
-        (
-            Identity(name="Quentin Trainer", email=f"quentin@{DOMAIN}"),
-            None,
-            "Training providers should be consulted separately.",
-        ),
-        (Identity(), codes[-1] if codes else None, "The chair of this taskforce is a fraud."),
+    written = COMMENT_TEXTS.get(consultation.version.standard.code, GENERAL_TEXTS)
+    identities = [
+        Identity(user=_person(session, "mediator")),
+        Identity(),
+        Identity(name="Quentin Trainer", email=f"quentin@{DOMAIN}"),
     ]
+    texts = [
+        (identity, codes[0] if on_rule and codes else None, body)
+        for identity, (on_rule, body) in zip(identities, written, strict=True)
+    ]
+    texts.append(
+        (Identity(), codes[-1] if codes else None, "The chair of this taskforce is a fraud.")
+    )
     posted = [
         comments.post_comment(
             session,

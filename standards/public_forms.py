@@ -1,9 +1,20 @@
 """Forms of the public standards pages: commenting, moderation, 360 feedback and its answer."""
 
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    EmailField,
+    Field,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, StopValidation
 
+from registry.accounts.services import normalise_email
 from registry.i18n import _l
 from standards.comments import (
     MAX_COMMENT_LENGTH,
@@ -54,6 +65,23 @@ class _Signed(FlaskForm):
         validators=[Length(max=254)],
         render_kw={"autocomplete": "email", "maxlength": 254},
     )
+
+    # Plain input checks, here so that the field is marked; the services check again.
+    def validate_name(self, field: Field) -> None:
+        if self.signature.data == Signature.EMAIL and not field.data:
+            raise StopValidation(_("%(what)s cannot be empty.", what=_("Your name")))
+
+    def validate_email(self, field: Field) -> None:
+        if self.signature.data != Signature.EMAIL:
+            return
+        if not field.data:
+            raise StopValidation(_("Give an e-mail address, or write anonymously."))
+        try:
+            validate_email(normalise_email(field.data), check_deliverability=False)
+        except EmailNotValidError:
+            raise StopValidation(
+                _("%(email)s is not a valid e-mail address.", email=repr(field.data))
+            ) from None
 
     def __init__(self, *args: object, signed_in: bool, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -124,6 +152,18 @@ class FeedbackForm(_Signed):
         ],
         render_kw={"rows": 8, "maxlength": MAX_FEEDBACK_LENGTH},
     )
+
+    def validate_standard(self, field: Field) -> None:
+        if self.subject.data == FeedbackSubject.STANDARD and not field.data:
+            raise StopValidation(_("Choose the standard your feedback is about."))
+
+    def validate_program(self, field: Field) -> None:
+        if self.subject.data == FeedbackSubject.PROGRAM and not field.data:
+            raise StopValidation(_("Choose the recognised program your feedback is about."))
+
+    def validate_initiative(self, field: Field) -> None:
+        if self.subject.data == FeedbackSubject.INITIATIVE and not field.data:
+            raise StopValidation(_("%(what)s cannot be empty.", what=_("The initiative")))
 
     def __init__(
         self,

@@ -140,6 +140,8 @@ class AnswerGroup:
 class Report:
     groups: list[AnswerGroup]
     unanswered: list[ConsultationComment]
+    # Hidden by the moderator: they need no answer, so they are listed apart.
+    hidden: list[ConsultationComment]
 
 
 def published_comments(consultation: Consultation) -> list[ConsultationComment]:
@@ -155,7 +157,8 @@ def published_comments(consultation: Consultation) -> list[ConsultationComment]:
 
 
 def consultation_report(consultation: Consultation) -> Report:
-    """Return the comments grouped by the Taskforce's answers, and those left unanswered."""
+    """Return the comments grouped by the Taskforce's answers, the shown ones left unanswered,
+    and the hidden ones (which need no answer)."""
     listed = published_comments(consultation)
     groups = [
         AnswerGroup(
@@ -165,8 +168,13 @@ def consultation_report(consultation: Consultation) -> Report:
         )
         for answer in consultation.answers
     ]
-    unanswered = [comment for comment in listed if comment.answer_id is None]
-    return Report([group for group in groups if group.comments], unanswered)
+    unanswered = [
+        comment for comment in listed if comment.answer_id is None and comment.hidden_at is None
+    ]
+    hidden = [
+        comment for comment in listed if comment.answer_id is None and comment.hidden_at is not None
+    ]
+    return Report([group for group in groups if group.comments], unanswered, hidden)
 
 
 def reports_of(session: Session, version: StandardVersion, today: date) -> list[Consultation]:

@@ -792,7 +792,8 @@ def _check_proposed(version: StandardVersion) -> None:
 def approve_publication(
     session: Session, version: StandardVersion, *, today: date, now: datetime, actor: User
 ) -> None:
-    """Publish the proposed version: in force from today, immutable from now on."""
+    """Publish the proposed version: in force from today, immutable from now on. The
+    taskforce's current members are told by e-mail."""
     check_board(actor)
     _check_proposed(version)
     version.status = VersionStatus.PUBLISHED
@@ -807,6 +808,16 @@ def approve_publication(
         version=version.number,
         published_on=today.isoformat(),
     )
+    # The taskforce that wrote it hears of it, each member in their own language.
+    members = queries.current_taskforce(session, version.standard_id, today)
+    if members:
+        queue_template_mail(
+            session,
+            "standard_version_published.txt",
+            to=[member.user.email for member in members],
+            now=now,
+            version=version,
+        )
 
 
 def decline_publication(

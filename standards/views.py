@@ -436,6 +436,14 @@ def workspace(standard: Standard) -> str:
         taskforce=queries.current_taskforce(db.session, standard.id, today),
         consultations=consultations,
         grouped={c.id: _grouped(c) for c in consultations if c.closed_at is not None},
+        # The closed consultations with a shown comment still to answer: only these get the
+        # answer form (hidden comments need no answer).
+        waiting={
+            c.id
+            for c in consultations
+            if c.closed_at is not None
+            and any(comment.is_shown and comment.answer_id is None for comment in c.comments)
+        },
         unanswered=queries.unanswered_comments(db.session, version.id) if version else [],
         foundings=queries.foundings_of(db.session, standard.id),
         rule_forms={

@@ -111,6 +111,10 @@ def places(browser, live_server, tmp_path_factory):  # noqa: F811
         "my-certification": ("/my/certification", mediator),
         "my-feedback": ("/my/feedback", mediator),
         "organisation-dashboard": ("/organisation", organisation_admin),
+        # Standards: long rule codes, the rule-by-rule changes and the list stack on phones.
+        "standards": ("/standards", anonymous),
+        "standard-version": ("/standards/QAP/2", anonymous),
+        "consultation": ("/standards/ODRETHICS/1/consultations/1", anonymous),
     }
 
 

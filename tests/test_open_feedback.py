@@ -246,11 +246,13 @@ def test_a_withdrawn_program_takes_no_feedback(client, session, bodies):
 
 
 def test_counts_are_public(client, session, bodies):
+    organisation = bodies["program"].organisation_id
+    text = text_of(client.get(f"/organisations/{organisation}"))
+    assert "No feedback received yet." in text and "0 pieces" not in text
     give(client, **subject_fields("standard", bodies))
     give(client, **subject_fields("standard", bodies))
     give(client, **subject_fields("program", bodies))
     assert "2 pieces of feedback received." in text_of(client.get("/standards/TST"))
-    organisation = bodies["program"].organisation_id
     text = text_of(client.get(f"/organisations/{organisation}"))
     assert "1 piece of 360 feedback received." in text and "Give feedback on this program" in text
 
@@ -315,3 +317,32 @@ def test_every_role_has_an_inbox_but_reads_only_its_own(client, session, bodies,
     assert client.get(f"/open-feedback/{feedback.id}").status_code == (200 if allowed else 404)
     assert acknowledge(client, feedback.id).status_code == (303 if allowed else 404)
     assert (only_feedback(session).acknowledged_at is not None) == allowed
+
+
+def marked_fields(page: str) -> set[str]:
+    """The names of the form fields the page marks as wrong."""
+    return {
+        name
+        for part in page.split('<div class="field')[1:]
+        if part.lstrip().startswith("field-invalid") or " field-invalid" in part.split(">")[0]
+        for name in re.findall(r'name="(\w+)"', part.split('<div class="field')[0])[:1]
+    }
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"subject": "standard", "standard": ""}, "standard", "Choose the standard"),
+        ({"subject": "program", "program": ""}, "program", "Choose the recognised program"),
+        ({"subject": "initiative", "initiative": " "}, "initiative", "cannot be empty"),
+        ({"signature": "email", "name": "", "email": "a@example.org"}, "name", "cannot be empty"),
+        ({"signature": "email", "name": "Al", "email": ""}, "email", "Give an e-mail address"),
+        ({"signature": "email", "name": "Al", "email": "not-an-address"}, "email", "not a valid"),
+    ],
+)
+def test_plain_input_mistakes_mark_their_field(client, session, bodies, fields, field, message):
+    response = give(client, **fields)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in text_of(response)
+    assert marked_fields(page) == {field}
+    assert session.scalar(sa.select(sa.func.count()).select_from(OpenFeedback)) == 0

@@ -636,6 +636,36 @@ def test_publishing_passes_the_guard(session, people):
     assert count(session, StandardVersion, StandardVersion.status == "published") >= 1
 
 
+def test_publishing_tells_the_current_taskforce_in_their_language(session, people):
+    standard = accepted_standard(session, people)
+    gone = make_committee_member(session, email="gone@example.org", name="Gus Gone")
+    s.appoint_member(
+        session,
+        standard,
+        gone,
+        is_chair=False,
+        term_starts_on=TODAY,
+        term_ends_on=date(2028, 12, 31),
+        **clock(people["board"]),
+    )
+    seat = session.scalars(select(TaskforceMember).where(TaskforceMember.user_id == gone.id)).one()
+    s.end_membership(session, seat, reason="Moved abroad.", now=NOW, actor=people["board"])
+    people["member"].locale = "fr"
+    version = standard.versions[0]
+    version.status = VersionStatus.PROPOSED
+    session.flush()
+    before = count(session, OutboxMessage)
+    s.approve_publication(session, version, **clock(people["board"]))
+    [to_chair] = mails_to(session, "chair@example.org")[-1:]
+    assert to_chair.subject == f"Published: {version.label}"
+    assert "/standards/ETH/1" in to_chair.body_text and "in force from" in to_chair.body_text
+    to_member = mails_to(session, "member@example.org")[-1]
+    assert to_member.subject.startswith("Publiée") and "en vigueur" in to_member.body_text
+    # Two mails: the chair and the member; not the member whose seat ended, nor the Board.
+    assert count(session, OutboxMessage) == before + 2
+    assert not [m for m in mails_to(session, "gone@example.org") if "Publi" in m.subject]
+
+
 # -- Step 6: founding --------------------------------------------------------------------------
 
 
@@ -756,6 +786,14 @@ def test_the_demo_standards(session, ctx):
         "Advertising, unrelated to the draft."
     ]
     assert all(c.answer_id for c in comments if c.is_shown)
+    # Consulted on the draft as first written (version 1's words); revised after it closed.
+    consulted = {rule["code"]: rule["body"] for rule in consultation.rules}
+    assert consulted == {rule.code: rule.body for rule in first.rules}
+    assert {rule.code for rule in second.rules if consulted.get(rule.code) != rule.body} == {
+        "QAP-2",
+        "QAP-6",
+        "QAP-8",
+    }
     odr = queries.standard_by_code(session, "ODRETHICS")
     version = queries.version_in_making(session, odr.id)
     [open_round] = queries.consultations_of(session, version.id)

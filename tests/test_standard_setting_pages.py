@@ -11,6 +11,7 @@ from registry.accounts.services import find_user
 from registry.clock import local_today
 from registry.mediators.models import Specialisation
 from standards.models import (
+    CommentAnswer,
     Consultation,
     Decision,
     FoundingProposal,
@@ -312,7 +313,9 @@ def test_a_standard_from_proposal_to_publication_through_the_pages(app, session)
     )
     assert response.headers["Location"] == "/board/standards"
     assert (version.status, version.published_on) == (VersionStatus.PUBLISHED, today)
-    assert "ODRE v1 is published" in page(board, "/board/standards")
+    board_page = page(board, "/board/standards")
+    assert "ODRE v1 is published" in board_page
+    assert "Version 1 of" not in board_page and "since" in board_page
 
 
 @pytest.mark.parametrize(
@@ -430,3 +433,40 @@ def test_the_board_declines_a_proposal_through_the_pages(app, client, session):
     post(session, client, f"{url}/decline", {"reason": "Covered by QAP."}, form_url=url)
     assert (proposal.decision, proposal.decision_reason) == (Decision.DECLINED, "Covered by QAP.")
     assert "Covered by QAP." in page(client, url)
+
+
+@pytest.mark.parametrize(
+    ("who", "answered", "form_shown"),
+    [
+        ("chair", False, True),
+        ("chair", True, False),  # only a hidden comment is left: it needs no answer
+        ("board", False, False),  # the Board reads the workspace, it does not answer
+    ],
+)
+def test_the_answer_form_is_for_members_with_shown_comments_to_answer(
+    app, client, session, who, answered, form_shown
+):
+    standard = make_standard(session, published_on=None)
+    chair = make_committee_member(session, email="chair@example.org")
+    make_taskforce(session, standard, chair=chair, starts_on=registry_today(app))
+    consultation = open_consultation(session, standard.versions[0])
+    shown = make_comment(session, consultation, body="Say who pays.")
+    make_comment(session, consultation, anonymous=True, hidden_reason="Advertising.")
+    close_consultation(session, consultation)
+    if answered:
+        answer = CommentAnswer(
+            consultation_id=consultation.id,
+            verdict="accepted",
+            body="We do.",
+            answered_at=shown.created_at,
+            answered_by_id=chair.id,
+        )
+        session.add(answer)
+        session.flush()
+        shown.answer_id = answer.id
+        session.flush()
+    sign_in(client, session, f"{who}@example.org", [Role.BOARD_MEMBER] if who == "board" else None)
+    text = page(client, f"/standards/{standard.code}/workspace")
+    assert "Say who pays." in text and "Advertising." in text
+    assert ("Answer the ticked comments" in text) is form_shown
+    assert ('name="comment_ids"' in text) is form_shown

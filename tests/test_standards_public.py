@@ -115,7 +115,7 @@ def test_the_standard_page(client, session, standard):
     assert "Chloe Chair (chair)" in text and "Mo Member" in text and "term " in text
     assert "Version 2 was published." in text
     assert "secret@example.org" not in text and "comment_posted" not in text
-    assert "0 pieces of feedback received." in text
+    assert "No feedback received yet." in text and "0 pieces" not in text
     assert "Public consultation open until" in text
     # A draft's rules are never on the standard's page.
     assert "A secret draft rule" not in text and "Edited after opening" not in text
@@ -167,8 +167,31 @@ def test_the_diff_is_by_word_and_accessible(app):
             word_diff("Assessors declare conflicts", "Assessors declare any conflicts <b>")
         )
     assert marked.startswith("Assessors declare <ins>")
-    assert "any " in marked and "[added: " in marked
+    assert "</span>any<span" in marked and "[added: " in marked
     assert "&lt;b&gt;" in marked and "<b>" not in marked  # rule text is escaped
+
+
+def test_the_diff_marks_only_the_words_that_changed_not_their_punctuation(app):
+    with app.test_request_context():
+        marked = str(
+            word_diff(
+                "Candidates show mediation experience, at least 20 mediations",
+                "Candidates show mediation experience with evidence, at least 30 mediations",
+            )
+        )
+    hidden = '<span class="visually-hidden">'
+    assert marked == (
+        "Candidates show mediation experience"
+        f" <ins>{hidden}[added: </span>with evidence{hidden}]</span></ins>, at least"
+        f" <del>{hidden}[removed: </span>20{hidden}]</span></del>"
+        f" <ins>{hidden}[added: </span>30{hidden}]</span></ins> mediations"
+    )
+    with app.test_request_context():
+        # A comma dropped is the only change; the inserted word keeps no leading space.
+        assert str(word_diff("one, two", "one two")) == (
+            f"one<del>{hidden}[removed: </span>,{hidden}]</span></del> two"
+        )
+        assert str(word_diff("two", "one two")).startswith(f"<ins>{hidden}[added: </span>one")
 
 
 # -- Commenting ----------------------------------------------------------------------------
@@ -233,18 +256,29 @@ def test_a_comment_named_by_email_shows_once_confirmed(client, session, standard
     token = link.group(1).rsplit("/", 1)[1]
     assert token not in everything_stored(session) and saved.confirmation_hash
     # Opening the link confirms nothing: a mail scanner may open it; the button confirms.
-    assert client.get(link.group(1)).status_code == 200
+    opened = client.get(link.group(1))
+    assert opened.status_code == 200
+    # The page says which consultation and which comment the button confirms.
+    shown = text_of(opened)
+    assert "draft version 3" in shown and "Round 1" in shown and "TST" in shown
+    assert saved.body in shown
     assert only_comment(session).confirmed_at is None
     confirmed = client.post(link.group(1), data={"csrf_token": csrf_token(client, link.group(1))})
     assert confirmed.status_code == 303 and confirmed.headers["Location"] == CONSULTATION
     assert only_comment(session).confirmed_at is not None
+    # A link works once: opened again, it answers 404 and says why.
+    again = client.get(link.group(1))
+    assert again.status_code == 404 and "has been used" in text_of(again)
     text = text_of(client.get(CONSULTATION))
     assert "Erin Email" in text and "erin@example.org" not in text
 
 
 def test_a_wrong_confirmation_link_is_refused(client, session, standard):
     url = "/standards/comments/confirm/not-a-token"
-    response = client.post(url, data={"csrf_token": csrf_token(client, url)})
+    response = client.get(url)
+    assert response.status_code == 404 and "not valid" in text_of(response)
+    assert "Confirm my comment" not in text_of(response)
+    response = client.post(url, data={"csrf_token": csrf_token(client, CONSULTATION)})
     assert response.status_code == 404 and "not valid" in text_of(response)
 
 
@@ -436,6 +470,37 @@ def test_the_report_groups_comments_by_answer(client, session, standard):
     assert "Unconfirmed words." not in text
 
 
+def test_the_report_lists_hidden_comments_apart_from_those_without_an_answer(
+    client, session, standard
+):
+    consultation = the_consultation(session)
+    chair = session.scalars(sa.select(User).where(User.email == "chair@example.org")).one()
+    answered = add_comment(session, consultation, "Say who pays.")
+    add_comment(session, consultation, "Nothing to add.")
+    hidden = add_comment(session, consultation, "Dr X is corrupt.")
+    hidden.hidden_at, hidden.hidden_reason = utcnow(), "Names a person."
+    consultation.closed_at = utcnow()
+    session.flush()
+    answer(session, consultation, [answered], verdict="accepted", body="We do.", by=chair)
+    text = text_of(client.get(CONSULTATION))
+    without_answer = text.split("Comments without an answer")[1].split(
+        "Comments hidden by moderation"
+    )[0]
+    assert "Nothing to add." in without_answer and "Names a person." not in without_answer
+    assert "Names a person." in text.split("Comments hidden by moderation")[1]
+    assert "Dr X is corrupt." not in text
+
+    # Once the shown comments are all answered, nothing is listed as waiting for an answer.
+    session.delete(
+        session.scalars(
+            sa.select(ConsultationComment).where(ConsultationComment.body == "Nothing to add.")
+        ).one()
+    )
+    session.flush()
+    text = text_of(client.get(CONSULTATION))
+    assert "Comments without an answer" not in text and "Comments hidden by moderation" in text
+
+
 def test_a_published_version_links_its_consultation_report(app, client, session):
     _standard, _first, second = two_versions(session)
     opener = make_user(session, email="opener@example.org")
@@ -459,7 +524,6 @@ PUBLIC_PAGES = [
     "/standards/TST",
     "/standards/TST/2",
     CONSULTATION,
-    "/standards/comments/confirm/some-token",
 ]
 
 
@@ -469,6 +533,13 @@ def test_public_pages_are_open_to_everyone(client, session, standard, role, page
     if role is not None:
         sign_in(client, session, "someone@example.org", roles=[role])
     assert client.get(page).status_code == 200
+
+
+@pytest.mark.parametrize("role", [None, *Role])
+def test_a_bogus_confirmation_link_is_404_for_everyone(client, session, standard, role):
+    if role is not None:
+        sign_in(client, session, "someone@example.org", roles=[role])
+    assert client.get("/standards/comments/confirm/some-token").status_code == 404
 
 
 @pytest.mark.parametrize("role", [None, *Role])
@@ -593,3 +664,26 @@ def test_a_new_standard_is_public_once_its_first_draft_is_consulted(app, client,
     assert "A first rule." not in text  # only on the consultation's page
     assert client.get("/standards/NEW/1").status_code == 404
     assert "A first rule." in text_of(client.get("/standards/NEW/1/consultations/1"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "marked", "message"),
+    [
+        ({"name": "", "email": "erin@example.org"}, 'id="name"', "cannot be empty"),
+        ({"name": "Erin", "email": ""}, 'id="email"', "Give an e-mail address"),
+        ({"name": "Erin", "email": "erin@"}, 'id="email"', "not a valid"),
+    ],
+)
+def test_a_missing_name_or_bad_address_marks_its_field(
+    client, session, standard, fields, marked, message
+):
+    response = comment(client, signature="email", **fields)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in text_of(response)
+    invalid = [
+        tag
+        for tag in re.findall(r"<(?:input|textarea|select)[^>]*>", page)
+        if "aria-invalid" in tag
+    ]
+    assert len(invalid) == 1 and marked in invalid[0]
+    assert session.scalar(sa.select(sa.func.count()).select_from(ConsultationComment)) == 0

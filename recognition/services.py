@@ -69,6 +69,14 @@ class RecognitionError(AuditError):
     """A change to an application that the rules do not allow."""
 
 
+class DocumentRefused(RecognitionError):
+    """A required document that cannot be kept (wrong type or content, too large)."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key  # which of REQUIRED_DOCUMENTS
+
+
 def text(value: str | None, *, what: str, limit: int = MAX_TEXT_LENGTH, minimum: int = 1) -> str:
     """Return ``value`` trimmed, or raise RecognitionError if it is empty or too long."""
     return checked_text(value, what=what, limit=limit, error=RecognitionError, minimum=minimum)
@@ -271,7 +279,13 @@ def submit_application(
     session.flush()
     log_audit(session, "audit.opened", audit, now=now, actor=actor, due_on=str(audit.due_on))
     for key, label in REQUIRED_DOCUMENTS.items():
-        _attach(session, audit, str(label), documents[key], today=today, now=now, actor=actor)
+        try:
+            _attach(session, audit, str(label), documents[key], today=today, now=now, actor=actor)
+        except RecognitionError:
+            raise
+        except AuditError as refused:
+            # The caller rolls back: no row is written and the files stored so far are removed.
+            raise DocumentRefused(str(refused), key) from None
     _log(
         session,
         "submitted",

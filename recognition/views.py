@@ -154,7 +154,7 @@ def _apply(
     if not _posted():
         return render_template("recognition/apply.html", **context)
     if not form.validate_on_submit():
-        return render_template("recognition/apply.html", **context), 400
+        return render_template("recognition/apply.html", **context), 422
     try:
         application = services.submit_application(
             db.session,
@@ -166,10 +166,14 @@ def _apply(
             now=utcnow(),
             actor=current_user,
         )
+    except services.DocumentRefused as refused:
+        db.session.rollback()  # nothing kept: neither the rows nor the files stored so far
+        getattr(form, f"document_{refused.key}").errors.append(str(refused))
+        return render_template("recognition/apply.html", **context), 422
     except services.RecognitionError as error:
         db.session.rollback()
         flash(str(error), "error")
-        return render_template("recognition/apply.html", **context), 400
+        return render_template("recognition/apply.html", **context), 422
     db.session.commit()
     flash(_("Your application is submitted; its appraisal is open."), "success")
     return redirect(url_for("recognition.application", application_id=application.id), code=303)

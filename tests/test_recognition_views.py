@@ -4,12 +4,13 @@ and programs applied for kept out of every public page."""
 import io
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from audits.committee.services import assign_appraiser
-from audits.models import AuditDocument
+from audits.models import Audit, AuditDocument, DocumentRequest
 from recognition.models import ProgramApplication
 from recognition.services import decide_application
 from registry.accounts.models import Role
@@ -242,10 +243,67 @@ def test_bad_applications_change_nothing(client, session, world, changes, messag
     response = post_form(
         client, f"/organisation/{other.id}/applications/new", application_form(**changes)
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert (message or "not for CMTP programs") in text
     assert session.scalar(select(func.count()).select_from(Program)) == before
+
+
+def counts(session):
+    return [
+        session.scalar(select(func.count()).select_from(model))
+        for model in (Program, Audit, ProgramApplication, DocumentRequest, AuditDocument)
+    ]
+
+
+def stored_files(app):
+    folder = Path(app.config["AUDIT_FILES_DIR"])
+    return sorted(folder.rglob("*")) if folder.exists() else []
+
+
+def fake_pdf():
+    return (io.BytesIO(b"just some text, not a PDF"), "fake.pdf")
+
+
+@pytest.mark.parametrize("document", ["document_program", "document_policies"])
+def test_a_refused_document_shows_on_its_field_and_keeps_nothing(
+    app, client, session, world, document
+):
+    sign_in(client, OTHER_ADMIN)
+    before, files_before = counts(session), stored_files(app)
+    url = f"/organisation/{world['other'].id}/applications/new"
+    response = post_form(client, url, application_form(**{document: fake_pdf()}))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(rf'<p class="error" id="{document}-error">([^<]*)</p>', page)
+    assert error and "fake.pdf" in error.group(1) and "does not match its type" in error.group(1)
+    assert counts(session) == before
+    assert stored_files(app) == files_before  # the files stored before the refusal are gone
+
+
+def test_a_refused_document_in_a_resubmission_keeps_nothing(app, client, session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"], recommendation="suspend")
+    decide_application(
+        session,
+        application,
+        decision="decline",
+        reasons="No appeal procedure.",
+        today=date.today(),
+        now=utcnow(),
+        actor=world["chair"],
+    )
+    session.flush()
+    sign_in(client, ADMIN)
+    before, files_before = counts(session), stored_files(app)
+    url = f"/recognition/applications/{application.id}/resubmit"
+    response = post_form(client, url, application_form(document_people=fake_pdf()))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'<p class="error" id="document_people-error">[^<]*fake\.pdf', page)
+    assert counts(session) == before
+    assert stored_files(app) == files_before
+    assert client.get(url).status_code == 200  # still open to resubmit
 
 
 def test_the_chair_decides_and_the_organisation_resubmits(client, session, world):

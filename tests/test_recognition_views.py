@@ -438,3 +438,48 @@ def urls_of_public_pages(organisation):
         "/organisations?program=QAP",
         "/api/v1/mediators",
     ]
+
+
+def test_the_report_and_appraisers_pages_name_an_appraisal(client, session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"])
+    sign_in(client, CHAIR)
+    name = "Appraisal of the application for Hidden Assessment Days"
+    audit = application.audit_id
+    for url in (f"/audits/{audit}/report", f"/audits/{audit}/appraisers"):
+        page = client.get(url).get_data(as_text=True)
+        title = re.search(r"<title>([^<]*)</title>", page).group(1)
+        assert name in title, url
+        assert f'<a href="/audits/{audit}">{name}</a>' in page, url  # the breadcrumb
+        assert "Audit of" not in page and "Audit report" not in page, url
+    report = client.get(f"/audits/{audit}/report").get_data(as_text=True)
+    assert re.search(r"<h1>The appraisers(&#39;|')report</h1>", report.replace("' ", "'"))
+
+
+def test_the_chair_is_sent_to_decide_and_the_pages_say_decided(client, session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"], recommendation="suspend")
+    sign_in(client, CHAIR)
+    home = client.get("/committee/audits").get_data(as_text=True)
+    assert "Read the report and sign off" not in home
+    link = f'href="/recognition/appraisals/{application.audit_id}">Decide on the application'
+    assert link in home
+    response = client.get(f"/recognition/appraisals/{application.audit_id}")
+    assert response.headers["Location"] == f"/recognition/applications/{application.id}"
+    decide_application(
+        session,
+        application,
+        decision="decline",
+        reasons="No appeal procedure.",
+        today=date(2026, 5, 4),
+        now=utcnow(),
+        actor=world["chair"],
+    )
+    session.flush()
+    for url in (f"/audits/{application.audit_id}", f"/audits/{application.audit_id}/report"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Signed off" not in page, url
+    report = client.get(f"/audits/{application.audit_id}/report").get_data(as_text=True)
+    assert "Decided on 4 May 2026 by" in report and "Decision: Decline" in report
+    audit_page = client.get(f"/audits/{application.audit_id}").get_data(as_text=True)
+    assert re.search(r"<dt>Decision</dt><dd><time[^>]*>4 May 2026<", audit_page)

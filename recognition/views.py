@@ -16,6 +16,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from audits.access import AUDIT_PAGE_ROLES, AuditViewer, Standing, standings_on
+from audits.queries import standard_set
 from audits.reports.services import report_of
 from recognition import queries, services
 from recognition.forms import ApplicationForm, DecisionForm
@@ -75,6 +76,7 @@ def _render_application(
     context: dict[str, Any] = {
         "application": application,
         "program": application.program,
+        "standards": standard_set(db.session, application.audit),
         "viewer": viewer,
         "Standing": Standing,
         "requests": services.required_requests(db.session, application) if sees_documents else None,

@@ -483,3 +483,23 @@ def test_the_chair_is_sent_to_decide_and_the_pages_say_decided(client, session, 
     assert "Decided on 4 May 2026 by" in report and "Decision: Decline" in report
     audit_page = client.get(f"/audits/{application.audit_id}").get_data(as_text=True)
     assert re.search(r"<dt>Decision</dt><dd><time[^>]*>4 May 2026<", audit_page)
+
+
+def judged_against(page):
+    line = re.search(r"<p>Judged against: (.*?)\.</p>", page, re.S)
+    assert line, "no Judged against line"
+    return re.findall(r'<a href="(/standards/[^"]+)">([^<]+)</a>', line.group(1))
+
+
+def test_the_standards_are_listed_in_one_order_everywhere(client, session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"])
+    sign_in(client, CHAIR)
+    on_application = judged_against(
+        client.get(f"/recognition/applications/{application.id}").get_data(as_text=True)
+    )
+    on_report = judged_against(
+        client.get(f"/audits/{application.audit_id}/report").get_data(as_text=True)
+    )
+    assert on_application == on_report
+    assert on_application == [("/standards/QAP/1", "QAP v1"), ("/standards/GEN/1", "GEN v1")]

@@ -131,16 +131,41 @@ def required_requests(session: Session, application: ProgramApplication) -> list
     )
 
 
+def pending_refusals(
+    session: Session, organisation: Organisation, previous: ProgramApplication | None = None
+) -> list[str]:
+    """Return why no application can be submitted now, one line a type; empty if one can.
+
+    An organisation may apply for the types its account is for (a resubmission for its
+    application's type) unless each already has an application under appraisal.
+    """
+    if previous is not None:
+        kinds = [ProgramType(previous.program.program_type)]
+    else:
+        kinds = [kind for kind in ProgramType if _may_apply_for(organisation, kind)]
+    refusals = []
+    for kind in kinds:
+        try:
+            _check_undecided_none(session, organisation, kind)
+        except RecognitionError as refused:
+            refusals.append(str(refused))
+    return refusals if len(refusals) == len(kinds) else []
+
+
 # -- Submitting ----------------------------------------------------------------------------
+
+
+def _may_apply_for(organisation: Organisation, kind: ProgramType) -> bool:
+    trains = organisation.account_type in (AccountType.QAP1, AccountType.QAP3)
+    assesses = organisation.account_type in (AccountType.QAP2, AccountType.QAP3)
+    return trains if kind.is_training else assesses
 
 
 def _checked_type(organisation: Organisation, program_type: str) -> ProgramType:
     if program_type not in set(ProgramType):
         raise RecognitionError(_("Choose a known program type."))
     kind = ProgramType(program_type)
-    trains = organisation.account_type in (AccountType.QAP1, AccountType.QAP3)
-    assesses = organisation.account_type in (AccountType.QAP2, AccountType.QAP3)
-    if (kind.is_training and not trains) or (not kind.is_training and not assesses):
+    if not _may_apply_for(organisation, kind):
         raise RecognitionError(
             _(
                 "%(organisation)s's account is not for %(type)s programs; ask the registry to"

@@ -141,6 +141,7 @@ def resubmit(application_id: int) -> ResponseReturnValue:
         flash(_("Only a declined application that was not resubmitted yet can be resubmitted."))
         return redirect(url_for("recognition.application", application_id=previous.id), code=303)
     form = ApplicationForm() if _posted() else ApplicationForm.prefilled(previous)
+    form.program_type.data = previous.program.program_type  # fixed: shown, never posted
     return _apply(previous.organisation, form, previous=previous)
 
 
@@ -154,7 +155,9 @@ def _apply(
     """Show the application form, or submit it and go to the new application's page."""
     context = {"organisation": organisation, "form": form, "previous": previous}
     if not _posted():
-        return render_template("recognition/apply.html", **context)
+        # Each type it may apply for already under appraisal: say so rather than offer a form.
+        refusals = services.pending_refusals(db.session, organisation, previous)
+        return render_template("recognition/apply.html", refusals=refusals, **context)
     if not form.validate_on_submit():
         return render_template("recognition/apply.html", **context), 422
     try:

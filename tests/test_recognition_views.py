@@ -13,7 +13,7 @@ from audits.committee.services import assign_appraiser
 from audits.models import Audit, AuditDocument, DocumentRequest
 from recognition.models import ProgramApplication
 from recognition.services import decide_application
-from registry.accounts.models import Role
+from registry.accounts.models import Role, User
 from registry.database import utcnow
 from registry.organisations.models import Program
 from tests.audit_factories import make_appraiser, make_chair, make_organisation_admin
@@ -496,3 +496,62 @@ def test_the_standards_are_listed_in_one_order_everywhere(client, session, world
     )
     assert on_application == on_report
     assert on_application == [("/standards/QAP/1", "QAP v1"), ("/standards/GEN/1", "GEN v1")]
+
+
+def test_no_form_is_offered_when_every_type_is_under_appraisal(client, session, world):
+    other = world["other"]
+    other.account_type = "qap1"  # trains only: CMTP is the one type it may apply for
+    session.flush()
+    sign_in(client, OTHER_ADMIN)
+    url = f"/organisation/{other.id}/applications/new"
+    assert 'name="program_type"' in client.get(url).get_data(as_text=True)
+    admin = session.scalars(select(User).where(User.email == OTHER_ADMIN)).one()
+    apply(session, other, admin, program_type="CMTP", name="Mediation Course")
+    session.flush()
+    page = client.get(url).get_data(as_text=True)
+    assert "already has a CMTP application under appraisal" in page
+    assert "<form method=\"post\" enctype" not in page and 'name="program_type"' not in page
+    dashboard = client.get(f"/organisation/{other.id}/dashboard").get_data(as_text=True)
+    assert '<p class="actions"><a class="button button-small"' in dashboard
+
+
+def decline(session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"], recommendation="suspend")
+    decide_application(
+        session,
+        application,
+        decision="decline",
+        reasons="No appeal procedure.",
+        today=date.today(),
+        now=utcnow(),
+        actor=world["chair"],
+    )
+    session.flush()
+    return application
+
+
+def test_a_resubmission_keeps_its_program_type(client, session, world):
+    application = decline(session, world)
+    sign_in(client, ADMIN)
+    url = f"/recognition/applications/{application.id}/resubmit"
+    form = client.get(url).get_data(as_text=True)
+    assert 'name="program_type"' not in form and "QAP: " in form
+    response = post_form(client, url, application_form(program_type="MAQAP", name="Again"))
+    assert response.status_code == 303
+    again = session.scalars(
+        select(ProgramApplication).where(ProgramApplication.resubmission_of_id == application.id)
+    ).one()
+    assert again.program.program_type == "QAP"
+
+
+def test_no_resubmission_form_while_another_of_its_type_is_appraised(client, session, world):
+    application = decline(session, world)
+    apply(session, world["organisation"], world["admin"], name="Newer Assessment Days")
+    session.flush()
+    sign_in(client, ADMIN)
+    page = client.get(f"/recognition/applications/{application.id}/resubmit").get_data(
+        as_text=True
+    )
+    assert "already has a QAP application under appraisal" in page
+    assert 'name="name"' not in page

@@ -510,7 +510,7 @@ def test_no_form_is_offered_when_every_type_is_under_appraisal(client, session, 
     session.flush()
     page = client.get(url).get_data(as_text=True)
     assert "already has a CMTP application under appraisal" in page
-    assert "<form method=\"post\" enctype" not in page and 'name="program_type"' not in page
+    assert '<form method="post" enctype' not in page and 'name="program_type"' not in page
     dashboard = client.get(f"/organisation/{other.id}/dashboard").get_data(as_text=True)
     assert '<p class="actions"><a class="button button-small"' in dashboard
 
@@ -550,8 +550,6 @@ def test_no_resubmission_form_while_another_of_its_type_is_appraised(client, ses
     apply(session, world["organisation"], world["admin"], name="Newer Assessment Days")
     session.flush()
     sign_in(client, ADMIN)
-    page = client.get(f"/recognition/applications/{application.id}/resubmit").get_data(
-        as_text=True
-    )
+    page = client.get(f"/recognition/applications/{application.id}/resubmit").get_data(as_text=True)
     assert "already has a QAP application under appraisal" in page
     assert 'name="name"' not in page

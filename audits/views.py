@@ -96,7 +96,7 @@ def _timeline(
         (_("Reminded"), audit.reminded_on),
         (_("Marked overdue"), audit.overdue_marked_on),
         (_("Report submitted"), local_date(submitted) if submitted else None),
-        (_("Signed off"), audit.completed_on),
+        (_("Decision") if audit.is_recognition else _("Signed off"), audit.completed_on),
     ]
     return [(label, day) for label, day in steps[: 2 if pool_only else None] if day]
 

@@ -1,4 +1,4 @@
-"""Demo applications for recognition, one at every stage, through the real services.
+"""Demo applications for recognition at every stage, through the real services.
 
 All are the Amsterdam Mediation Academy's (its administrator is the demo's organisation
 account), so one sign-in follows them all on the dashboard. The appraisals reuse the audits
@@ -12,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from audits.demo import PDF, _AuditDemo
+from audits.demo import CONDITIONS, PDF, STRENGTHS, SUMMARY, WEAKNESSES, _AuditDemo
 from audits.jobs import sweep_audits
-from audits.reports.services import submit_report
+from audits.models import Audit, Recommendation
+from audits.queries import standard_set
+from audits.reports.services import save_draft, submit_report
 from recognition.models import ProgramApplication
 from recognition.services import (
     REQUIRED_DOCUMENTS,
@@ -43,6 +45,21 @@ APPLICATIONS = [
     ("QAP", "Peer Mediation Assessment", [("NL", "Leiden")], 220, "decline_resubmitted"),
 ]
 DESCRIPTION = "Applied for in the demo: {name}, delivered by the Amsterdam Mediation Academy."
+# The chair's reasons for each declined application.
+DECLINE_REASONS = {
+    "Weekend Mediation Course": (
+        "The course is too short to cover the curriculum the standard requires, and the"
+        " participants' role-plays are not observed or assessed by the trainers."
+    ),
+    "Peer Mediation Assessment": (
+        "The program has no appeal procedure for candidates and its assessors' qualifications"
+        " are not documented."
+    ),
+}
+# The report on the timely reporting criterion when results reach the registry late.
+LATE_RESULTS = "QAP-7"
+LATE_EVIDENCE = "Three of the last twelve results reached the registry more than 30 days late."
+LATE_DEVIATION = "Results reported late: three of twelve last year, up to seven weeks after."
 
 
 def _documents() -> dict[str, FileStorage | None]:
@@ -66,7 +83,7 @@ def load_recognition_demo(session: Session, *, today: date, now: datetime) -> No
                 academy,
                 olga,
                 program_type,
-                f"{name} (revised)",
+                name,
                 locations,
                 today - timedelta(days=10),
                 now,
@@ -117,7 +134,7 @@ def _carry(
     demo.request(audit, first, answered=stage != "appraisal")
     if stage == "appraisal":
         return
-    demo.draft(audit, first, complete=True)
+    _draft(demo, audit, first, stage)
     submit_report(demo.session, audit, now=now - timedelta(days=4), actor=demo.people[first])
     if stage == "report":
         return
@@ -133,8 +150,7 @@ def _carry(
         application,
         decision=decision,
         reasons=(
-            "The program has no appeal procedure for candidates and its trainers' "
-            "qualifications are not documented."
+            DECLINE_REASONS[application.program.name]
             if declined
             else "The program meets every criterion of the standard versions in force."
         ),
@@ -148,4 +164,39 @@ def _carry(
         actor=demo.people[
             "chair" if application.program.program_type in ("QAP", "CMTP") else "committee"
         ],
+    )
+
+
+def _draft(demo: _AuditDemo, audit: Audit, local: str, stage: str) -> None:
+    """Save the appraisers' complete report; its ratings agree with its weaknesses.
+
+    The report awaiting the chair finds results reported late: timely reporting is partly met,
+    with a deviation citing it, and the recognition is recommended with a condition.
+    """
+    criteria = standard_set(demo.session, audit).criteria
+    late = stage == "report" and any(c.code == LATE_RESULTS for c in criteria)
+    findings = {c.code: ("met", "Read the handbook and five files.") for c in criteria}
+    if late:
+        findings[LATE_RESULTS] = ("partly", LATE_EVIDENCE)
+    with_conditions = late or stage == "conditions"
+    save_draft(
+        demo.session,
+        audit,
+        findings=findings,
+        strengths=STRENGTHS,
+        weaknesses=(
+            WEAKNESSES
+            if late
+            else "None that bears on the criteria; the handbook could give more worked examples."
+        ),
+        summary=SUMMARY if late else "The program meets every criterion of the standards.",
+        recommendation=(
+            Recommendation.RENEW_WITH_CONDITIONS if with_conditions else Recommendation.RENEW
+        ),
+        conditions=(CONDITIONS if late else "Publish an appeal procedure within six months.")
+        if with_conditions
+        else "",
+        deviations=[(LATE_RESULTS, LATE_DEVIATION)] if late else [],
+        now=demo.now - timedelta(days=5),
+        actor=demo.people[local],
     )

@@ -69,6 +69,14 @@ class RecognitionError(AuditError):
     """A change to an application that the rules do not allow."""
 
 
+class DocumentRefused(RecognitionError):
+    """A required document that cannot be kept (wrong type or content, too large)."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key  # which of REQUIRED_DOCUMENTS
+
+
 def text(value: str | None, *, what: str, limit: int = MAX_TEXT_LENGTH, minimum: int = 1) -> str:
     """Return ``value`` trimmed, or raise RecognitionError if it is empty or too long."""
     return checked_text(value, what=what, limit=limit, error=RecognitionError, minimum=minimum)
@@ -123,16 +131,41 @@ def required_requests(session: Session, application: ProgramApplication) -> list
     )
 
 
+def pending_refusals(
+    session: Session, organisation: Organisation, previous: ProgramApplication | None = None
+) -> list[str]:
+    """Return why no application can be submitted now, one line a type; empty if one can.
+
+    An organisation may apply for the types its account is for (a resubmission for its
+    application's type) unless each already has an application under appraisal.
+    """
+    if previous is not None:
+        kinds = [ProgramType(previous.program.program_type)]
+    else:
+        kinds = [kind for kind in ProgramType if _may_apply_for(organisation, kind)]
+    refusals = []
+    for kind in kinds:
+        try:
+            _check_undecided_none(session, organisation, kind)
+        except RecognitionError as refused:
+            refusals.append(str(refused))
+    return refusals if len(refusals) == len(kinds) else []
+
+
 # -- Submitting ----------------------------------------------------------------------------
+
+
+def _may_apply_for(organisation: Organisation, kind: ProgramType) -> bool:
+    trains = organisation.account_type in (AccountType.QAP1, AccountType.QAP3)
+    assesses = organisation.account_type in (AccountType.QAP2, AccountType.QAP3)
+    return trains if kind.is_training else assesses
 
 
 def _checked_type(organisation: Organisation, program_type: str) -> ProgramType:
     if program_type not in set(ProgramType):
         raise RecognitionError(_("Choose a known program type."))
     kind = ProgramType(program_type)
-    trains = organisation.account_type in (AccountType.QAP1, AccountType.QAP3)
-    assesses = organisation.account_type in (AccountType.QAP2, AccountType.QAP3)
-    if (kind.is_training and not trains) or (not kind.is_training and not assesses):
+    if not _may_apply_for(organisation, kind):
         raise RecognitionError(
             _(
                 "%(organisation)s's account is not for %(type)s programs; ask the registry to"
@@ -271,7 +304,13 @@ def submit_application(
     session.flush()
     log_audit(session, "audit.opened", audit, now=now, actor=actor, due_on=str(audit.due_on))
     for key, label in REQUIRED_DOCUMENTS.items():
-        _attach(session, audit, str(label), documents[key], today=today, now=now, actor=actor)
+        try:
+            _attach(session, audit, str(label), documents[key], today=today, now=now, actor=actor)
+        except RecognitionError:
+            raise
+        except AuditError as refused:
+            # The caller rolls back: no row is written and the files stored so far are removed.
+            raise DocumentRefused(str(refused), key) from None
     _log(
         session,
         "submitted",

@@ -16,6 +16,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from audits.access import AUDIT_PAGE_ROLES, AuditViewer, Standing, standings_on
+from audits.queries import standard_set
 from audits.reports.services import report_of
 from recognition import queries, services
 from recognition.forms import ApplicationForm, DecisionForm
@@ -75,6 +76,7 @@ def _render_application(
     context: dict[str, Any] = {
         "application": application,
         "program": application.program,
+        "standards": standard_set(db.session, application.audit),
         "viewer": viewer,
         "Standing": Standing,
         "requests": services.required_requests(db.session, application) if sees_documents else None,
@@ -139,6 +141,7 @@ def resubmit(application_id: int) -> ResponseReturnValue:
         flash(_("Only a declined application that was not resubmitted yet can be resubmitted."))
         return redirect(url_for("recognition.application", application_id=previous.id), code=303)
     form = ApplicationForm() if _posted() else ApplicationForm.prefilled(previous)
+    form.program_type.data = previous.program.program_type  # fixed: shown, never posted
     return _apply(previous.organisation, form, previous=previous)
 
 
@@ -152,9 +155,11 @@ def _apply(
     """Show the application form, or submit it and go to the new application's page."""
     context = {"organisation": organisation, "form": form, "previous": previous}
     if not _posted():
-        return render_template("recognition/apply.html", **context)
+        # Each type it may apply for already under appraisal: say so rather than offer a form.
+        refusals = services.pending_refusals(db.session, organisation, previous)
+        return render_template("recognition/apply.html", refusals=refusals, **context)
     if not form.validate_on_submit():
-        return render_template("recognition/apply.html", **context), 400
+        return render_template("recognition/apply.html", **context), 422
     try:
         application = services.submit_application(
             db.session,
@@ -166,10 +171,14 @@ def _apply(
             now=utcnow(),
             actor=current_user,
         )
+    except services.DocumentRefused as refused:
+        db.session.rollback()  # nothing kept: neither the rows nor the files stored so far
+        getattr(form, f"document_{refused.key}").errors.append(str(refused))
+        return render_template("recognition/apply.html", **context), 422
     except services.RecognitionError as error:
         db.session.rollback()
         flash(str(error), "error")
-        return render_template("recognition/apply.html", **context), 400
+        return render_template("recognition/apply.html", **context), 422
     db.session.commit()
     flash(_("Your application is submitted; its appraisal is open."), "success")
     return redirect(url_for("recognition.application", application_id=application.id), code=303)

@@ -4,15 +4,16 @@ and programs applied for kept out of every public page."""
 import io
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from audits.committee.services import assign_appraiser
-from audits.models import AuditDocument
+from audits.models import Audit, AuditDocument, DocumentRequest
 from recognition.models import ProgramApplication
 from recognition.services import decide_application
-from registry.accounts.models import Role
+from registry.accounts.models import Role, User
 from registry.database import utcnow
 from registry.organisations.models import Program
 from tests.audit_factories import make_appraiser, make_chair, make_organisation_admin
@@ -242,10 +243,67 @@ def test_bad_applications_change_nothing(client, session, world, changes, messag
     response = post_form(
         client, f"/organisation/{other.id}/applications/new", application_form(**changes)
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert (message or "not for CMTP programs") in text
     assert session.scalar(select(func.count()).select_from(Program)) == before
+
+
+def counts(session):
+    return [
+        session.scalar(select(func.count()).select_from(model))
+        for model in (Program, Audit, ProgramApplication, DocumentRequest, AuditDocument)
+    ]
+
+
+def stored_files(app):
+    folder = Path(app.config["AUDIT_FILES_DIR"])
+    return sorted(folder.rglob("*")) if folder.exists() else []
+
+
+def fake_pdf():
+    return (io.BytesIO(b"just some text, not a PDF"), "fake.pdf")
+
+
+@pytest.mark.parametrize("document", ["document_program", "document_policies"])
+def test_a_refused_document_shows_on_its_field_and_keeps_nothing(
+    app, client, session, world, document
+):
+    sign_in(client, OTHER_ADMIN)
+    before, files_before = counts(session), stored_files(app)
+    url = f"/organisation/{world['other'].id}/applications/new"
+    response = post_form(client, url, application_form(**{document: fake_pdf()}))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    error = re.search(rf'<p class="error" id="{document}-error">([^<]*)</p>', page)
+    assert error and "fake.pdf" in error.group(1) and "does not match its type" in error.group(1)
+    assert counts(session) == before
+    assert stored_files(app) == files_before  # the files stored before the refusal are gone
+
+
+def test_a_refused_document_in_a_resubmission_keeps_nothing(app, client, session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"], recommendation="suspend")
+    decide_application(
+        session,
+        application,
+        decision="decline",
+        reasons="No appeal procedure.",
+        today=date.today(),
+        now=utcnow(),
+        actor=world["chair"],
+    )
+    session.flush()
+    sign_in(client, ADMIN)
+    before, files_before = counts(session), stored_files(app)
+    url = f"/recognition/applications/{application.id}/resubmit"
+    response = post_form(client, url, application_form(document_people=fake_pdf()))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert re.search(r'<p class="error" id="document_people-error">[^<]*fake\.pdf', page)
+    assert counts(session) == before
+    assert stored_files(app) == files_before
+    assert client.get(url).status_code == 200  # still open to resubmit
 
 
 def test_the_chair_decides_and_the_organisation_resubmits(client, session, world):
@@ -380,3 +438,118 @@ def urls_of_public_pages(organisation):
         "/organisations?program=QAP",
         "/api/v1/mediators",
     ]
+
+
+def test_the_report_and_appraisers_pages_name_an_appraisal(client, session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"])
+    sign_in(client, CHAIR)
+    name = "Appraisal of the application for Hidden Assessment Days"
+    audit = application.audit_id
+    for url in (f"/audits/{audit}/report", f"/audits/{audit}/appraisers"):
+        page = client.get(url).get_data(as_text=True)
+        title = re.search(r"<title>([^<]*)</title>", page).group(1)
+        assert name in title, url
+        assert f'<a href="/audits/{audit}">{name}</a>' in page, url  # the breadcrumb
+        assert "Audit of" not in page and "Audit report" not in page, url
+    report = client.get(f"/audits/{audit}/report").get_data(as_text=True)
+    assert re.search(r"<h1>The appraisers(&#39;|')report</h1>", report.replace("' ", "'"))
+
+
+def test_the_chair_is_sent_to_decide_and_the_pages_say_decided(client, session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"], recommendation="suspend")
+    sign_in(client, CHAIR)
+    home = client.get("/committee/audits").get_data(as_text=True)
+    assert "Read the report and sign off" not in home
+    link = f'href="/recognition/appraisals/{application.audit_id}">Decide on the application'
+    assert link in home
+    response = client.get(f"/recognition/appraisals/{application.audit_id}")
+    url = f"/recognition/applications/{application.id}"
+    assert response.headers["Location"] == url
+    decision = {"decision": "decline", "reasons": "No appeal procedure."}
+    assert post_form(client, f"{url}/decision", decision, form_url=url).status_code == 303
+    for page_url in (f"/audits/{application.audit_id}", f"/audits/{application.audit_id}/report"):
+        page = client.get(page_url).get_data(as_text=True)
+        assert "Signed off" not in page, page_url
+    report = client.get(f"/audits/{application.audit_id}/report").get_data(as_text=True)
+    assert re.search(r"Decided on [^<]*\d{4} by Chris Chair\. Decision: Decline", report)
+    audit_page = client.get(f"/audits/{application.audit_id}").get_data(as_text=True)
+    assert re.search(r"<dt>Decision</dt><dd><time[^>]*>", audit_page)
+
+
+def judged_against(page):
+    line = re.search(r"<p>Judged against: (.*?)\.</p>", page, re.S)
+    assert line, "no Judged against line"
+    return re.findall(r'<a href="(/standards/[^"]+)">([^<]+)</a>', line.group(1))
+
+
+def test_the_standards_are_listed_in_one_order_everywhere(client, session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"])
+    sign_in(client, CHAIR)
+    on_application = judged_against(
+        client.get(f"/recognition/applications/{application.id}").get_data(as_text=True)
+    )
+    on_report = judged_against(
+        client.get(f"/audits/{application.audit_id}/report").get_data(as_text=True)
+    )
+    assert on_application == on_report
+    assert on_application == [("/standards/QAP/1", "QAP v1"), ("/standards/GEN/1", "GEN v1")]
+
+
+def test_no_form_is_offered_when_every_type_is_under_appraisal(client, session, world):
+    other = world["other"]
+    other.account_type = "qap1"  # trains only: CMTP is the one type it may apply for
+    session.flush()
+    sign_in(client, OTHER_ADMIN)
+    url = f"/organisation/{other.id}/applications/new"
+    assert 'name="program_type"' in client.get(url).get_data(as_text=True)
+    admin = session.scalars(select(User).where(User.email == OTHER_ADMIN)).one()
+    apply(session, other, admin, program_type="CMTP", name="Mediation Course")
+    session.flush()
+    page = client.get(url).get_data(as_text=True)
+    assert "already has a CMTP application under appraisal" in page
+    assert '<form method="post" enctype' not in page and 'name="program_type"' not in page
+    dashboard = client.get(f"/organisation/{other.id}/dashboard").get_data(as_text=True)
+    assert '<p class="actions"><a class="button button-small"' in dashboard
+
+
+def decline(session, world):
+    application = world["application"]
+    appraise(session, application, world["appraiser"], world["chair"], recommendation="suspend")
+    decide_application(
+        session,
+        application,
+        decision="decline",
+        reasons="No appeal procedure.",
+        today=date.today(),
+        now=utcnow(),
+        actor=world["chair"],
+    )
+    session.flush()
+    return application
+
+
+def test_a_resubmission_keeps_its_program_type(client, session, world):
+    application = decline(session, world)
+    sign_in(client, ADMIN)
+    url = f"/recognition/applications/{application.id}/resubmit"
+    form = client.get(url).get_data(as_text=True)
+    assert 'name="program_type"' not in form and "QAP: " in form
+    response = post_form(client, url, application_form(program_type="MAQAP", name="Again"))
+    assert response.status_code == 303
+    again = session.scalars(
+        select(ProgramApplication).where(ProgramApplication.resubmission_of_id == application.id)
+    ).one()
+    assert again.program.program_type == "QAP"
+
+
+def test_no_resubmission_form_while_another_of_its_type_is_appraised(client, session, world):
+    application = decline(session, world)
+    apply(session, world["organisation"], world["admin"], name="Newer Assessment Days")
+    session.flush()
+    sign_in(client, ADMIN)
+    page = client.get(f"/recognition/applications/{application.id}/resubmit").get_data(as_text=True)
+    assert "already has a QAP application under appraisal" in page
+    assert 'name="name"' not in page

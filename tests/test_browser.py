@@ -378,8 +378,10 @@ def test_an_audit_from_declaration_to_sign_off_and_the_next_due_date(
     aino.goto(audit_url)
     aino.get_by_role("link", name="The report").click()
     report_url = aino.url
-    for criterion in first_criteria("QAP"):
-        finding = aino.get_by_role("group", name=f"{criterion.code}: {criterion.title}")
+    # The criteria of the QAP version in force when the audit opened (the demo published v2).
+    findings = aino.get_by_role("group", name=re.compile(r"^QAP-\d+: ")).all()
+    assert len(findings) >= len(first_criteria("QAP"))
+    for finding in findings:
         finding.get_by_label("Rating").select_option(label="Met")
         finding.get_by_label("Evidence").fill("Read the handbook and five assessment files.")
     aino.get_by_label("Strengths").fill("Independent assessors; complete files.")

@@ -67,6 +67,9 @@ SEEDED_TABLES = frozenset(
         "complaint_subject_routes",
         "specialisation_bases",
         "specialisations",
+        "standard_rules",
+        "standard_versions",
+        "standards",
     }
 )
 

@@ -14,7 +14,10 @@ def init_app(app: Flask) -> None:
     from standards.demo import load_standards_demo
     from standards.jobs import sweep_standards
     from standards.public_demo import load_public_demo
+    from standards.wording import translated
 
+    # The registry's own wording of the first versions reads in the page's language.
+    app.add_template_filter(translated, "first_wording")
     app.register_blueprint(views.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(feedback_views.bp)

@@ -167,3 +167,15 @@ def test_every_first_wording_is_marked_for_translation():
         *(rule for *_rest, rules in FIRST_VERSIONS for rule in rules),
     }
     assert written == FIRST_WORDING
+
+
+def test_the_public_pages_read_the_first_wording_in_the_page_language(client):
+    english = client.get("/standards/QAP/1").get_data(as_text=True)
+    assert "Qualifying Assessment Program criteria" in english
+    assert "Assessors are independent of the candidates they assess" in english
+    french = client.get("/fr/standards/QAP/1").get_data(as_text=True)
+    assert "Qualifying Assessment Program criteria" not in french
+    assert "Assessors are independent of the candidates they assess" not in french
+    assert "QAP-3" in french
+    listing = client.get("/de/standards").get_data(as_text=True)
+    assert "General rules for recognised programs" not in listing

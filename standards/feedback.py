@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from audits.models import Subcommittee
+from audits.queries import subcommittee_for
 from registry.accounts.models import Role, User, UserRole
 from registry.events.services import record_event
 from registry.i18n import current_language
@@ -141,9 +142,7 @@ def recipients_of(session: Session, feedback: OpenFeedback, today: date) -> list
 
 
 def _subcommittee_of(session: Session, program_type: str) -> list[User]:
-    subcommittee = session.scalar(
-        select(Subcommittee).where(Subcommittee.program_type == program_type)
-    )
+    subcommittee = subcommittee_for(session, program_type)
     if subcommittee is None:
         return []
     people = [subcommittee.chair] if subcommittee.chair else []

@@ -36,10 +36,12 @@ def published_standards(session: Session, today: date) -> list[StandardRow]:
     rows = []
     for standard in session.scalars(select(Standard).order_by(Standard.code)):
         in_force = version_in_force(session, standard.id, today)
-        if in_force is not None or consultations_of(session, standard, today):
-            rows.append(
-                StandardRow(standard, in_force, open_consultations(session, standard, today))
-            )
+        consultations = consultations_of(session, standard, today)
+        if in_force is not None or consultations:
+            opened = [
+                consultation for consultation in consultations if consultation.is_open_on(today)
+            ]
+            rows.append(StandardRow(standard, in_force, opened))
     return rows
 
 
@@ -63,14 +65,6 @@ def consultations_of(session: Session, standard: Standard, today: date) -> list[
             .order_by(StandardVersion.number.desc(), Consultation.round.desc())
         )
     )
-
-
-def open_consultations(session: Session, standard: Standard, today: date) -> list[Consultation]:
-    return [
-        consultation
-        for consultation in consultations_of(session, standard, today)
-        if consultation.is_open_on(today)
-    ]
 
 
 def consultation_at(

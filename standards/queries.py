@@ -50,7 +50,11 @@ def version_in_force(session: Session, standard_id: int, day: date) -> StandardV
     the first version (the first versions hold the rules the registry applied from its start).
     None while nothing is published.
     """
-    versions = published_versions(session, standard_id)
+    return _in_force(published_versions(session, standard_id), day)
+
+
+def _in_force(versions: Sequence[StandardVersion], day: date) -> StandardVersion | None:
+    """Of one standard's published ``versions`` (oldest first), the one in force on ``day``."""
     in_force = [version for version in versions if version.published_on <= day]
     if in_force:
         return in_force[-1]
@@ -61,16 +65,21 @@ def versions_for_program_type(
     session: Session, program_type: str, day: date
 ) -> list[StandardVersion]:
     """Return the versions in force on ``day`` that judge a program of ``program_type``."""
-    standards = session.scalars(
-        select(Standard).where(Standard.kind.in_(JUDGING_KINDS)).order_by(Standard.code)
+    published = session.scalars(
+        select(StandardVersion)
+        .join(Standard)
+        .where(
+            Standard.kind.in_(JUDGING_KINDS),
+            StandardVersion.status == VersionStatus.PUBLISHED,
+        )
+        .order_by(Standard.code, StandardVersion.number)
     )
-    versions = []
-    for standard in standards:
-        if program_type in standard.program_types:
-            version = version_in_force(session, standard.id, day)
-            if version is not None:
-                versions.append(version)
-    return ordered(versions)
+    by_standard: dict[int, list[StandardVersion]] = {}
+    for version in published:
+        if program_type in version.standard.program_types:
+            by_standard.setdefault(version.standard_id, []).append(version)
+    versions = (_in_force(versions, day) for versions in by_standard.values())
+    return ordered(version for version in versions if version is not None)
 
 
 def ordered(versions: Iterable[StandardVersion]) -> list[StandardVersion]:

@@ -208,8 +208,7 @@ def accept_proposal(
         StandardVersion(standard=standard, number=1, status=VersionStatus.DRAFTING, created_at=now)
     )
     session.flush()
-    proposal.decision = Decision.ACCEPTED
-    proposal.decided_at, proposal.decided_by, proposal.decision_reason = now, actor, ""
+    _decide(proposal, Decision.ACCEPTED, now=now, actor=actor)
     proposal.standard = standard
     session.flush()
     log(
@@ -226,14 +225,28 @@ def accept_proposal(
     return standard
 
 
+def _decide(
+    proposal: StandardProposal | FoundingProposal,
+    decision: Decision,
+    *,
+    now: datetime,
+    actor: User,
+    reason: str = "",
+) -> None:
+    """Record the Board's decision on a proposal; declining needs a reason."""
+    if decision == Decision.DECLINED:
+        reason = text(reason, what=_("The reason"), limit=MAX_REASON_LENGTH)
+    proposal.decision, proposal.decided_at, proposal.decision_reason = decision, now, reason
+    proposal.decided_by_id = actor.id
+
+
 def decline_proposal(
     session: Session, proposal: StandardProposal, *, reason: str, actor: User, now: datetime
 ) -> None:
     """Decline a proposal with the Board's reason."""
     check_board(actor)
     _check_pending(proposal)
-    proposal.decision_reason = text(reason, what=_("The reason"), limit=MAX_REASON_LENGTH)
-    proposal.decision, proposal.decided_at, proposal.decided_by = Decision.DECLINED, now, actor
+    _decide(proposal, Decision.DECLINED, now=now, actor=actor, reason=reason)
     session.flush()
     record_event(
         session,
@@ -937,8 +950,7 @@ def approve_founding(
     check_board(actor)
     _check_pending(proposal)
     _check_founding_code(session, proposal.kind, proposal.code, proposal.name)
-    proposal.decision, proposal.decided_at = Decision.ACCEPTED, now
-    proposal.decided_by_id, proposal.decision_reason = actor.id, ""
+    _decide(proposal, Decision.ACCEPTED, now=now, actor=actor)
     if proposal.kind == FoundingKind.SPECIALISATION:
         session.add(Specialisation(code=proposal.code, name=proposal.name))
     session.flush()
@@ -971,12 +983,7 @@ def decline_founding(
     """Decline a founding proposal with the Board's reason."""
     check_board(actor)
     _check_pending(proposal)
-    proposal.decision_reason = text(reason, what=_("The reason"), limit=MAX_REASON_LENGTH)
-    proposal.decision, proposal.decided_at, proposal.decided_by_id = (
-        Decision.DECLINED,
-        now,
-        actor.id,
-    )
+    _decide(proposal, Decision.DECLINED, now=now, actor=actor, reason=reason)
     session.flush()
     log(
         session,

@@ -3,7 +3,9 @@
 A certification's status on any date is not stored: ``registry.mediators.status`` computes it
 from the grant, the conduct outcomes and the listing contributions. The only copy is
 ``Certification.recorded_status``, the daily job's memory of what it last logged, so that each
-transition is written to the event log once.
+transition is written to the event log once. What the settled invoices cover is summed up on
+the certification by the database itself (``settled_through`` and its neighbours), in the same
+statement as any change to an invoice, so that a status needs no invoice read.
 """
 
 import secrets
@@ -383,6 +385,12 @@ class Certification(Base):
     # The status last written to the event log, and since when (see the module docstring).
     recorded_status: Mapped[str] = mapped_column(String(10), index=True)
     recorded_since: Mapped[date]
+    # Over this certification's own settled invoices, kept by the database's triggers on
+    # ``invoices`` (migration 0020), never written here: the latest period end, the latest
+    # settlement and the latest late settlement. ``status_rows`` reads them in SQL.
+    settled_through: Mapped[date | None]
+    last_settled_on: Mapped[date | None]
+    last_restored_on: Mapped[date | None]
 
     mediator: Mapped[Mediator] = relationship(back_populates="certifications")
     granted_by: Mapped[User | None] = relationship()

@@ -19,9 +19,10 @@ statement and a single lookup uses the same rules; ``since`` derives when the st
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from registry.clock import local_date
@@ -34,6 +35,10 @@ def grace_days() -> int:
     return current_app.config["GRACE_PERIOD_DAYS"]
 
 
+# The certification whose invoices cover the one asked about (itself unless covered).
+_PAYER = aliased(Certification, name="payer")
+
+
 def status_rows(
     as_of: date,
     grace: int,
@@ -43,54 +48,67 @@ def status_rows(
     """Select every certification granted on or before ``as_of`` with its status columns.
 
     ``ids`` limits the query to an inclusive range of certification ids (the daily job works
-    through the table range by range, each range reading only its own invoices), and
-    ``certification_ids`` to those certifications; both limits reach the invoice subquery, so
-    a lookup of one certification reads only its invoices.
+    through the table range by range), and ``certification_ids`` to those certifications. What
+    the invoices cover comes from the payer's summary (``coverage``), so no invoice is read
+    unless the day asked about is before a settlement.
 
     Columns: ``certification_id``, ``mediator_id``, ``payer_id`` (whose invoices cover it),
-    ``status``, ``covered_until`` (None when
-    nothing is covered), ``restored_on`` (last day a late settlement made it certified again),
-    and the certification's own dates, which ``since`` needs.
+    ``status``, ``covered_until`` (None when nothing is covered), ``restored_on`` (last day
+    a late settlement made it certified again), and the certification's own dates, which
+    ``since`` needs.
     """
-    coverage = (
-        select(
-            Invoice.certification_id,
-            func.max(Invoice.period_end).label("covered_until"),
-            func.max(case((Invoice.settled_on > Invoice.period_start, Invoice.settled_on))).label(
-                "restored_on"
-            ),
-        )
-        .where(Invoice.settled_on <= as_of)
-        .group_by(Invoice.certification_id)
-    )
-    query_filter, asked_filter = [], []
-    asked = aliased(Certification)
+    query_filter = []
     if ids is not None:
         query_filter.append(Certification.id.between(*ids))
-        asked_filter.append(asked.id.between(*ids))
     if certification_ids is not None:
         query_filter.append(Certification.id.in_(certification_ids))
-        asked_filter.append(asked.id.in_(certification_ids))
-    if asked_filter:
-        # Only the invoices of the certifications asked about (or of their payers) are read.
-        payers = select(func.coalesce(asked.covered_by_id, asked.id)).where(*asked_filter)
-        coverage = coverage.where(Invoice.certification_id.in_(payers))
-    payer = func.coalesce(Certification.covered_by_id, Certification.id)
-    coverage = coverage.subquery("coverage")
-    covered = coverage.c.covered_until
+    covered, restored = coverage(as_of, _PAYER)
+    return (
+        select(
+            Certification.id.label("certification_id"),
+            Certification.mediator_id,
+            payer_of(Certification).label("payer_id"),
+            status_case(as_of, grace, Certification, covered).label("status"),
+            covered.label("covered_until"),
+            restored.label("restored_on"),
+            Certification.granted_on,
+            Certification.suspended_on,
+            # A lifting recorded for a later day is no fact yet on ``as_of``.
+            case(
+                (Certification.suspension_lifted_on <= as_of, Certification.suspension_lifted_on)
+            ).label("suspension_lifted_on"),
+            Certification.revoked_on,
+        )
+        .join(_PAYER, _PAYER.id == payer_of(Certification))
+        .where(Certification.granted_on <= as_of, *query_filter)
+    )
+
+
+def payer_of(certification: type[Certification]) -> ColumnElement[int]:
+    """Return the id of the certification whose invoices cover ``certification``, in SQL."""
+    return func.coalesce(certification.covered_by_id, certification.id)
+
+
+def status_case(
+    as_of: date, grace: int, certification: type[Certification], covered: ColumnElement[date]
+) -> ColumnElement[str]:
+    """Return the status on ``as_of`` of ``certification`` (a model or an alias), in SQL.
+
+    ``covered`` is C, from ``coverage`` of its payer. The rules of the module docstring.
+    """
     strike_cutoff = as_of - timedelta(days=grace)
-    status = case(
+    return case(
         (
-            and_(Certification.revoked_on.is_not(None), Certification.revoked_on <= as_of),
+            and_(certification.revoked_on.is_not(None), certification.revoked_on <= as_of),
             literal(Status.REVOKED.value),
         ),
         (
             and_(
-                Certification.suspended_on.is_not(None),
-                Certification.suspended_on <= as_of,
+                certification.suspended_on.is_not(None),
+                certification.suspended_on <= as_of,
                 or_(
-                    Certification.suspension_lifted_on.is_(None),
-                    Certification.suspension_lifted_on > as_of,
+                    certification.suspension_lifted_on.is_(None),
+                    certification.suspension_lifted_on > as_of,
                 ),
             ),
             literal(Status.SUSPENDED.value),
@@ -100,24 +118,40 @@ def status_rows(
         (covered >= strike_cutoff, literal(Status.LAPSED.value)),
         else_=literal(Status.STRUCK.value),
     )
-    return (
-        select(
-            Certification.id.label("certification_id"),
-            Certification.mediator_id,
-            payer.label("payer_id"),
-            status.label("status"),
-            covered.label("covered_until"),
-            coverage.c.restored_on,
-            Certification.granted_on,
-            Certification.suspended_on,
-            # A lifting recorded for a later day is no fact yet on ``as_of``.
-            case(
-                (Certification.suspension_lifted_on <= as_of, Certification.suspension_lifted_on)
-            ).label("suspension_lifted_on"),
-            Certification.revoked_on,
+
+
+def coverage(
+    as_of: date, payer: type[Certification]
+) -> tuple[ColumnElement[date], ColumnElement[date]]:
+    """Return C (the last day covered) and the last late settlement, as of ``as_of``, in SQL.
+
+    ``payer`` (a model alias) is the certification whose invoices count. Its own summary of
+    its settled invoices (kept by the database, migration 0020) holds both whenever every
+    settlement it knows happened by ``as_of``; for an earlier day the invoices settled by then
+    are read. NULL when nothing was settled by then.
+    """
+    summary_holds = payer.last_settled_on <= as_of
+
+    def settled_by_then(column: ColumnElement[date]) -> ColumnElement[date]:
+        return (
+            select(func.max(column))
+            .where(Invoice.certification_id == payer.id, Invoice.settled_on <= as_of)
+            .scalar_subquery()
         )
-        .outerjoin(coverage, coverage.c.certification_id == payer)
-        .where(Certification.granted_on <= as_of, *query_filter)
+
+    def from_summary(summary: ColumnElement[date], fallback: ColumnElement[date]) -> Any:
+        # The summary first, so the CASE has its date type; a NULL last_settled_on (nothing
+        # ever settled) fails ``summary_holds`` and answers NULL without reading invoices.
+        return case(
+            (summary_holds, summary),
+            (payer.last_settled_on.is_(None), null()),
+            else_=settled_by_then(fallback),
+        )
+
+    late = case((Invoice.settled_on > Invoice.period_start, Invoice.settled_on))
+    return (
+        from_summary(payer.settled_through, Invoice.period_end),
+        from_summary(payer.last_restored_on, late),
     )
 
 

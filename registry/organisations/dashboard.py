@@ -377,9 +377,10 @@ def dashboard_facts(
 ) -> Facts:
     """Return the ``Facts`` of the mediators linked to ``organisation``'s programs on ``today``.
 
-    The status of each one's latest grant costs the most (it reads their invoices): with
-    ``with_status=False`` it is left out (NULL), for a list that neither filters nor sorts by
-    anything that depends on it (``needs_status``).
+    The status of each one's latest grant costs the most (computed once per grant, from its
+    payer's summary of settled invoices): with ``with_status=False`` it is left out (NULL),
+    for a list that neither filters nor sorts by anything that depends on it
+    (``needs_status``).
     """
     linked_on = func.min(ProgramLink.linked_on).label("linked_on")
     links = _of_organisation(select(ProgramLink.mediator_id, linked_on), organisation)

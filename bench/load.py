@@ -630,7 +630,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def summarise(samples: list[Sample]) -> dict[str, dict[str, Any]]:
-    """Per endpoint (and ``all``): requests, errors, p50/p95/p99 ms."""
+    """Per endpoint (and ``all``): requests, errors, p50/p95/p99 and the slowest, in ms."""
     by: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         by[sample.endpoint].append(sample)
@@ -642,6 +642,7 @@ def summarise(samples: list[Sample]) -> dict[str, dict[str, Any]]:
             "p50_ms": round(_percentile([s.ms for s in group], 0.50), 1),
             "p95_ms": round(_percentile([s.ms for s in group], 0.95), 1),
             "p99_ms": round(_percentile([s.ms for s in group], 0.99), 1),
+            "max_ms": round(max(s.ms for s in group), 1),
         }
         for endpoint, group in sorted(by.items(), key=lambda item: -len(item[1]))
     }
@@ -677,11 +678,14 @@ def report(kind: str, workers: int, args: argparse.Namespace, outcome: dict[str,
         f"seconds={args.duration} cpus={os.cpu_count()} load_average(mean/max)="
         f"{outcome['load_mean']}/{outcome['load_max']}"
     )
-    print(f"{'endpoint':<16}{'requests':>9}{'errors':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    print(
+        f"{'endpoint':<16}{'requests':>9}{'errors':>7}"
+        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    )
     for endpoint, f in figures.items():
         print(
             f"{endpoint:<16}{f['requests']:>9}{f['errors']:>7}"
-            f"{f['p50_ms']:>9.1f}{f['p95_ms']:>9.1f}{f['p99_ms']:>9.1f}"
+            f"{f['p50_ms']:>9.1f}{f['p95_ms']:>9.1f}{f['p99_ms']:>9.1f}{f['max_ms']:>9.0f}"
         )
     during = outcome["during_job"].get("all", {})
     print(

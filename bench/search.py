@@ -241,8 +241,8 @@ def migrate_kept(app: Flask, kind: str, target: Target) -> Loaded:
 # Searches -------------------------------------------------------------------------------------
 
 
-def make_searches() -> dict[str, list[MediatorSearch]]:
-    """Return SEARCHES_PER_KIND seeded searches of each kind, aimed at plausible mediators."""
+def make_searches(per_kind: int = SEARCHES_PER_KIND) -> dict[str, list[MediatorSearch]]:
+    """Return ``per_kind`` seeded searches of each kind, aimed at plausible mediators."""
     rng = random.Random(SEARCH_SEED)  # noqa: S311 -- reproducible searches
     people = People(random.Random(SEARCH_SEED + 1))  # noqa: S311
 
@@ -268,7 +268,7 @@ def make_searches() -> dict[str, list[MediatorSearch]]:
         ),
         "everyone": lambda _: MediatorSearch(),
     }
-    return {kind: [makers[kind](people.draw()) for _ in range(SEARCHES_PER_KIND)] for kind in KINDS}
+    return {kind: [makers[kind](people.draw()) for _ in range(per_kind)] for kind in KINDS}
 
 
 def url_of(path: str, search: MediatorSearch) -> str:

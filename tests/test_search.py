@@ -4,7 +4,10 @@ Every test runs on SQLite (FTS5) and PostgreSQL (tsvector); the same table of qu
 give the same mediators on both.
 """
 
-from datetime import timedelta
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -258,3 +261,27 @@ def test_an_unpaid_invoice_for_the_next_period_keeps_the_listing(register, sessi
     open_invoice(session, anna)  # issued ahead by the job; not paid yet
     session.commit()
     assert names(session, q="anna") == ["Anna Müller"]
+
+
+def test_filter_counts_are_counted_by_one_thread_while_the_others_wait(session, monkeypatch):
+    """When the kept counts run out, one thread scans and the others take its answer."""
+    counted: list[int] = []
+    release = threading.Event()
+
+    def slow_count(_session, _today):
+        counted.append(1)
+        release.wait(10)
+        return queries.FilterCounts({"NL": 1}, {"nl": 1})
+
+    monkeypatch.setattr(queries, "_count_filters", slow_count)
+    monkeypatch.setattr(queries, "_COUNTS_CACHE", {})
+    today = date(2026, 12, 7)
+    with ThreadPoolExecutor(4) as pool:
+        calls = [pool.submit(queries.filter_counts, session, today, 300) for _ in range(4)]
+        deadline = time.monotonic() + 1
+        while len(counted) < 2 and time.monotonic() < deadline:  # each would count by now
+            time.sleep(0.01)
+        release.set()
+        answers = [call.result() for call in calls]
+    assert len(counted) == 1
+    assert answers == [queries.FilterCounts({"NL": 1}, {"nl": 1})] * 4

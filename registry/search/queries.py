@@ -7,6 +7,7 @@ folded words with the same prefix semantics, so they return the same mediators. 
 current today appear (``Listing.listed_until >= today``).
 """
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Container, Mapping
@@ -516,6 +517,10 @@ class FilterCounts:
 
 
 _COUNTS_CACHE: dict[tuple[str, date], tuple[float, FilterCounts]] = {}
+# One thread of a process counts at a time: when the kept counts run out, the other threads
+# wait for its answer instead of each scanning the register too (at 1M mediators, every
+# thread of every worker scanning at once made the search page take 20 s).
+_COUNTS_LOCK = threading.Lock()
 
 
 def filter_counts(session: Session, today: date, cache_seconds: int) -> FilterCounts:
@@ -525,9 +530,25 @@ def filter_counts(session: Session, today: date, cache_seconds: int) -> FilterCo
     scan, so a process keeps them a few minutes (a new listing shows its country a little later).
     """
     key = (str(session.get_bind().engine.url), today)
+    counts = _kept_counts(key)
+    if counts is not None:
+        return counts
+    with _COUNTS_LOCK:
+        counts = _kept_counts(key)  # counted by another thread while this one waited
+        if counts is None:
+            counts = _count_filters(session, today)
+            if cache_seconds > 0:
+                _COUNTS_CACHE.clear()  # one entry: today's, for this database
+                _COUNTS_CACHE[key] = (time.monotonic() + cache_seconds, counts)
+    return counts
+
+
+def _kept_counts(key: tuple[str, date]) -> FilterCounts | None:
     cached = _COUNTS_CACHE.get(key)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
+def _count_filters(session: Session, today: date) -> FilterCounts:
     listed = Listing.listed_until >= today
     countries = session.execute(
         select(Listing.country, func.count())
@@ -540,11 +561,7 @@ def filter_counts(session: Session, today: date, cache_seconds: int) -> FilterCo
         .where(listed)
         .group_by(MediatorLanguage.code)
     ).all()
-    counts = FilterCounts(dict(countries), dict(languages))  # type: ignore[arg-type]
-    if cache_seconds > 0:
-        _COUNTS_CACHE.clear()  # one entry: today's, for this database
-        _COUNTS_CACHE[key] = (time.monotonic() + cache_seconds, counts)
-    return counts
+    return FilterCounts(dict(countries), dict(languages))  # type: ignore[arg-type]
 
 
 def shared_names(listings: list[Listing]) -> set[str]:

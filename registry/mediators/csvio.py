@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import cache, lru_cache, partial
 from itertools import pairwise
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import force_locale
@@ -49,6 +49,7 @@ from sqlalchemy import (
     Row,
     String,
     Table,
+    bindparam,
     func,
     insert,
     select,
@@ -957,6 +958,41 @@ def _clean_people(session: Session) -> Iterator[list[_Person]]:
         last = bound
 
 
+# The tables themselves: the import writes plain rows, and the ORM's bulk layer costs more
+# than the database for each of them.
+_MEDIATORS = cast(Table, Mediator.__table__)
+_CERTIFICATIONS = cast(Table, Certification.__table__)
+_SET_COVERED_BY = (
+    update(_CERTIFICATIONS)
+    .where(_CERTIFICATIONS.c.id == bindparam("key"))
+    .values(covered_by_id=bindparam("covered_by_id"))
+)
+_SET_RECORDED_STATUS = (
+    update(_CERTIFICATIONS)
+    .where(_CERTIFICATIONS.c.id == bindparam("key"))
+    .values(
+        recorded_status=bindparam("recorded_status"), recorded_since=bindparam("recorded_since")
+    )
+)
+
+
+def _inserted_ids(
+    session: Session, table: Table, rows: list[dict[str, Any]], key: str
+) -> list[int]:
+    """Insert ``rows`` into ``table``; return their ids in the order of ``rows``.
+
+    The ids are read back by ``key``, a unique column: RETURNING in the order of the rows
+    would make SQLAlchemy send one INSERT for each row.
+    """
+    session.execute(insert(table), rows)
+    column, ids = table.c[key], {}
+    for start in range(0, len(rows), LOOKUP_CHUNK):
+        chunk = [row[key] for row in rows[start : start + LOOKUP_CHUNK]]
+        query = select(column, table.c.id).where(column.in_(chunk))
+        ids.update((value, id_) for value, id_ in session.execute(query))
+    return [ids[row[key]] for row in rows]
+
+
 def _created_at(created_on: date | None, now: datetime) -> datetime:
     """Return the instant a profile was made: ``now``, or noon of its day in the registry."""
     if created_on is None:
@@ -980,15 +1016,14 @@ def _insert_profiles(session: Session, batch: list[_Person], now: datetime) -> l
             "updated_at": now,
         }
         profiles.append(profile)
-    returning = insert(Mediator).returning(Mediator.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(returning, profiles))
+    ids = _inserted_ids(session, _MEDIATORS, profiles, "email")
     languages = [
         {"mediator_id": id_, "code": code}
         for person, id_ in zip(batch, ids, strict=True)
         for code in person.profile.languages
     ]
     if languages:
-        session.execute(insert(MediatorLanguage), languages)
+        session.execute(insert(MediatorLanguage.__table__), languages)
     return ids
 
 
@@ -1015,7 +1050,7 @@ def _insert_specialisations(
         for grant in person.profile.specialisations
     ]
     if grants:
-        session.execute(insert(SpecialisationGrant), grants)
+        session.execute(insert(SpecialisationGrant.__table__), grants)
 
 
 def _insert_grants(
@@ -1046,15 +1081,14 @@ def _insert_grants(
         }
         for row, mediator_id in granted
     ]
-    returning = insert(Certification).returning(Certification.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(returning, grants))
+    ids = _inserted_ids(session, _CERTIFICATIONS, grants, "certificate_number")
     invoices = [
         _settled_period(period, id_, today, currencies)
         for (row, _), id_ in zip(granted, ids, strict=True)
         for period in row.periods()
     ]
     if invoices:
-        session.execute(insert(Invoice), invoices)
+        session.execute(insert(Invoice.__table__), invoices)
     return {row.certificate_number: id_ for (row, _), id_ in zip(granted, ids, strict=True)}
 
 
@@ -1081,13 +1115,13 @@ def _settled_period(
 def _link_coverage(session: Session, people: list[_Person], numbers: dict[str, int]) -> None:
     """Point each covered certification at the one whose listing periods cover it."""
     links = [
-        {"id": numbers[row.certificate_number], "covered_by_id": numbers[row.covered_by]}
+        {"key": numbers[row.certificate_number], "covered_by_id": numbers[row.covered_by]}
         for person in people
         for row in person.granted
         if row.covered_by
     ]
     if links:
-        session.execute(update(Certification), links)
+        session.execute(_SET_COVERED_BY, links)
 
 
 def _grant_order_problems(
@@ -1173,17 +1207,16 @@ def _remember_statuses(
         # The range may hold grants that someone else made meanwhile.
         if row.certification_id in wanted
     ]
-    session.execute(
-        update(Certification),
-        [
+    if rows:
+        recorded = [
             {
-                "id": row.certification_id,
+                "key": row.certification_id,
                 "recorded_status": row.status,
                 "recorded_since": since(row, grace),
             }
             for row in rows
-        ],
-    )
+        ]
+        session.execute(_SET_RECORDED_STATUS, recorded)
     # A grant not yet in effect on ``today`` has no row: it is an applicant's.
     found = {row.certification_id: Status(row.status) for row in rows}
     return {id_: found.get(id_, Status.APPLICANT) for id_ in ids}

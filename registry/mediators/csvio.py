@@ -42,6 +42,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
+    Date,
     Index,
     Integer,
     LargeBinary,
@@ -55,6 +56,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import column as sql_column
+from sqlalchemy import values as sql_values
 from sqlalchemy.orm import Session
 
 from registry import csvfiles
@@ -115,6 +118,8 @@ STAGE_BATCH = 5_000
 IMPORT_BATCH = 5_000
 LOOKUP_CHUNK = 500
 EXPORT_BATCH = 2_000
+# Rows of one UPDATE ... FROM VALUES: three parameters each, under PostgreSQL's 65,535.
+VALUES_CHUNK = 5_000
 # Applicants last: "Imported 120 mediators: 80 certified, 40 applicants."
 SUMMARY_ORDER = (*(status for status in Status if status is not Status.APPLICANT), Status.APPLICANT)
 # A local part validate_email accepts as it is (its dot-atom), and the longest address it takes.
@@ -317,10 +322,10 @@ def _check_file(
         errors.extend((line, problem) for problem in problems)
         staged.append(_staged(line, clean, problems))
         if len(staged) == STAGE_BATCH:
-            session.execute(insert(_STAGING), staged)
+            _insert_rows(session, _STAGING, staged)
             staged = []
     if staged:
-        session.execute(insert(_STAGING), staged)
+        _insert_rows(session, _STAGING, staged)
     # Appended in the order the problems of one line are reported (ImportFailed sorts stably).
     errors += _repeat_problems(session)
     errors += _people_problems(session)
@@ -967,6 +972,42 @@ _SET_COVERED_BY = (
     .where(_CERTIFICATIONS.c.id == bindparam("key"))
     .values(covered_by_id=bindparam("covered_by_id"))
 )
+
+
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` into ``table``: with COPY on PostgreSQL, where it is many times faster.
+
+    The values go through the columns' own bind processing, as an INSERT would send them.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    # The columns' own defaults, as INSERT would fill them in (none here is a callable).
+    defaults = {
+        column.name: column.default.arg  # type: ignore[attr-defined]
+        for column in table.columns
+        if column.name not in rows[0] and column.default is not None and column.default.is_scalar
+    }
+    processors = [
+        table.c[name].type.bind_processor(connection.dialect) for name in [*names, *defaults]
+    ]
+    quoted = map(connection.dialect.identifier_preparer.quote, [*names, *defaults])
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {table.name} ({', '.join(quoted)}) FROM STDIN") as copy:
+        for row in rows:
+            values = [*(row[name] for name in names), *defaults.values()]
+            copy.write_row(
+                [
+                    process(value) if process else value
+                    for value, process in zip(values, processors, strict=True)
+                ]
+            )
+
+
 _SET_RECORDED_STATUS = (
     update(_CERTIFICATIONS)
     .where(_CERTIFICATIONS.c.id == bindparam("key"))
@@ -984,13 +1025,45 @@ def _inserted_ids(
     The ids are read back by ``key``, a unique column: RETURNING in the order of the rows
     would make SQLAlchemy send one INSERT for each row.
     """
-    session.execute(insert(table), rows)
+    _insert_rows(session, table, rows)
     column, ids = table.c[key], {}
     for start in range(0, len(rows), LOOKUP_CHUNK):
         chunk = [row[key] for row in rows[start : start + LOOKUP_CHUNK]]
         query = select(column, table.c.id).where(column.in_(chunk))
         ids.update((value, id_) for value, id_ in session.execute(query))
     return [ids[row[key]] for row in rows]
+
+
+def _set_recorded_statuses(session: Session, recorded: list[dict[str, Any]]) -> None:
+    """Set the recorded status and its start of certifications.
+
+    PostgreSQL takes them VALUES_CHUNK at a time in an UPDATE ... FROM VALUES, one statement
+    instead of one for each certification as an executemany sends them; SQLite, which names no
+    columns of VALUES, runs the executemany in-process at little cost for each.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(_SET_RECORDED_STATUS, recorded)
+        return
+    for start in range(0, len(recorded), VALUES_CHUNK):
+        _set_recorded_values(session, recorded[start : start + VALUES_CHUNK])
+
+
+def _set_recorded_values(session: Session, recorded: list[dict[str, Any]]) -> None:
+    given = (
+        sql_values(
+            sql_column("key", Integer),
+            sql_column("recorded_status", String),
+            sql_column("recorded_since", Date),
+            name="given",
+        )
+        .data([(row["key"], row["recorded_status"], row["recorded_since"]) for row in recorded])
+        .alias("given")
+    )
+    session.execute(
+        update(_CERTIFICATIONS)
+        .where(_CERTIFICATIONS.c.id == given.c.key)
+        .values(recorded_status=given.c.recorded_status, recorded_since=given.c.recorded_since)
+    )
 
 
 def _created_at(created_on: date | None, now: datetime) -> datetime:
@@ -1023,7 +1096,7 @@ def _insert_profiles(session: Session, batch: list[_Person], now: datetime) -> l
         for code in person.profile.languages
     ]
     if languages:
-        session.execute(insert(MediatorLanguage.__table__), languages)
+        _insert_rows(session, cast(Table, MediatorLanguage.__table__), languages)
     return ids
 
 
@@ -1050,7 +1123,7 @@ def _insert_specialisations(
         for grant in person.profile.specialisations
     ]
     if grants:
-        session.execute(insert(SpecialisationGrant.__table__), grants)
+        _insert_rows(session, cast(Table, SpecialisationGrant.__table__), grants)
 
 
 def _insert_grants(
@@ -1088,7 +1161,7 @@ def _insert_grants(
         for period in row.periods()
     ]
     if invoices:
-        session.execute(insert(Invoice.__table__), invoices)
+        _insert_rows(session, cast(Table, Invoice.__table__), invoices)
     return {row.certificate_number: id_ for (row, _), id_ in zip(granted, ids, strict=True)}
 
 
@@ -1216,7 +1289,7 @@ def _remember_statuses(
             }
             for row in rows
         ]
-        session.execute(_SET_RECORDED_STATUS, recorded)
+        _set_recorded_statuses(session, recorded)
     # A grant not yet in effect on ``today`` has no row: it is an applicant's.
     found = {row.certification_id: Status(row.status) for row in rows}
     return {id_: found.get(id_, Status.APPLICANT) for id_ in ids}

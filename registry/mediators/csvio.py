@@ -1,9 +1,13 @@
 """Mediators as CSV: the import and export of the public contract (product brief).
 
 Import is all or nothing. ``import_mediators`` reads and checks the whole file first and
-reports every problem with its physical line (the header is line 1). Only a clean file is
-written, with bulk inserts in batches; each new certification's ``recorded_status`` is then set
-from the computed status, so the daily job does not log imported statuses as transitions.
+reports every problem with its physical line (the header is line 1). Memory stays flat however
+long the file: each row's values are checked as it is read, and the row goes, parsed, into a
+temporary staging table; what rows may not repeat (e-mails of another profile, numbers, public
+ids), the people the rows form and what the database holds already are then checked in SQL
+over it. Only a clean file is written, IMPORT_BATCH people at a time (COPY on PostgreSQL); each
+new certification's ``recorded_status`` is set from the computed status, so the daily job does
+not log imported statuses as transitions.
 
 The eight columns of the product brief are required; the migration columns (``MIGRATION``)
 are optional and carry what a verifier's answer depends on, so that a register exported with
@@ -995,9 +999,11 @@ def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     processors = [
         table.c[name].type.bind_processor(connection.dialect) for name in [*names, *defaults]
     ]
-    quoted = map(connection.dialect.identifier_preparer.quote, [*names, *defaults])
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table.name} ({', '.join(quoted)}) FROM STDIN") as copy:
+    preparer = connection.dialect.identifier_preparer
+    columns = ", ".join(map(preparer.quote, [*names, *defaults]))
+    statement = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for row in rows:
             values = [*(row[name] for name in names), *defaults.values()]
             copy.write_row(

@@ -1028,9 +1028,22 @@ def _inserted_ids(
 ) -> list[int]:
     """Insert ``rows`` into ``table``; return their ids in the order of ``rows``.
 
-    The ids are read back by ``key``, a unique column: RETURNING in the order of the rows
-    would make SQLAlchemy send one INSERT for each row.
+    PostgreSQL draws the ids from the table's sequence first. SQLite's are read back by
+    ``key``, a unique column. (RETURNING in the order of the rows would make SQLAlchemy send
+    one INSERT for each row; reading back on PostgreSQL, the prepared lookup keeps the plan it
+    got while the table was small, a scan of the whole table.)
     """
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = func.nextval(func.pg_get_serial_sequence(table.name, "id")).label("id")
+        new_ids = list(
+            session.scalars(
+                select(drawn).select_from(func.generate_series(1, len(rows))).order_by(drawn)
+            )
+        )
+        _insert_rows(
+            session, table, [{"id": id_, **row} for id_, row in zip(new_ids, rows, strict=True)]
+        )
+        return new_ids
     _insert_rows(session, table, rows)
     column, ids = table.c[key], {}
     for start in range(0, len(rows), LOOKUP_CHUNK):

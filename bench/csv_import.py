@@ -31,10 +31,11 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from _data import People
@@ -45,7 +46,8 @@ from registry.mediators.csvio import COLUMNS
 from registry.migrate import upgrade_to_head
 
 SEED = 20261207
-TODAY = date.today()
+# The import's "today" is the registry's (registry.clock), not the machine's.
+TODAY = datetime.now(ZoneInfo(os.environ.get("REGISTRY_TIMEZONE", "Europe/Amsterdam"))).date()
 HEADER = (*COLUMNS, "certification_type", "listing_periods")
 APPLICANT_SHARE = 0.2
 PERIODS_SHARE = 0.1

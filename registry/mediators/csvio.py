@@ -1030,8 +1030,8 @@ def _inserted_ids(
 
     PostgreSQL draws the ids from the table's sequence first. SQLite's are read back by
     ``key``, a unique column. (RETURNING in the order of the rows would make SQLAlchemy send
-    one INSERT for each row; reading back on PostgreSQL, the prepared lookup keeps the plan it
-    got while the table was small, a scan of the whole table.)
+    one INSERT for each row; reading back on PostgreSQL slowed batch by batch at a million rows,
+    likely the prepared lookup keeping a plan made while the table was small.)
     """
     if session.get_bind().dialect.name == "postgresql":
         drawn = func.nextval(func.pg_get_serial_sequence(table.name, "id")).label("id")

@@ -1,9 +1,13 @@
 """Mediators as CSV: the import and export of the public contract (product brief).
 
 Import is all or nothing. ``import_mediators`` reads and checks the whole file first and
-reports every problem with its physical line (the header is line 1). Only a clean file is
-written, with bulk inserts in batches; each new certification's ``recorded_status`` is then set
-from the computed status, so the daily job does not log imported statuses as transitions.
+reports every problem with its physical line (the header is line 1). Memory stays flat however
+long the file: each row's values are checked as it is read, and the row goes, parsed, into a
+temporary staging table; what rows may not repeat (e-mails of another profile, numbers, public
+ids), the people the rows form and what the database holds already are then checked in SQL
+over it. Only a clean file is written, IMPORT_BATCH people at a time (COPY on PostgreSQL); each
+new certification's ``recorded_status`` is set from the computed status, so the daily job does
+not log imported statuses as transitions.
 
 The eight columns of the product brief are required; the migration columns (``MIGRATION``)
 are optional and carry what a verifier's answer depends on, so that a register exported with
@@ -26,19 +30,39 @@ import reads them back as they were.
 """
 
 import csv
+import pickle
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from functools import partial
+from functools import cache, lru_cache, partial
 from itertools import pairwise
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import force_locale
-from sqlalchemy import ColumnElement, Row, func, insert, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Date,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Row,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy import values as sql_values
+from sqlalchemy.orm import Session
 
 from registry import csvfiles
 from registry.accounts.models import User
@@ -92,12 +116,19 @@ PROFILE_COLUMNS = ("name", "country", "languages", "specialisations", "public_id
 MAX_NAME_LENGTH = 200
 MAX_NUMBER_LENGTH = 32
 MAX_REASON_LENGTH = 2000
-# Rows per bulk insert on import, values per IN (...) lookup, mediators per export batch.
-IMPORT_BATCH = 1_000
+# Rows per insert into the staging table, people written at a time, values per IN (...)
+# lookup, mediators per export batch.
+STAGE_BATCH = 5_000
+IMPORT_BATCH = 5_000
 LOOKUP_CHUNK = 500
 EXPORT_BATCH = 2_000
+# Rows of one UPDATE ... FROM VALUES: three parameters each, under PostgreSQL's 65,535.
+VALUES_CHUNK = 5_000
 # Applicants last: "Imported 120 mediators: 80 certified, 40 applicants."
 SUMMARY_ORDER = (*(status for status in Status if status is not Status.APPLICANT), Status.APPLICANT)
+# A local part validate_email accepts as it is (its dot-atom), and the longest address it takes.
+_SIMPLE_LOCAL = re.compile(r"[a-z0-9_!#$%&'*+\-/=?^`{|}~]+(?:\.[a-z0-9_!#$%&'*+\-/=?^`{|}~]+)*")
+MAX_SIMPLE_EMAIL = 254
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A public id as stored: upper-case letters and digits (the registry's own are "M" + 10).
 _PUBLIC_ID = re.compile(r"[A-Z0-9]{6,16}")
@@ -207,6 +238,32 @@ class _Person:
         return [row for row in self.rows if row.certified_on]
 
 
+# Every row of the file while it is checked: keeps the memory flat, and lets the database check
+# what rows may not repeat. Temporary: each connection has its own, gone with the transaction.
+_STAGING = Table(
+    "mediators_import_rows",
+    MetaData(),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("email", String(320)),
+    Column("number", String(MAX_NUMBER_LENGTH)),
+    Column("public_id", String(16)),
+    # Without a problem so far (its own values, repeats); only clean rows are written.
+    Column("is_clean", Boolean, nullable=False),
+    # Covered by another certification or with dated specialisations: check its person whole.
+    Column("is_linked", Boolean, nullable=False),
+    # The first clean line of the row's e-mail address: its person's profile.
+    Column("person_line", Integer),
+    # The parsed values (``_RowChecker.check``), pickled.
+    Column("clean", LargeBinary, nullable=False),
+    Index("ix_mediators_import_rows_email", "email"),
+    Index("ix_mediators_import_rows_number", "number"),
+    Index("ix_mediators_import_rows_public_id", "public_id"),
+    Index("ix_mediators_import_rows_person_line", "person_line", "line"),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+
+
 class _Bad(ValueError):
     """A problem with one value of a row; its message is reported with the line."""
 
@@ -222,12 +279,18 @@ def import_mediators(
     specialisations_are_granted: bool = False,
 ) -> ImportSummary:
     """Import every row of a mediators CSV, or nothing: raise ImportFailed on any bad row."""
-    people = _checked_people(session, stream, today, specialisations_are_granted)
-    basis = f"Imported as granted from {source} on {today.isoformat()}."
-    # A savepoint, so that a file the rules refuse only once written leaves nothing behind.
-    with session.begin_nested():
-        statuses = _create(session, people, today=today, now=now, actor=actor, basis=basis)
-    summary = ImportSummary(dict(statuses))
+    _STAGING.create(session.connection())
+    try:
+        _check_file(session, stream, today, specialisations_are_granted)
+        basis = f"Imported as granted from {source} on {today.isoformat()}."
+        # A savepoint, so that a file the rules refuse only once written leaves nothing behind.
+        with session.begin_nested():
+            written = _create(session, today=today, now=now, actor=actor, basis=basis)
+    except ImportFailed:
+        _STAGING.drop(session.connection())
+        raise
+    _STAGING.drop(session.connection())
+    summary = ImportSummary(dict(written.statuses))
     record_event(
         session,
         action="mediators.imported",
@@ -239,26 +302,40 @@ def import_mediators(
             "file": source,
             "mediators": summary.total,
             "statuses": summary.statuses,
-            "certifications": sum(len(person.granted) for person in people),
-            "specialisations_granted": sum(len(p.profile.specialisations) for p in people),
+            "certifications": written.certifications,
+            "specialisations_granted": written.specialisations,
         },
     )
     session.flush()
     return summary
 
 
-def _checked_people(
+def _check_file(
     session: Session, stream: IO[bytes] | IO[str], today: date, specialisations_are_granted: bool
-) -> list[_Person]:
+) -> None:
+    """Check every row into the staging table; raise ImportFailed with every problem found.
+
+    Each row's own values are checked as it is read; what rows may not repeat, the people they
+    form and what the database holds already are then checked in SQL over the staged rows.
+    """
     errors: list[tuple[int, str]] = []
-    checker = _RowChecker(session, today, errors, specialisations_are_granted)
+    checker = _RowChecker(session, today, specialisations_are_granted)
+    staged = []
     for line, values in _records(stream, errors):
-        checker.check(line, values)
-    checker.check_people()
-    checker.check_database(session)
+        clean, problems = checker.check(values)
+        errors.extend((line, problem) for problem in problems)
+        staged.append(_staged(line, clean, problems))
+        if len(staged) == STAGE_BATCH:
+            _insert_rows(session, _STAGING, staged)
+            staged = []
+    if staged:
+        _insert_rows(session, _STAGING, staged)
+    # Appended in the order the problems of one line are reported (ImportFailed sorts stably).
+    errors += _repeat_problems(session)
+    errors += _people_problems(session)
+    errors += _database_problems(session)
     if errors:
         raise ImportFailed(errors)
-    return list(checker.people.values())
 
 
 def _lines(stream: Iterable[bytes | str], errors: list[tuple[int, str]]) -> Iterator[str]:
@@ -340,11 +417,26 @@ def _email(value: str) -> str:
     email = normalise_email(value)
     if not email:
         raise _Bad("email is required")
+    local, _, domain = email.rpartition("@")
+    if _SIMPLE_LOCAL.fullmatch(local) and len(email) <= MAX_SIMPLE_EMAIL and _domain_ok(domain):
+        return email  # what validate_email accepts, without its cost for each row
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as error:
         raise _Bad(f"email {email!r} is not a valid e-mail address: {error}") from None
     return email
+
+
+@lru_cache(maxsize=4096)
+def _domain_ok(domain: str) -> bool:
+    """Say whether validate_email accepts the domain: an import has few, each on many rows."""
+    if not domain.isascii() or "xn--" in domain:
+        return False  # the length of its other form is checked too: ask about the whole
+    try:
+        validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def _country(value: str) -> str:
@@ -403,14 +495,18 @@ def _public_id(value: str) -> str | None:
 
 def _certification_type(value: str) -> CertificationType:
     text = value.strip().casefold()
-    for kind in CertificationType:
-        with force_locale("en"):  # a file's columns are English, whatever the page's language
-            label = kind.label.casefold()
-        if text in (kind.value, label):
-            return kind
     if not text:
         return CertificationType.MEDIATOR
+    for kind in CertificationType:
+        if text in (kind.value, _english_label(kind)):
+            return kind
     raise _Bad(f"certification_type {value.strip()!r} is not one of mediator, advocate")
+
+
+@cache
+def _english_label(kind: CertificationType) -> str:
+    with force_locale("en"):  # a file's columns are English, whatever the page's language
+        return kind.label.casefold()
 
 
 def _listing_periods(value: str) -> list[_Period]:
@@ -515,26 +611,16 @@ def _coverage_problems(values: dict[str, str], clean: dict[str, Any], today: dat
 
 
 class _RowChecker:
-    """Check rows one at a time, remembering the e-mails and numbers earlier rows used."""
+    """Check the values of rows one at a time (what rows may not repeat is checked in SQL)."""
 
-    def __init__(
-        self,
-        session: Session,
-        today: date,
-        errors: list[tuple[int, str]],
-        specialisations_are_granted: bool,
-    ) -> None:
-        self.today, self.errors = today, errors
+    def __init__(self, session: Session, today: date, specialisations_are_granted: bool) -> None:
+        self.today = today
         self.specialisations_are_granted = specialisations_are_granted
         self.specialisations = {
             key.casefold(): code
             for code, name in session.execute(select(Specialisation.code, Specialisation.name))
             for key in (code, name)
         }
-        # Each person's rows by e-mail, and the first line of each number and public id.
-        self.people: dict[str, _Person] = {}
-        self.numbers: dict[str, int] = {}
-        self.public_ids: dict[str, tuple[int, str]] = {}
         self.parsers: dict[str, Callable[[str], Any]] = {
             "name": _name,
             "email": _email,
@@ -556,8 +642,8 @@ class _RowChecker:
             "revocation_reason": partial(_reason, "revocation_reason"),
         }
 
-    def check(self, line: int, values: dict[str, str]) -> None:
-        """Check one row; keep it with its person, or report its problems."""
+    def check(self, values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+        """Return the parsed values of one row (those that parse) and its problems."""
         clean: dict[str, Any] = {}
         problems = []
         for column, parse in self.parsers.items():
@@ -570,11 +656,7 @@ class _RowChecker:
         if clean.get("specialisations") and not clean.get("certified_on"):
             problems.append("specialisations need certified_on; an applicant holds none")
         problems += self._grant_problems(clean)
-        problems += self._repeats(line, clean)
-        self.errors.extend((line, problem) for problem in problems)
-        if not problems:
-            row = _Row(line=line, **clean)
-            self.people.setdefault(row.email, _Person([])).rows.append(row)
+        return clean, problems
 
     def _specialisations(self, value: str) -> list[_Grant]:
         items = _items(value)
@@ -606,83 +688,197 @@ class _RowChecker:
                 problems.append(f"specialisation {grant.code} expires before it is granted")
         return problems
 
-    def _repeats(self, line: int, clean: dict[str, Any]) -> list[str]:
-        """Report a repeated e-mail that is no second certification, or a repeated id."""
-        problems = []
-        email, number, public_id = (
-            clean.get(key) for key in ("email", "certificate_number", "public_id")
+
+def _staged(line: int, clean: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Return the staging row of one line of the file."""
+    grants: list[_Grant] = clean.get("specialisations") or []
+    return {
+        "line": line,
+        "email": clean.get("email"),
+        "number": clean.get("certificate_number"),
+        "public_id": clean.get("public_id"),
+        "is_clean": not problems,
+        "is_linked": bool(clean.get("covered_by")) or any(grant.granted_on for grant in grants),
+        # Only this transaction reads it back: pickle keeps the parsed values as they are.
+        "clean": pickle.dumps(clean, pickle.HIGHEST_PROTOCOL),
+    }
+
+
+def _unpickled(line: int, clean: bytes) -> dict[str, Any]:
+    return {"line": line, **pickle.loads(clean)}  # noqa: S301 -- written by _staged above
+
+
+def _repeat_problems(session: Session) -> list[tuple[int, str]]:
+    """Report repeated numbers, public ids of another person and e-mails of another profile.
+
+    A number or public id repeats its first row, whatever that row's problems; an e-mail
+    repeats the first row of that address without problems, the person's profile.
+    """
+    numbers = [
+        (line, f"certificate number {value} is also on line {first}")
+        for line, value, first, *_ in session.execute(_later_lines(_STAGING.c.number))
+    ]
+    public_ids = [
+        (line, f"public_id {value} is also on line {first} (another person)")
+        for line, value, first, email, owner in session.execute(_later_lines(_STAGING.c.public_id))
+        if owner != email
+    ]
+    _set_unclean(session, [line for line, _ in numbers + public_ids])
+    first_clean = (
+        select(_STAGING.c.email, func.min(_STAGING.c.line).label("line"))
+        .where(_STAGING.c.is_clean)
+        .group_by(_STAGING.c.email)
+        .subquery()
+    )
+    session.execute(
+        update(_STAGING)
+        .where(_STAGING.c.email == first_clean.c.email)
+        .values(person_line=first_clean.c.line)
+    )
+    emails = list(_repeated_emails(session))
+    _set_unclean(session, [line for line, _ in emails])
+    return emails + numbers + public_ids
+
+
+def _later_lines(column: Column[str]) -> Any:
+    """Select the lines of values seen on a line before: line, value, first line, both e-mails."""
+    first = (
+        select(column.label("value"), func.min(_STAGING.c.line).label("line"))
+        .where(column.is_not(None))
+        .group_by(column)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    owner = _STAGING.alias("owner")
+    return (
+        select(_STAGING.c.line, first.c.value, first.c.line, _STAGING.c.email, owner.c.email)
+        .join(first, first.c.value == column)
+        .join(owner, owner.c.line == first.c.line)
+        .where(_STAGING.c.line > first.c.line)
+        .order_by(_STAGING.c.line)
+    )
+
+
+def _set_unclean(session: Session, lines: list[int]) -> None:
+    for start in range(0, len(lines), LOOKUP_CHUNK):
+        chunk = lines[start : start + LOOKUP_CHUNK]
+        session.execute(update(_STAGING).where(_STAGING.c.line.in_(chunk)).values(is_clean=False))
+
+
+def _repeated_emails(session: Session) -> Iterator[tuple[int, str]]:
+    """Report later rows of an e-mail address that are no other certification of its person."""
+    profile = _STAGING.alias("profile")
+    query = (
+        select(_STAGING.c.line, _STAGING.c.clean, profile.c.line, profile.c.clean)
+        .join(profile, profile.c.line == _STAGING.c.person_line)
+        .where(_STAGING.c.line > _STAGING.c.person_line)
+        .order_by(_STAGING.c.line)
+        .execution_options(yield_per=STAGE_BATCH)
+    )
+    for line, clean, first_line, first_clean in session.execute(query):
+        first = _Row(**_unpickled(first_line, first_clean))
+        for problem in _same_person(pickle.loads(clean), first):  # noqa: S301 -- as _unpickled
+            yield line, problem
+
+
+def _same_person(clean: dict[str, Any], first: _Row) -> list[str]:
+    """Say what stops a row from being another certification of ``first``'s person."""
+    differ = [c for c in PROFILE_COLUMNS if clean.get(c) != getattr(first, c)]
+    if first.certificate_number and clean.get("certificate_number") and not differ:
+        return []
+    why = (
+        f"its {', '.join(differ)} differ{'s' if len(differ) == 1 else ''}"
+        if differ
+        else "a person's rows each hold one certification"
+    )
+    return [f"e-mail address {clean['email']} is also on line {first.line} ({why})"]
+
+
+def _people_problems(session: Session) -> list[tuple[int, str]]:
+    """Report certifications and specialisations of one person that cannot go together.
+
+    Only a person with a covered certification or dated specialisations can have any.
+    """
+    linked = select(_STAGING.c.person_line).where(_STAGING.c.is_clean, _STAGING.c.is_linked)
+    query = (
+        select(_STAGING.c.line, _STAGING.c.clean)
+        .where(_STAGING.c.is_clean, _STAGING.c.person_line.in_(linked))
+        .order_by(_STAGING.c.person_line, _STAGING.c.line)
+    )
+    rows = session.execute(query.execution_options(yield_per=STAGE_BATCH))
+    return [problem for person in _people(rows) for problem in _person_problems(person)]
+
+
+def _people(rows: Iterable[Row[Any]]) -> Iterator[_Person]:
+    """Group clean staged rows, in person order, into people."""
+    person: _Person | None = None
+    for line, clean in rows:
+        row = _Row(**_unpickled(line, clean))
+        if person is not None and row.email == person.profile.email:
+            person.rows.append(row)
+            continue
+        if person is not None:
+            yield person
+        person = _Person([row])
+    if person is not None:
+        yield person
+
+
+def _person_problems(person: _Person) -> list[tuple[int, str]]:
+    problems = []
+    by_number = {row.certificate_number: row for row in person.granted}
+    for row in person.granted:
+        problem = _coverage_link_problem(row, by_number)
+        if problem:
+            problems.append((row.line, problem))
+    first = min((row.certified_on for row in person.granted), default=None)
+    early = [
+        grant.code
+        for grant in person.profile.specialisations
+        if first and grant.granted_on and grant.granted_on < first
+    ]
+    if early:
+        problems.append(
+            (
+                person.profile.line,
+                f"specialisation(s) {', '.join(early)} granted before the first "
+                f"certification ({first}); only a certified mediator is granted one",
+            )
         )
-        if email is not None and email in self.people:
-            problems += self._same_person(clean, self.people[email].profile)
-        if number is not None and number in self.numbers:
-            problems.append(f"certificate number {number} is also on line {self.numbers[number]}")
-        elif number is not None:
-            self.numbers[number] = line
-        if public_id is not None and public_id in self.public_ids:
-            first, owner = self.public_ids[public_id]
-            if owner != email:
-                problems.append(f"public_id {public_id} is also on line {first} (another person)")
-        elif public_id is not None:
-            self.public_ids[public_id] = (line, email)
-        return problems
+    return problems
 
-    @staticmethod
-    def _same_person(clean: dict[str, Any], first: _Row) -> list[str]:
-        """Say what stops a row from being another certification of ``first``'s person."""
-        differ = [c for c in PROFILE_COLUMNS if clean.get(c) != getattr(first, c)]
-        if first.certificate_number and clean.get("certificate_number") and not differ:
-            return []
-        why = (
-            f"its {', '.join(differ)} differ{'s' if len(differ) == 1 else ''}"
-            if differ
-            else "a person's rows each hold one certification"
+
+def _database_problems(session: Session) -> list[tuple[int, str]]:
+    """Report e-mail addresses, public ids and numbers the database holds already."""
+    staged = _STAGING.c
+    profiles = (
+        select(staged.line, staged.email)
+        .join(Mediator, Mediator.email == staged.email)
+        .where(staged.line == staged.person_line)
+    )
+    problems = [
+        (line, f"a mediator profile with the e-mail {email} exists already")
+        for line, email in session.execute(profiles)
+    ]
+    for column, held, message in (
+        (
+            staged.public_id,
+            Mediator.public_id,
+            "public_id {} belongs to a mediator in this registry already",
+        ),
+        (
+            staged.number,
+            Certification.certificate_number,
+            "certificate number {} is in use already; numbers are never reused",
+        ),
+    ):
+        query = (
+            select(func.min(staged.line), column)
+            .join_from(_STAGING, held.class_, held == column)
+            .group_by(column)
         )
-        return [f"e-mail address {clean['email']} is also on line {first.line} ({why})"]
-
-    def check_people(self) -> None:
-        """Report certifications and specialisations of one person that cannot go together."""
-        for person in self.people.values():
-            by_number = {row.certificate_number: row for row in person.granted}
-            for row in person.granted:
-                problem = _coverage_link_problem(row, by_number)
-                if problem:
-                    self.errors.append((row.line, problem))
-            first = min((row.certified_on for row in person.granted), default=None)
-            early = [
-                grant.code
-                for grant in person.profile.specialisations
-                if first and grant.granted_on and grant.granted_on < first
-            ]
-            if early:
-                self.errors.append(
-                    (
-                        person.profile.line,
-                        f"specialisation(s) {', '.join(early)} granted before the first "
-                        f"certification ({first}); only a certified mediator is granted one",
-                    )
-                )
-
-    def check_database(self, session: Session) -> None:
-        """Report e-mail addresses, public ids and numbers the database holds already."""
-        first_lines = {email: person.profile.line for email, person in self.people.items()}
-        for email in _existing(session, Mediator.email, first_lines):
-            self.errors.append(
-                (first_lines[email], f"a mediator profile with the e-mail {email} exists already")
-            )
-        for public_id in _existing(session, Mediator.public_id, self.public_ids):
-            self.errors.append(
-                (
-                    self.public_ids[public_id][0],
-                    f"public_id {public_id} belongs to a mediator in this registry already",
-                )
-            )
-        for number in _existing(session, Certification.certificate_number, self.numbers):
-            self.errors.append(
-                (
-                    self.numbers[number],
-                    f"certificate number {number} is in use already; numbers are never reused",
-                )
-            )
+        problems += [(line, message.format(value)) for line, value in session.execute(query)]
+    return problems
 
 
 def _coverage_link_problem(row: _Row, by_number: dict[str | None, _Row]) -> str | None:
@@ -702,48 +898,191 @@ def _coverage_link_problem(row: _Row, by_number: dict[str | None, _Row]) -> str 
     return None
 
 
-def _existing(
-    session: Session, column: InstrumentedAttribute[str], values: Iterable[str]
-) -> list[str]:
-    """Return which of ``values`` the column holds, asking in chunks."""
-    wanted, found = list(values), []
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = wanted[start : start + LOOKUP_CHUNK]
-        found += session.scalars(select(column).where(column.in_(chunk))).all()
-    return found
+@dataclass
+class _Written:
+    """What an import wrote: mediators by status, certifications, specialisations granted."""
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    certifications: int = 0
+    specialisations: int = 0
 
 
 def _create(
-    session: Session,
-    people: list[_Person],
-    *,
-    today: date,
-    now: datetime,
-    actor: User | None,
-    basis: str,
-) -> Counter[str]:
-    """Write the checked people in batches; return how many mediators are in each status."""
+    session: Session, *, today: date, now: datetime, actor: User | None, basis: str
+) -> _Written:
+    """Write the clean staged rows, IMPORT_BATCH people at a time; say what was written.
+
+    A person's rows are written in one batch, so each batch is complete: its certifications
+    are checked against the rules, and their statuses recorded, before the next is read.
+    """
     currencies = {rate.year: rate.currency for rate in session.scalars(select(FeeRate))}
-    numbers: dict[str, int] = {}
-    holders: list[int] = []
-    for start in range(0, len(people), IMPORT_BATCH):
-        batch = people[start : start + IMPORT_BATCH]
-        mediator_ids = _insert_profiles(session, batch, now)
+    grace, written = grace_days(), _Written()
+    order_errors: list[tuple[int, str]] = []
+    uncovered: list[tuple[int, str]] = []
+    for people in _clean_people(session):
+        mediator_ids = _insert_profiles(session, people, now)
         granted = [
             (row, id_)
-            for person, id_ in zip(batch, mediator_ids, strict=True)
+            for person, id_ in zip(people, mediator_ids, strict=True)
             for row in person.granted
         ]
-        numbers.update(_insert_grants(session, granted, today, actor, currencies))
-        _insert_specialisations(session, batch, mediator_ids, actor, now, basis)
-        holders += [id_ for person, id_ in zip(batch, mediator_ids, strict=True) if person.granted]
-    _link_coverage(session, people, numbers)
-    _check_grant_order(session, people, numbers)
-    statuses = _settle_statuses(session, people, numbers, today)
-    for start in range(0, len(holders), IMPORT_BATCH):
+        numbers = _insert_grants(session, granted, today, actor, currencies)
+        _insert_specialisations(session, people, mediator_ids, actor, now, basis)
+        _link_coverage(session, people, numbers)
+        order_errors += _grant_order_problems(session, people, numbers, grace)
+        uncovered += _uncovered(session, people, numbers, grace)
+        written.certifications += len(granted)
+        written.specialisations += sum(len(person.profile.specialisations) for person in people)
+        if order_errors or uncovered:
+            continue  # all of it is undone: only the problems matter now
+        written.statuses += _settle_statuses(session, people, numbers, today, grace)
         # Bulk inserts bypass the session events that keep the search index in step.
-        refresh_listings(session, holders[start : start + IMPORT_BATCH], today)
-    return statuses
+        holders = [id_ for person, id_ in zip(people, mediator_ids, strict=True) if person.granted]
+        refresh_listings(session, holders, today)
+    if order_errors or uncovered:
+        raise ImportFailed(order_errors + uncovered)
+    return written
+
+
+def _clean_people(session: Session) -> Iterator[list[_Person]]:
+    """Yield the people of the clean staged rows, IMPORT_BATCH at a time, in file order."""
+    staged, last = _STAGING.c, 0
+    while True:
+        profiles = (
+            select(staged.line)
+            .where(staged.line == staged.person_line, staged.line > last)
+            .order_by(staged.line)
+            .limit(IMPORT_BATCH)
+            .subquery()
+        )
+        bound = session.scalar(select(func.max(profiles.c.line)))
+        if bound is None:
+            return
+        rows = session.execute(
+            select(staged.line, staged.clean)
+            .where(staged.is_clean, staged.person_line > last, staged.person_line <= bound)
+            .order_by(staged.person_line, staged.line)
+        )
+        yield list(_people(rows))
+        last = bound
+
+
+# The tables themselves: the import writes plain rows, and the ORM's bulk layer costs more
+# than the database for each of them.
+_MEDIATORS = cast(Table, Mediator.__table__)
+_CERTIFICATIONS = cast(Table, Certification.__table__)
+_SET_COVERED_BY = (
+    update(_CERTIFICATIONS)
+    .where(_CERTIFICATIONS.c.id == bindparam("key"))
+    .values(covered_by_id=bindparam("covered_by_id"))
+)
+
+
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` into ``table``: with COPY on PostgreSQL, where it is many times faster.
+
+    The values go through the columns' own bind processing, as an INSERT would send them.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    # The columns' own defaults, as INSERT would fill them in (none here is a callable).
+    defaults = {
+        column.name: column.default.arg  # type: ignore[attr-defined]
+        for column in table.columns
+        if column.name not in rows[0] and column.default is not None and column.default.is_scalar
+    }
+    processors = [
+        table.c[name].type.bind_processor(connection.dialect) for name in [*names, *defaults]
+    ]
+    preparer = connection.dialect.identifier_preparer
+    columns = ", ".join(map(preparer.quote, [*names, *defaults]))
+    statement = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            values = [*(row[name] for name in names), *defaults.values()]
+            copy.write_row(
+                [
+                    process(value) if process else value
+                    for value, process in zip(values, processors, strict=True)
+                ]
+            )
+
+
+_SET_RECORDED_STATUS = (
+    update(_CERTIFICATIONS)
+    .where(_CERTIFICATIONS.c.id == bindparam("key"))
+    .values(
+        recorded_status=bindparam("recorded_status"), recorded_since=bindparam("recorded_since")
+    )
+)
+
+
+def _inserted_ids(
+    session: Session, table: Table, rows: list[dict[str, Any]], key: str
+) -> list[int]:
+    """Insert ``rows`` into ``table``; return their ids in the order of ``rows``.
+
+    PostgreSQL draws the ids from the table's sequence first. SQLite's are read back by
+    ``key``, a unique column. (RETURNING in the order of the rows would make SQLAlchemy send
+    one INSERT for each row; reading back on PostgreSQL slowed batch by batch at a million rows,
+    likely the prepared lookup keeping a plan made while the table was small.)
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = func.nextval(func.pg_get_serial_sequence(table.name, "id")).label("id")
+        new_ids = list(
+            session.scalars(
+                select(drawn).select_from(func.generate_series(1, len(rows))).order_by(drawn)
+            )
+        )
+        _insert_rows(
+            session, table, [{"id": id_, **row} for id_, row in zip(new_ids, rows, strict=True)]
+        )
+        return new_ids
+    _insert_rows(session, table, rows)
+    column, ids = table.c[key], {}
+    for start in range(0, len(rows), LOOKUP_CHUNK):
+        chunk = [row[key] for row in rows[start : start + LOOKUP_CHUNK]]
+        query = select(column, table.c.id).where(column.in_(chunk))
+        ids.update((value, id_) for value, id_ in session.execute(query))
+    return [ids[row[key]] for row in rows]
+
+
+def _set_recorded_statuses(session: Session, recorded: list[dict[str, Any]]) -> None:
+    """Set the recorded status and its start of certifications.
+
+    PostgreSQL takes them VALUES_CHUNK at a time in an UPDATE ... FROM VALUES, one statement
+    instead of one for each certification as an executemany sends them; SQLite, which names no
+    columns of VALUES, runs the executemany in-process at little cost for each.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(_SET_RECORDED_STATUS, recorded)
+        return
+    for start in range(0, len(recorded), VALUES_CHUNK):
+        _set_recorded_values(session, recorded[start : start + VALUES_CHUNK])
+
+
+def _set_recorded_values(session: Session, recorded: list[dict[str, Any]]) -> None:
+    given = (
+        sql_values(
+            sql_column("key", Integer),
+            sql_column("recorded_status", String),
+            sql_column("recorded_since", Date),
+            name="given",
+        )
+        .data([(row["key"], row["recorded_status"], row["recorded_since"]) for row in recorded])
+        .alias("given")
+    )
+    session.execute(
+        update(_CERTIFICATIONS)
+        .where(_CERTIFICATIONS.c.id == given.c.key)
+        .values(recorded_status=given.c.recorded_status, recorded_since=given.c.recorded_since)
+    )
 
 
 def _created_at(created_on: date | None, now: datetime) -> datetime:
@@ -769,15 +1108,14 @@ def _insert_profiles(session: Session, batch: list[_Person], now: datetime) -> l
             "updated_at": now,
         }
         profiles.append(profile)
-    returning = insert(Mediator).returning(Mediator.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(returning, profiles))
+    ids = _inserted_ids(session, _MEDIATORS, profiles, "email")
     languages = [
         {"mediator_id": id_, "code": code}
         for person, id_ in zip(batch, ids, strict=True)
         for code in person.profile.languages
     ]
     if languages:
-        session.execute(insert(MediatorLanguage), languages)
+        _insert_rows(session, cast(Table, MediatorLanguage.__table__), languages)
     return ids
 
 
@@ -804,7 +1142,7 @@ def _insert_specialisations(
         for grant in person.profile.specialisations
     ]
     if grants:
-        session.execute(insert(SpecialisationGrant), grants)
+        _insert_rows(session, cast(Table, SpecialisationGrant.__table__), grants)
 
 
 def _insert_grants(
@@ -835,15 +1173,14 @@ def _insert_grants(
         }
         for row, mediator_id in granted
     ]
-    returning = insert(Certification).returning(Certification.id, sort_by_parameter_order=True)
-    ids = list(session.scalars(returning, grants))
+    ids = _inserted_ids(session, _CERTIFICATIONS, grants, "certificate_number")
     invoices = [
         _settled_period(period, id_, today, currencies)
         for (row, _), id_ in zip(granted, ids, strict=True)
         for period in row.periods()
     ]
     if invoices:
-        session.execute(insert(Invoice), invoices)
+        _insert_rows(session, cast(Table, Invoice.__table__), invoices)
     return {row.certificate_number: id_ for (row, _), id_ in zip(granted, ids, strict=True)}
 
 
@@ -870,21 +1207,23 @@ def _settled_period(
 def _link_coverage(session: Session, people: list[_Person], numbers: dict[str, int]) -> None:
     """Point each covered certification at the one whose listing periods cover it."""
     links = [
-        {"id": numbers[row.certificate_number], "covered_by_id": numbers[row.covered_by]}
+        {"key": numbers[row.certificate_number], "covered_by_id": numbers[row.covered_by]}
         for person in people
         for row in person.granted
         if row.covered_by
     ]
     if links:
-        session.execute(update(Certification), links)
+        session.execute(_SET_COVERED_BY, links)
 
 
-def _check_grant_order(session: Session, people: list[_Person], numbers: dict[str, int]) -> None:
-    """Refuse a second grant of a type while the first still held, as ``grant`` would.
+def _grant_order_problems(
+    session: Session, people: list[_Person], numbers: dict[str, int], grace: int
+) -> list[tuple[int, str]]:
+    """Report a second grant of a type while the first still held, as ``grant`` would.
 
     Checked once written, with the status rules themselves; the caller's savepoint undoes it.
     """
-    grace, errors = grace_days(), []
+    errors = []
     for person in people:
         rows = sorted(person.granted, key=lambda row: (row.certified_on, row.line))
         pairs = [
@@ -904,9 +1243,7 @@ def _check_grant_order(session: Session, people: list[_Person], numbers: dict[st
                         "type needs it struck or revoked first",
                     )
                 )
-    errors += _uncovered(session, people, numbers, grace)
-    if errors:
-        raise ImportFailed(errors)
+    return errors
 
 
 def _uncovered(
@@ -929,16 +1266,15 @@ def _uncovered(
 
 
 def _settle_statuses(
-    session: Session, people: list[_Person], numbers: dict[str, int], today: date
+    session: Session, people: list[_Person], numbers: dict[str, int], today: date, grace: int
 ) -> Counter[str]:
     """Record every new certification's status; return how many people are in each."""
-    grace, ids = grace_days(), sorted(numbers.values())
+    ids = sorted(numbers.values())
     standings: dict[int, Status] = {}
-    for start in range(0, len(ids), IMPORT_BATCH):
-        batch = ids[start : start + IMPORT_BATCH]
-        standings.update(_remember_statuses(session, batch, today, grace))
+    if ids:
+        standings = _remember_statuses(session, ids, today, grace)
         # Bulk inserts bypass the session events that keep the status lists in step too.
-        update_status_bits(session, batch)
+        update_status_bits(session, ids)
     statuses: Counter[str] = Counter()
     for person in people:
         rows = sorted(person.granted, key=lambda row: (row.certified_on, row.line))
@@ -963,17 +1299,16 @@ def _remember_statuses(
         # The range may hold grants that someone else made meanwhile.
         if row.certification_id in wanted
     ]
-    session.execute(
-        update(Certification),
-        [
+    if rows:
+        recorded = [
             {
-                "id": row.certification_id,
+                "key": row.certification_id,
                 "recorded_status": row.status,
                 "recorded_since": since(row, grace),
             }
             for row in rows
-        ],
-    )
+        ]
+        _set_recorded_statuses(session, recorded)
     # A grant not yet in effect on ``today`` has no row: it is an applicant's.
     found = {row.certification_id: Status(row.status) for row in rows}
     return {id_: found.get(id_, Status.APPLICANT) for id_ in ids}

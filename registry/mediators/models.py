@@ -90,8 +90,11 @@ CERTIFICATION_TYPE_LABELS = {
 
 def new_public_id() -> str:
     """Return a fresh public id: "M" and ten characters that are easy to read aloud."""
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    return "M" + "".join(secrets.choice(alphabet) for _ in range(10))
+    # 32 characters: each random byte picks one with its low five bits, all equally likely.
+    return "M" + "".join(_PUBLIC_ID_ALPHABET[byte & 31] for byte in secrets.token_bytes(10))
+
+
+_PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 class Specialisation(Base):

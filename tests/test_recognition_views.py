@@ -282,18 +282,7 @@ def test_a_refused_document_shows_on_its_field_and_keeps_nothing(
 
 
 def test_a_refused_document_in_a_resubmission_keeps_nothing(app, client, session, world):
-    application = world["application"]
-    appraise(session, application, world["appraiser"], world["chair"], recommendation="suspend")
-    decide_application(
-        session,
-        application,
-        decision="decline",
-        reasons="No appeal procedure.",
-        today=date.today(),
-        now=utcnow(),
-        actor=world["chair"],
-    )
-    session.flush()
+    application = decline(session, world)
     sign_in(client, ADMIN)
     before, files_before = counts(session), stored_files(app)
     url = f"/recognition/applications/{application.id}/resubmit"

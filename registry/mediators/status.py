@@ -49,7 +49,7 @@ def status_rows(
 
     ``ids`` limits the query to an inclusive range of certification ids (the daily job works
     through the table range by range), and ``certification_ids`` to those certifications. What
-    the invoices cover comes from the payer's summary (``coverage``), so no invoice is read
+    the invoices cover comes from the payer's summary (``_coverage``), so no invoice is read
     unless the day asked about is before a settlement.
 
     Columns: ``certification_id``, ``mediator_id``, ``payer_id`` (whose invoices cover it),
@@ -62,13 +62,36 @@ def status_rows(
         query_filter.append(Certification.id.between(*ids))
     if certification_ids is not None:
         query_filter.append(Certification.id.in_(certification_ids))
-    covered, restored = coverage(as_of, _PAYER)
+    payer = func.coalesce(Certification.covered_by_id, Certification.id)
+    covered, restored = _coverage(as_of)
+    strike_cutoff = as_of - timedelta(days=grace)
+    status = case(
+        (
+            and_(Certification.revoked_on.is_not(None), Certification.revoked_on <= as_of),
+            literal(Status.REVOKED.value),
+        ),
+        (
+            and_(
+                Certification.suspended_on.is_not(None),
+                Certification.suspended_on <= as_of,
+                or_(
+                    Certification.suspension_lifted_on.is_(None),
+                    Certification.suspension_lifted_on > as_of,
+                ),
+            ),
+            literal(Status.SUSPENDED.value),
+        ),
+        (covered.is_(None), literal(Status.APPLICANT.value)),
+        (covered >= as_of, literal(Status.CERTIFIED.value)),
+        (covered >= strike_cutoff, literal(Status.LAPSED.value)),
+        else_=literal(Status.STRUCK.value),
+    )
     return (
         select(
             Certification.id.label("certification_id"),
             Certification.mediator_id,
-            payer_of(Certification).label("payer_id"),
-            status_case(as_of, grace, Certification, covered).label("status"),
+            payer.label("payer_id"),
+            status.label("status"),
             covered.label("covered_until"),
             restored.label("restored_on"),
             Certification.granted_on,
@@ -79,79 +102,38 @@ def status_rows(
             ).label("suspension_lifted_on"),
             Certification.revoked_on,
         )
-        .join(_PAYER, _PAYER.id == payer_of(Certification))
+        .join(_PAYER, _PAYER.id == payer)
         .where(Certification.granted_on <= as_of, *query_filter)
     )
 
 
-def payer_of(certification: type[Certification]) -> ColumnElement[int]:
-    """Return the id of the certification whose invoices cover ``certification``, in SQL."""
-    return func.coalesce(certification.covered_by_id, certification.id)
-
-
-def status_case(
-    as_of: date, grace: int, certification: type[Certification], covered: ColumnElement[date]
-) -> ColumnElement[str]:
-    """Return the status on ``as_of`` of ``certification`` (a model or an alias), in SQL.
-
-    ``covered`` is C, from ``coverage`` of its payer. The rules of the module docstring.
-    """
-    strike_cutoff = as_of - timedelta(days=grace)
-    return case(
-        (
-            and_(certification.revoked_on.is_not(None), certification.revoked_on <= as_of),
-            literal(Status.REVOKED.value),
-        ),
-        (
-            and_(
-                certification.suspended_on.is_not(None),
-                certification.suspended_on <= as_of,
-                or_(
-                    certification.suspension_lifted_on.is_(None),
-                    certification.suspension_lifted_on > as_of,
-                ),
-            ),
-            literal(Status.SUSPENDED.value),
-        ),
-        (covered.is_(None), literal(Status.APPLICANT.value)),
-        (covered >= as_of, literal(Status.CERTIFIED.value)),
-        (covered >= strike_cutoff, literal(Status.LAPSED.value)),
-        else_=literal(Status.STRUCK.value),
-    )
-
-
-def coverage(
-    as_of: date, payer: type[Certification]
-) -> tuple[ColumnElement[date], ColumnElement[date]]:
+def _coverage(as_of: date) -> tuple[ColumnElement[date], ColumnElement[date]]:
     """Return C (the last day covered) and the last late settlement, as of ``as_of``, in SQL.
 
-    ``payer`` (a model alias) is the certification whose invoices count. Its own summary of
-    its settled invoices (kept by the database, migration 0020) holds both whenever every
-    settlement it knows happened by ``as_of``; for an earlier day the invoices settled by then
-    are read. NULL when nothing was settled by then.
+    The payer's own summary of its settled invoices (kept by the database, migration 0020)
+    holds both whenever every settlement it knows happened by ``as_of``; for an earlier day
+    the invoices settled by then are read. NULL when nothing was settled by then.
     """
-    summary_holds = payer.last_settled_on <= as_of
-
-    def settled_by_then(column: ColumnElement[date]) -> ColumnElement[date]:
-        return (
-            select(func.max(column))
-            .where(Invoice.certification_id == payer.id, Invoice.settled_on <= as_of)
-            .scalar_subquery()
-        )
+    summary_holds = _PAYER.last_settled_on <= as_of
 
     def from_summary(summary: ColumnElement[date], fallback: ColumnElement[date]) -> Any:
         # The summary first, so the CASE has its date type; a NULL last_settled_on (nothing
         # ever settled) fails ``summary_holds`` and answers NULL without reading invoices.
+        settled_by_then = (
+            select(func.max(fallback))
+            .where(Invoice.certification_id == _PAYER.id, Invoice.settled_on <= as_of)
+            .scalar_subquery()
+        )
         return case(
             (summary_holds, summary),
-            (payer.last_settled_on.is_(None), null()),
-            else_=settled_by_then(fallback),
+            (_PAYER.last_settled_on.is_(None), null()),
+            else_=settled_by_then,
         )
 
     late = case((Invoice.settled_on > Invoice.period_start, Invoice.settled_on))
     return (
-        from_summary(payer.settled_through, Invoice.period_end),
-        from_summary(payer.last_restored_on, late),
+        from_summary(_PAYER.settled_through, Invoice.period_end),
+        from_summary(_PAYER.last_restored_on, late),
     )
 
 
